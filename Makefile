@@ -1,0 +1,41 @@
+# Two commands on a fresh machine:  `make app`  and  `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+WORKSPACE ?= ./workspace
+PORT ?= 8501
+export HF_HUB_OFFLINE ?= 1
+export TRANSFORMERS_OFFLINE ?= 1
+
+.PHONY: app test test-all lint browser clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+## Create the environment, load the demo data (once) and start the app.
+app: $(BIN)/.installed
+	$(BIN)/flywheel --workspace $(WORKSPACE) demo
+	$(BIN)/flywheel --workspace $(WORKSPACE) app --port $(PORT)
+
+## Create the environment and run the tests (slow ones excluded; `make test-all` runs them too).
+test: $(BIN)/.installed browser
+	$(BIN)/pytest -m "not slow" -q
+
+test-all: $(BIN)/.installed browser
+	$(BIN)/pytest -q
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+
+## Debian's Chromium for the browser tests (Playwright cannot download its own browser here).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "note: /usr/bin/chromium is missing and this is not root: browser tests will be skipped"; fi; \
+	fi
+
+clean:
+	rm -rf $(VENV) *.egg-info

@@ -1,0 +1,18 @@
+"""Flywheel: router and frame. Pages live in pages/, logic in core/."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.common import sidebar
+
+st.set_page_config(page_title="Flywheel", page_icon="🛞", layout="wide")
+
+pages = [
+    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
+    st.Page("pages/data.py", title="Data", icon="🗂️"),
+    # FLYWHEEL-PAGES (new pages are registered here, in flywheel order)
+]
+page = st.navigation(pages)
+sidebar()
+page.run()

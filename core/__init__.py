@@ -1,0 +1,1 @@
+"""Flywheel core: the product's logic, importable and testable without Streamlit."""

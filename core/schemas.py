@@ -1,0 +1,178 @@
+"""One pydantic LanceModel per stored table, and the str-Enums used in them.
+
+Human answers (queries' review fields, judgments) and model output (suggestions, runs,
+metrics) live in separate tables, so one never overwrites the other.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from enum import Enum
+
+from lancedb.pydantic import LanceModel
+
+
+def now() -> datetime:
+    """Naive UTC timestamps everywhere (LanceDB stores them without a zone)."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class QueryOrigin(str, Enum):
+    synthetic = "synthetic"
+    imported = "imported"
+    human = "human"
+
+
+class QueryStatus(str, Enum):
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+
+
+class Split(str, Enum):
+    train = "train"
+    eval = "eval"
+    none = "none"
+
+
+class RunKind(str, Enum):
+    bi_encoder = "bi-encoder"
+    cross_encoder = "cross-encoder"
+    adapter = "adapter"
+    rerank_api = "rerank-api"
+
+
+class RunStatus(str, Enum):
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+    cancelled = "cancelled"
+    interrupted = "interrupted"
+
+
+class Document(LanceModel):
+    doc_id: str
+    title: str = ""
+    text: str
+    metadata: str = "{}"  # JSON object
+    source: str = ""  # the import it came from
+
+
+class Query(LanceModel):
+    query_id: str
+    text: str
+    origin: str = QueryOrigin.imported.value
+    source_doc_id: str | None = None
+    generator: str = ""  # "provider/model@prompt-version" or "offline@v1"
+    status: str = QueryStatus.approved.value
+    original_text: str | None = None  # the generated text, kept when a reviewer edits it
+    reject_reason: str | None = None
+    reviewer: str | None = None
+    reviewed_at: datetime | None = None
+    split: str = Split.none.value
+    source: str = ""
+    created_at: datetime
+
+
+class Judgment(LanceModel):
+    """One reviewer's grade of one (query, document); key (query_id, doc_id, reviewer)."""
+
+    query_id: str
+    doc_id: str
+    reviewer: str  # a person, or "import:<name>" for imported qrels
+    grade: int  # 0 irrelevant … 5 exactly answers
+    hard_negative: bool = False
+    note: str = ""
+    created_at: datetime
+    updated_at: datetime
+
+
+class Suggestion(LanceModel):
+    """Model output for a (query, doc): shown as a pre-label, never counted as a judgment."""
+
+    query_id: str
+    doc_id: str
+    agent: str  # "llm:<model>", "cross-encoder:<run>", "retriever:<model>", "miner"
+    grade: float | None = None
+    score: float | None = None
+    reason: str = ""
+    created_at: datetime
+
+
+class Run(LanceModel):
+    run_id: str
+    kind: str
+    base_model: str
+    config: str = "{}"  # resolved config, JSON
+    status: str = RunStatus.queued.value
+    progress: str = "{}"  # JSON: step, total, loss, eta_s, eval, history
+    error: str = ""
+    model_path: str = ""
+    snapshot: str = "{}"  # JSON: counts of the training/eval data
+    snapshot_hash: str = ""  # hash of the eval query ids + qrels: runs compare only when equal
+    pid: int = 0
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class Metric(LanceModel):
+    run_id: str
+    stage: str  # before | after | <comparison name>
+    name: str  # recall | precision | mrr | ndcg | map
+    k: int
+    value: float
+
+
+class QueryResult(LanceModel):
+    """Per run, stage and query: metric values, first relevant rank, and the top results."""
+
+    run_id: str
+    stage: str
+    query_id: str
+    first_relevant_rank: int  # 1-based; 0 when no relevant document was retrieved
+    values: str  # JSON {"recall@10": …}
+    ranking: str  # JSON [[doc_id, score], …] top 20
+
+
+class Event(LanceModel):
+    """Append-only audit log."""
+
+    event_id: str
+    at: datetime
+    actor: str
+    action: str  # approve, edit, reject, skip, undo, grade, launch, cancel, import, …
+    target: str  # "query:<id>", "judgment:<qid>/<did>", "run:<id>"
+    detail: str = "{}"  # JSON
+
+
+class Claim(LanceModel):
+    """A short lease on a queue item so two reviewers never get the same item at once."""
+
+    queue: str
+    item_id: str
+    reviewer: str
+    expires_at: datetime
+
+
+TABLES: dict[str, type[LanceModel]] = {
+    "documents": Document,
+    "queries": Query,
+    "judgments": Judgment,
+    "suggestions": Suggestion,
+    "runs": Run,
+    "metrics": Metric,
+    "query_results": QueryResult,
+    "events": Event,
+    "claims": Claim,
+}
+
+KEYS: dict[str, list[str]] = {
+    "documents": ["doc_id"],
+    "queries": ["query_id"],
+    "judgments": ["query_id", "doc_id", "reviewer"],
+    "suggestions": ["query_id", "doc_id", "agent"],
+    "runs": ["run_id"],
+    "claims": ["queue", "item_id"],
+}

