@@ -6,11 +6,11 @@ import streamlit as st
 
 from ui.common import sidebar
 
-st.set_page_config(page_title="Flywheel", page_icon="🛞", layout="wide")
+st.set_page_config(page_title="Flywheel", page_icon=":material/cyclone:", layout="wide")
 
 pages = [
-    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-    st.Page("pages/data.py", title="Data", icon="🗂️"),
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/data.py", title="Data", icon=":material/database:"),
     # FLYWHEEL-PAGES (new pages are registered here, in flywheel order)
 ]
 page = st.navigation(pages)

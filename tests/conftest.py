@@ -145,5 +145,13 @@ def live_app(small_store, workspace):
     """The app served on a free port over the small workspace; yields its URL."""
     process, url = start_app(workspace.workspace)
     yield url
+    stop_app(process)
+
+
+def stop_app(process: subprocess.Popen) -> None:
     process.terminate()
-    process.wait(timeout=10)
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)

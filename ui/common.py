@@ -56,4 +56,4 @@ def sidebar() -> None:
 
 
 def show_error(error: FlywheelError) -> None:
-    st.error(str(error), icon="⚠️")
+    st.error(str(error), icon=":material/error:")

@@ -1,0 +1,77 @@
+"""`flywheel demo | import | export | status | app`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from core.cli import print_json
+from core.settings import Settings
+from core.store import Store
+
+APP = Path(__file__).resolve().parent.parent.parent / "app.py"
+
+
+def _demo(settings: Settings, args) -> int:
+    from core.demo import load_demo
+
+    result = load_demo(Store(settings.db_uri), reset_workspace=args.reset)
+    print_json(asdict(result) if result else {"demo": "already loaded", "workspace": settings.workspace})
+    return 0
+
+
+def _import(settings: Settings, args) -> int:
+    from core.io import import_path
+
+    print_json(asdict(import_path(Store(settings.db_uri), args.path, name=args.name, id_prefix=args.id_prefix)))
+    return 0
+
+
+def _export(settings: Settings, args) -> int:
+    from core.export import export
+
+    print_json(export(Store(settings.db_uri), args.format, args.out))
+    return 0
+
+
+def _status(settings: Settings, args) -> int:
+    from core.workspace import status
+
+    print_json({"workspace": settings.workspace, **status(Store(settings.db_uri))})
+    return 0
+
+
+def _app(settings: Settings, args) -> int:
+    env = {**os.environ, "FLYWHEEL_WORKSPACE": settings.workspace}
+    command = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(args.port), "--browser.gatherUsageStats", "false"]
+    if args.headless:
+        command += ["--server.headless", "true"]
+    return subprocess.call(command, env=env)
+
+
+def register(subparsers) -> None:
+    demo = subparsers.add_parser("demo", help="load the embedded demo dataset (once; --reset starts the workspace over)")
+    demo.add_argument("--reset", action="store_true", help="delete everything in the workspace first")
+    demo.set_defaults(handler=_demo)
+
+    imp = subparsers.add_parser("import", help="import a BEIR folder or .zip, a documents .jsonl or .csv (all or nothing)")
+    imp.add_argument("path")
+    imp.add_argument("--name", help="name of this import (default: the file or folder name)")
+    imp.add_argument("--id-prefix", default="", help="prefix every document and query id (to mix datasets whose ids clash)")
+    imp.set_defaults(handler=_import)
+
+    exp = subparsers.add_parser("export", help="export judgments")
+    exp.add_argument("--format", required=True, choices=["beir", "triplets", "hf", "cohere"])
+    exp.add_argument("--out", default="export", help="output folder (default: ./export)")
+    exp.set_defaults(handler=_export)
+
+    stat = subparsers.add_parser("status", help="counts of what is in the workspace, as JSON")
+    stat.set_defaults(handler=_status)
+
+    app = subparsers.add_parser("app", help="start the Streamlit app on this workspace")
+    app.add_argument("--port", type=int, default=8501)
+    app.add_argument("--headless", action="store_true", help="do not open a browser")
+    app.set_defaults(handler=_app)

@@ -1,0 +1,84 @@
+"""Data: import documents and qrels, browse and search the corpus, download exports."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+import streamlit as st
+
+from core.archive import zip_folder
+from core.errors import FlywheelError
+from core.export import ExportFormat, export
+from core.io import import_path
+from core.retrieval import SearchMode, ensure_corpus_embeddings, search
+from ui.common import embedder, reviewer, show_error, store
+from ui.progress import progress_bar
+
+EXPORT_HELP = {
+    ExportFormat.beir: "BEIR folder: corpus, queries, graded qrels per split, TREC qrels, hard negatives",
+    ExportFormat.triplets: "training triplets JSONL (anchor, positive, negative)",
+    ExportFormat.hf: "Hugging Face `datasets` folder of graded pairs (load_from_disk)",
+    ExportFormat.cohere: "Cohere rerank JSONL (query, relevant_passages, hard_negatives)",
+}
+
+st.title("Data")
+db = store()
+search_tab, import_tab, export_tab = st.tabs(["Browse & search", "Import", "Export"])
+
+with search_tab:
+    left, middle, right = st.columns([4, 2, 1])
+    text = left.text_input("Search documents", placeholder="e.g. silver ppo deductible 2026")
+    mode = middle.segmented_control("Mode", [m.value for m in SearchMode], default=SearchMode.hybrid.value)
+    k = right.number_input("Top k", 1, 100, 10)
+    if text.strip():
+        model = embedder()
+        if mode != SearchMode.fts.value:
+            ensure_corpus_embeddings(db, model, progress=progress_bar("Embedding documents"))
+        hits = search(db, model, text, int(k), mode or SearchMode.hybrid.value)
+        if hits.empty:
+            st.info("No documents match. Try another mode or other words.")
+        for row in hits.itertuples():
+            with st.expander(f"**{row.rank}. {row.title or row.doc_id}** · `{row.doc_id}` · score {row.score:.3f}"):
+                st.write(row.text)
+    else:
+        docs = db.read("documents", columns=["doc_id", "title", "text", "source"])
+        st.caption(f"{len(docs):,} documents")
+        st.dataframe(docs, hide_index=True, width="stretch", height=420)
+
+with import_tab:
+    st.write("A BEIR **.zip** (corpus.jsonl, queries.jsonl, qrels/{train,dev,test}.tsv), or documents as **.jsonl** "
+             "(`_id`, `title`, `text`) or **.csv** (`id`, `title`, `text`). An import is all or nothing.")
+    upload = st.file_uploader("File", type=["zip", "jsonl", "csv"])
+    name_col, prefix_col = st.columns(2)
+    name = name_col.text_input("Import name", placeholder="default: the file name")
+    prefix = prefix_col.text_input("Id prefix", placeholder="optional, when ids clash with another import")
+    if st.button("Import", type="primary", disabled=upload is None):
+        with tempfile.TemporaryDirectory() as scratch:
+            path = Path(scratch) / upload.name
+            path.write_bytes(upload.getvalue())
+            try:
+                with st.spinner("Checking and importing…"):
+                    result = import_path(db, path, name=name or None, actor=reviewer() or "ui", id_prefix=prefix)
+            except FlywheelError as error:
+                show_error(error)
+            else:
+                st.success(f"Imported {result.documents:,} documents, {result.queries:,} queries, {result.judgments:,} judgments.")
+                st.json(asdict(result))
+
+with export_tab:
+    fmt = st.radio("Format", list(ExportFormat), format_func=lambda f: f"{f.value} — {EXPORT_HELP[f]}")
+    if st.button("Prepare download"):
+        with tempfile.TemporaryDirectory() as scratch:
+            try:
+                counts = export(db, fmt, Path(scratch))
+            except FlywheelError as error:
+                show_error(error)
+            else:
+                st.session_state["export"] = (fmt.value, zip_folder(Path(scratch)), counts)
+    prepared = st.session_state.get("export")
+    if prepared:
+        fmt_name, payload, counts = prepared
+        st.write(counts)
+        st.download_button(f"Download {fmt_name}.zip", payload, file_name=f"flywheel-{fmt_name}.zip", mime="application/zip")

@@ -1,0 +1,26 @@
+"""Home: what is in the workspace, progress along the flywheel, and what to do next."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.workspace import milestones, next_step, status
+from ui.common import store
+
+st.title(":material/cyclone: Flywheel")
+st.caption("Review synthetic queries → grade relevance → fine-tune → read the before/after charts.")
+counts = status(store())
+
+cols = st.columns(5)
+cols[0].metric("Documents", f"{counts['documents']:,}")
+cols[1].metric("Queries", f"{counts['queries']:,}", help=f"by split: {counts['queries_by_split']}")
+cols[2].metric("Judged pairs", f"{counts['judged_pairs']:,}")
+cols[3].metric("Hard negatives", f"{counts['hard_negatives']:,}")
+cols[4].metric("Reviewers", len(counts["reviewers"]), help=", ".join(counts["reviewers"]) or "none yet")
+
+st.info(f"**Next:** {next_step(counts)}", icon=":material/arrow_forward:")
+
+st.subheader("Flywheel milestones")
+for milestone in milestones(counts):
+    mark = ":material/check_circle:" if milestone["reached"] else ":material/pending:"
+    st.progress(milestone["progress"], text=f"{mark} **{milestone['name']}** — {milestone['value']:,} / {milestone['target']:,}. {milestone['why']}")

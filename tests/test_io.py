@@ -1,0 +1,157 @@
+"""Import/export: round trips, and bad input that names file, line and field and writes nothing."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from core.errors import InputError
+from core.export import export
+from core.io import import_path
+from core.schemas import Document
+from tests.conftest import SHARED
+
+CRANFIELD = SHARED / "cranfield"
+
+
+def write_beir(folder: Path, corpus: str, queries: str, qrels: dict[str, str]) -> Path:
+    (folder / "qrels").mkdir(parents=True)
+    (folder / "corpus.jsonl").write_text(corpus)
+    (folder / "queries.jsonl").write_text(queries)
+    for split, body in qrels.items():
+        (folder / "qrels" / f"{split}.tsv").write_text(body)
+    return folder
+
+
+GOOD_CORPUS = '{"_id": "a", "title": "A", "text": "alpha"}\n{"_id": "b", "title": "B", "text": "beta"}\n'
+GOOD_QUERIES = '{"_id": "q1", "text": "alpha?"}\n{"_id": "q2", "text": "beta?"}\n'
+HEADER = "query-id\tcorpus-id\tscore\n"
+
+
+def qrel_lines(path: Path) -> set[tuple[str, str, str]]:
+    return {tuple(line.split("\t")) for line in path.read_text().splitlines()[1:]}
+
+
+def test_store_round_trip(store):
+    store.add("documents", [Document(doc_id="x", title="T", text="body", metadata='{"year": 2025}')])
+    row = store.read("documents").iloc[0]
+    assert (row.doc_id, row.title, row.text, json.loads(row.metadata)) == ("x", "T", "body", {"year": 2025})
+
+
+def test_cranfield_import_export_keeps_every_graded_qrel(store, tmp_path):
+    result = import_path(store, CRANFIELD)
+    assert (result.documents, result.queries, result.judgments) == (1400, 225, 1612)
+    assert result.splits == {"eval": 225}
+    export(store, "beir", tmp_path / "out")
+    assert qrel_lines(tmp_path / "out" / "qrels" / "test.tsv") == qrel_lines(CRANFIELD / "qrels" / "test.tsv")
+
+
+def test_reimport_replaces_instead_of_duplicating(store, tmp_path):
+    folder = write_beir(tmp_path / "b", GOOD_CORPUS, GOOD_QUERIES, {"train": HEADER + "q1\ta\t3\n", "test": HEADER + "q2\tb\t5\n"})
+    import_path(store, folder)
+    import_path(store, folder)
+    assert store.count("documents") == 2 and store.count("judgments") == 2
+    splits = dict(zip(*store.read("queries", columns=["query_id", "split"]).T.values))
+    assert splits == {"q1": "train", "q2": "eval"}
+
+
+def test_zip_and_hard_negatives(store, tmp_path):
+    folder = write_beir(tmp_path / "b", GOOD_CORPUS, GOOD_QUERIES, {"dev": HEADER + "q1\ta\t4\n"})
+    (folder / "hard_negatives.tsv").write_text("query-id\tcorpus-id\nq1\tb\n")
+    archive = tmp_path / "set.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in folder.rglob("*"):
+            zf.write(path, Path("set") / path.relative_to(folder))
+    result = import_path(store, archive)
+    assert result.name == "set" and result.hard_negatives == 1 and result.splits == {"eval": 1, "none": 1}
+    flagged = store.read("judgments", where="hard_negative")
+    assert list(zip(flagged.query_id, flagged.doc_id, flagged.grade)) == [("q1", "b", 0)]
+
+
+def test_jsonl_and_csv_documents(store, tmp_path):
+    (tmp_path / "docs.jsonl").write_text('{"id": "j1", "text": "one", "lang": "en"}\n')
+    (tmp_path / "docs.csv").write_text("id,title,text,year\nc1,Title,two,2025\n")
+    import_path(store, tmp_path / "docs.jsonl")
+    import_path(store, tmp_path / "docs.csv")
+    docs = store.read("documents").set_index("doc_id")
+    assert json.loads(docs.loc["j1", "metadata"]) == {"lang": "en"}
+    assert docs.loc["c1", "title"] == "Title" and json.loads(docs.loc["c1", "metadata"]) == {"year": "2025"}
+
+
+BAD_CASES = {
+    "malformed line": (GOOD_CORPUS + '{"_id": "c", "text": \n', GOOD_QUERIES, HEADER + "q1\ta\t3\n", "corpus.jsonl, line 3: malformed JSON"),
+    "missing field": ('{"_id": "a", "title": "A"}\n', GOOD_QUERIES, HEADER, "corpus.jsonl, line 1, field 'text': missing field"),
+    "unknown doc id": (GOOD_CORPUS, GOOD_QUERIES, HEADER + "q1\ta\t3\nq1\tzzz\t2\n", "test.tsv, line 3, field 'corpus-id': unknown document id 'zzz'"),
+    "unknown query id": (GOOD_CORPUS, GOOD_QUERIES, HEADER + "q9\ta\t3\n", "test.tsv, line 2, field 'query-id': unknown query id 'q9'"),
+    "grade out of range": (GOOD_CORPUS, GOOD_QUERIES, HEADER + "q1\ta\t9\n", "line 2, field 'score': expects a grade from 0 to 5, but got 9"),
+    "empty file": (GOOD_CORPUS, "", HEADER, "queries.jsonl: the file is empty"),
+    "duplicate id": (GOOD_CORPUS + '{"_id": "a", "text": "again"}\n', GOOD_QUERIES, HEADER, "line 3: duplicate document id 'a' (first on line 1)"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CASES))
+def test_bad_input_names_the_problem_and_writes_nothing(store, tmp_path, case):
+    import_path(store, write_beir(tmp_path / "ok", '{"_id": "keep", "text": "kept"}\n', '{"_id": "k", "text": "k"}\n', {"test": HEADER + "k\tkeep\t2\n"}))
+    corpus, queries, qrels, message = BAD_CASES[case]
+    bad = write_beir(tmp_path / "bad", corpus, queries, {"test": qrels})
+    with pytest.raises(InputError) as error:
+        import_path(store, bad)
+    assert message in str(error.value)
+    assert (store.count("documents"), store.count("queries"), store.count("judgments")) == (1, 1, 1)
+
+
+def test_wrong_encoding_is_named(store, tmp_path):
+    path = tmp_path / "docs.jsonl"
+    path.write_bytes('{"_id": "a", "text": "ok"}\n{"_id": "b", "text": "caf\u00e9"}\n'.encode("latin-1"))
+    with pytest.raises(InputError, match=r"docs.jsonl, line 2: is not valid UTF-8"):
+        import_path(store, path)
+    assert store.count("documents") == 0
+
+
+def test_failure_during_write_restores_every_table(store, tmp_path, monkeypatch):
+    import core.io as io
+
+    folder = write_beir(tmp_path / "b", GOOD_CORPUS, GOOD_QUERIES, {"test": HEADER + "q1\ta\t3\n"})
+    original = store.upsert
+
+    def failing(name, rows, **kwargs):
+        if name == "judgments":
+            raise OSError("disk full")
+        return original(name, rows, **kwargs)
+
+    monkeypatch.setattr(store, "upsert", failing)
+    with pytest.raises(OSError):
+        io.import_path(store, folder)
+    assert store.count("documents") == 0 and store.count("queries") == 0
+
+
+def test_clashing_ids_from_another_import_are_refused(store, tmp_path):
+    (tmp_path / "one.jsonl").write_text('{"_id": "a", "text": "one"}\n')
+    (tmp_path / "two.jsonl").write_text('{"_id": "a", "text": "two"}\n')
+    import_path(store, tmp_path / "one.jsonl")
+    with pytest.raises(InputError, match="already exists from import 'one'"):
+        import_path(store, tmp_path / "two.jsonl")
+    import_path(store, tmp_path / "two.jsonl", id_prefix="two-")
+    assert sorted(store.read("documents")["doc_id"]) == ["a", "two-a"]
+
+
+def test_exports_triplets_hf_cohere(small_store, tmp_path):
+    from datasets import load_from_disk
+
+    assert export(small_store, "triplets", tmp_path / "t")["triplets"] >= 5
+    first = json.loads((tmp_path / "t" / "triplets.jsonl").read_text().splitlines()[0])
+    assert set(first) == {"anchor", "positive", "negative"}
+    export(small_store, "hf", tmp_path / "h")
+    dataset = load_from_disk(str(tmp_path / "h" / "hf"))
+    assert set(dataset) == {"train", "eval"} and dataset["train"].num_rows + dataset["eval"].num_rows == 16
+    export(small_store, "cohere", tmp_path / "c")
+    record = json.loads((tmp_path / "c" / "cohere_rerank.jsonl").read_text().splitlines()[0])
+    assert record["relevant_passages"] and "hard_negatives" in record
+
+
+def test_export_without_judgments_says_what_to_do(store, tmp_path):
+    with pytest.raises(InputError, match="no judgments to export"):
+        export(store, "beir", tmp_path)

@@ -1,0 +1,206 @@
+"""Streamlit plumbing for the grade page: session state of one grading sitting, the button
+callbacks (so a grade is stored before the next document renders), and readable documents.
+
+Only view state lives in st.session_state (which query, which document); every grade goes
+to the store at once through core.grading.
+"""
+
+from __future__ import annotations
+
+import re
+
+import streamlit as st
+
+from core import claims, grading
+from core.errors import FlywheelError
+from core.labels import GRADE_MEANINGS
+from ui.common import embedder, reviewer, store
+
+ITEM, POS, SKIP, CANDS, ERROR, TARGET, OPTIONS = "g_item", "g_pos", "g_skip", "g_cands", "g_error", "grade_target", "g_options"
+COLLAPSE_AT = 900  # characters of a document shown before "show the whole document"
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>$~:])")
+
+
+def escape(text: str) -> str:
+    """Plain text → markdown that shows it literally ($ would start LaTeX, [ a link …)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text).replace("\n", "  \n")
+
+
+def highlighted(text: str, query: str) -> str:
+    return "".join(f":orange-background[**{escape(piece)}**]" if hit else escape(piece) for piece, hit in grading.highlight_spans(text, query))
+
+
+def show_document(title: str, text: str, query: str) -> None:
+    st.markdown(f"##### {highlighted(title or '(untitled)', query)}")
+    if len(text) <= COLLAPSE_AT:
+        st.markdown(highlighted(text, query))
+        return
+    cut = text.rfind(" ", 0, COLLAPSE_AT)
+    st.markdown(highlighted(text[: cut if cut > 0 else COLLAPSE_AT], query) + " …")
+    with st.expander(f"Show the whole document ({len(text):,} characters)"):
+        st.markdown(highlighted(text, query))
+
+
+def legend() -> str:
+    return " · ".join(f"**{g}** {m.split(':')[0]}" for g, m in GRADE_MEANINGS.items())
+
+
+# -- the sitting: current query, its candidates, the current document ---------------------
+def options() -> dict:
+    return st.session_state.get(OPTIONS, {"k": 10, "mode": "hybrid", "strategy": grading.Strategy.ungraded.value, "overlap": 0.2})
+
+
+def current_item() -> grading.QueueItem | None:
+    value = st.session_state.get(ITEM)
+    return grading.QueueItem(*value) if value else None
+
+
+def acquire(uncertainty: dict[str, float] | None = None) -> grading.QueueItem | None:
+    """The query to grade: a re-grade target, the one in progress, or the next one claimed from the queue."""
+    db, name, opts = store(), reviewer(), options()
+    target = st.session_state.pop(TARGET, None)
+    if target:
+        leave_query(skip=False)
+        query_id, doc_id = target
+        claims.try_claim(db, grading.QUEUE, query_id, name)  # an explicit re-grade is allowed even when held
+        st.session_state[ITEM] = (grading.QUEUE, query_id)
+        st.session_state["g_focus"] = doc_id
+    if not st.session_state.get(ITEM):
+        item = grading.next_query(db, name, opts["strategy"], k=opts["k"], overlap_share=opts["overlap"], uncertainty=uncertainty,
+                                  skip=st.session_state.get(SKIP, []))
+        if item is None:
+            return None
+        st.session_state[ITEM], st.session_state[POS] = (item.queue, item.query_id), 0
+    return current_item()
+
+
+def candidates(query_id: str) -> list[dict]:
+    """The query's candidates, fetched once per query and settings (grading must not reshuffle them)."""
+    opts = options()
+    focus = st.session_state.get("g_focus")
+    key = (query_id, opts["k"], opts["mode"])
+    cached = st.session_state.get(CANDS)
+    if not cached or cached[0] != key or (focus and focus not in [r["doc_id"] for r in cached[1]]):
+        model = None if opts["mode"] == "full-text" else embedder("")
+        rows = grading.candidates(store(), model, query_id, opts["k"], opts["mode"], include=[focus] if focus else ()).to_dict("records")
+        st.session_state[CANDS] = (key, rows)
+    rows = st.session_state[CANDS][1]
+    if focus:
+        st.session_state.pop("g_focus")
+        st.session_state[POS] = next((i for i, r in enumerate(rows) if r["doc_id"] == focus), 0)
+    return rows
+
+
+def _doc() -> tuple[str, str] | None:
+    item, cached = current_item(), st.session_state.get(CANDS)
+    if item is None or not cached:
+        return None
+    rows, pos = cached[1], st.session_state.get(POS, 0)
+    return (item.query_id, rows[pos]["doc_id"]) if 0 <= pos < len(rows) else None
+
+
+def note_key(query_id: str, doc_id: str) -> str:
+    return f"note::{query_id}::{doc_id}"
+
+
+def flag_key(query_id: str, doc_id: str) -> str:
+    return f"hn::{query_id}::{doc_id}"
+
+
+def _guard(action) -> None:
+    st.session_state.pop(ERROR, None)
+    try:
+        action()
+    except FlywheelError as error:
+        st.session_state[ERROR] = str(error)
+
+
+def leave_query(skip: bool = True) -> None:
+    item = current_item()
+    if item is not None:
+        grading.release(store(), reviewer(), item)
+        if skip:
+            st.session_state.setdefault(SKIP, []).append(item.query_id)
+    st.session_state[ITEM], st.session_state[POS] = None, 0
+
+
+def move(step: int) -> None:
+    rows = (st.session_state.get(CANDS) or (None, []))[1]
+    pos = st.session_state.get(POS, 0) + step
+    if pos >= len(rows):
+        leave_query()
+    else:
+        st.session_state[POS] = max(pos, 0)
+
+
+def on_grade(value: int) -> None:
+    def act() -> None:
+        current = _doc()
+        if current is None:
+            return
+        query_id, doc_id = current
+        grading.grade(store(), reviewer(), query_id, doc_id, value, hard_negative=bool(st.session_state.get(flag_key(*current))),
+                      note=st.session_state.get(note_key(*current), ""))
+        move(+1)
+
+    _guard(act)
+
+
+def on_flag() -> None:
+    def act() -> None:
+        current = _doc()
+        if current is None:
+            return
+        flag = not st.session_state.get(flag_key(*current), False)
+        st.session_state[flag_key(*current)] = flag
+        grading.set_hard_negative(store(), reviewer(), *current, flag)  # stored at once when already graded
+
+    _guard(act)
+
+
+def on_undo() -> None:
+    def act() -> None:
+        undone = grading.undo_last(store(), reviewer())
+        if undone is None:
+            st.session_state[ERROR] = "Nothing to undo."
+            return
+        st.session_state.pop(flag_key(*undone), None)
+        st.session_state.pop(note_key(*undone), None)
+        item = current_item()
+        if item is not None and item.query_id == undone[0]:
+            st.session_state["g_focus"] = undone[1]
+        else:
+            st.session_state[TARGET] = undone
+
+    _guard(act)
+
+
+def sync_widgets(query_id: str, doc_id: str, mine: dict) -> None:
+    """Seed the note and flag of a document from the reviewer's stored judgment, once."""
+    if flag_key(query_id, doc_id) not in st.session_state:
+        st.session_state[flag_key(query_id, doc_id)] = bool(mine.get("hard_negative", False))
+    if note_key(query_id, doc_id) not in st.session_state:
+        st.session_state[note_key(query_id, doc_id)] = str(mine.get("note", "") or "")
+
+
+def on_list_grade(query_id: str, doc_id: str) -> None:
+    """List view: a grade picked in a row's segmented control is stored at once."""
+    value = st.session_state.get(f"lg::{query_id}::{doc_id}")
+    if value is None:
+        return
+    _guard(lambda: grading.grade(store(), reviewer(), query_id, doc_id, int(value),
+                                 hard_negative=bool(st.session_state.get(flag_key(query_id, doc_id))),
+                                 note=st.session_state.get(note_key(query_id, doc_id), "")))
+
+
+@st.cache_resource(show_spinner="Loading the cross-encoder…")
+def cross_encoder(path: str):
+    from core.judge import load_cross_encoder
+
+    return load_cross_encoder(path)
+
+
+@st.cache_data(ttl=300, show_spinner="Scoring how unsure the retriever is about each query…")
+def uncertainty(db_uri: str, k: int, ce_path: str) -> dict[str, float]:
+    """Cached per workspace, k and cross-encoder for five minutes (it embeds every query)."""
+    return grading.uncertainty(store(), embedder(""), k=k, cross_encoder=cross_encoder(ce_path) if ce_path else None)

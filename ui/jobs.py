@@ -1,0 +1,92 @@
+"""The training-job progress panel: a fragment that polls the run's row (never the thread)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from core import evaluation, jobs
+from core.errors import FlywheelError
+from core.store import Store
+from ui.common import show_error
+
+POLL_S = 2.0
+HEADLINE = ("recall@5", "recall@10", "ndcg@10", "mrr@10")
+
+
+def _eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
+
+
+def loss_chart(history: list[dict]) -> None:
+    frame = pd.DataFrame([h for h in history if "loss" in h])
+    if len(frame) > 1:
+        figure = px.line(frame, x="step", y="loss", title="Training loss", height=260)
+        evals = pd.DataFrame([h for h in history if "eval_ndcg@10" in h])
+        if not evals.empty:
+            figure.add_scatter(x=evals["step"], y=evals["eval_ndcg@10"], mode="lines+markers", name="validation nDCG@10", yaxis="y2")
+            figure.update_layout(yaxis2={"overlaying": "y", "side": "right", "range": [0, 1], "title": "nDCG@10"})
+        figure.update_layout(margin={"l": 10, "r": 10, "t": 40, "b": 10}, legend={"orientation": "h"})
+        st.plotly_chart(figure, key="loss_chart")
+
+
+def headline(store: Store, run_id: str) -> None:
+    """'recall@10 0.72 → 0.89' for each headline metric."""
+    stages = evaluation.stage_metrics(store, run_id)
+    before, after = stages.get("before", {}), stages.get("after", {})
+    if not after:
+        return
+    columns = st.columns(len(HEADLINE))
+    for column, name in zip(columns, HEADLINE):
+        column.metric(name, f"{before.get(name, 0):.2f} → {after.get(name, 0):.2f}", delta=f"{after.get(name, 0) - before.get(name, 0):+.3f}")
+    for stage, values in stages.items():
+        if stage not in ("before", "after"):
+            st.caption(f"{stage}: recall@10 {values.get('recall@10', 0):.2f}, nDCG@10 {values.get('ndcg@10', 0):.2f}")
+
+
+def render(store: Store, run_id: str, actor: str) -> str:
+    """Progress, loss curve, cancel button, then the before/after headline; returns the status."""
+    run = jobs.read_run(store, run_id)
+    progress, status = run["progress"], run["status"]
+    step, total = progress.get("step", 0), progress.get("total", 0)
+    st.markdown(f"**Run `{run_id}`** · {run['kind']} · status **{status}** · {progress.get('phase', '')}")
+    if status in jobs.ACTIVE:
+        st.progress(min(step / total, 1.0) if total else 0.0, text=f"step {step}/{total or '?'} · loss {progress.get('loss') or '–'} · ETA {_eta(progress.get('eta_s'))}")
+        if progress.get("eval"):
+            st.caption("validation: " + ", ".join(f"{k} {v:.3f}" for k, v in progress["eval"].items()))
+        if st.button("Cancel run", key=f"cancel_{run_id}", icon="⏹️"):
+            try:
+                jobs.request_cancel(store, run_id, actor)
+                st.toast("Cancel requested: the run stops within a few seconds.")
+            except FlywheelError as error:
+                show_error(error)
+    loss_chart(progress.get("history", []))
+    if status == "succeeded":
+        headline(store, run_id)
+        st.caption(f"Model saved to `{run['model_path']}`")
+    elif status in ("failed", "interrupted"):
+        st.error(f"Run {status}: {run['error'].splitlines()[0] if run['error'] else ''}")
+        if run["error"] and "\n" in run["error"]:
+            with st.expander("Details"):
+                st.code(run["error"])
+    elif status == "cancelled":
+        st.warning("Run cancelled: no model was evaluated.")
+    return status
+
+
+def progress_panel(store: Store, run_id: str, actor: str) -> None:
+    """Live while the run is active (polled every few seconds), static once it has ended."""
+    if jobs.read_run(store, run_id)["status"] not in jobs.ACTIVE:
+        render(store, run_id, actor)
+        return
+
+    @st.fragment(run_every=POLL_S)
+    def live() -> None:
+        if render(store, run_id, actor) not in jobs.ACTIVE:
+            st.rerun()  # redraw the page once, without the timer
+
+    live()

@@ -1,0 +1,88 @@
+"""Streamlit widgets of the Results page (and the headline Home can reuse)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from core import results
+
+GRADE_PAGE = Path(__file__).resolve().parent.parent / "pages" / "grade.py"
+PLOTLY_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
+
+
+def run_label(row: pd.Series) -> str:
+    when = pd.Timestamp(row["finished_at"] if pd.notna(row.get("finished_at")) else row["created_at"]).strftime("%Y-%m-%d %H:%M")
+    return f"{row['run_id']} · {row['kind']} · {row['base_model']} · {when}"
+
+
+def run_picker(runs: pd.DataFrame) -> str:
+    """Choose the run; the Train page can preselect one through st.session_state['results_run_id']."""
+    labels = {row["run_id"]: run_label(row) for _, row in runs.iterrows()}
+    ids = list(labels)
+    if st.session_state.get("results_run_id") not in ids:
+        st.session_state["results_run_id"] = ids[0]
+    return st.selectbox("Run", ids, format_func=labels.get, key="results_run_id")
+
+
+def metric_chooser(data: results.RunData) -> tuple[str, str]:
+    """The headline metric (default recall@10) and, when a run has several, the stage compared with 'before'."""
+    left, mid, right = st.columns([3, 2, 2])
+    with left:
+        name = st.segmented_control("Metric", list(results.METRICS), default="recall", format_func=results.LABELS.get,
+                                    key="results_metric", required=True)
+    with mid:
+        k = st.segmented_control("At k", list(results.KS), default=10, format_func=lambda v: f"@{v}", key="results_k", required=True)
+    stages = [s for s in data.stages if s != results.BEFORE]
+    with right:
+        stage = st.selectbox("Compared with before", stages, key="results_stage") if len(stages) > 1 else data.default_stage
+    return f"{name or 'recall'}@{k or 10}", stage
+
+
+def headline(head: dict) -> None:
+    """Before → after in big numbers, then the verdict in plain words, coloured by what it means."""
+    cols = st.columns(4)
+    rel = f" ({head['rel_change']:+.0%})" if head["rel_change"] is not None else ""
+    cols[0].metric(f"{head['metric']} before", f"{head['before']:.3f}", border=True)
+    cols[1].metric(f"{head['metric']} after", f"{head['after']:.3f}", delta=f"{head['delta']:+.3f}{rel}", border=True)
+    cols[2].metric("95% CI of the change", f"{head['ci_low']:+.3f} … {head['ci_high']:+.3f}", border=True,
+                   help="Paired bootstrap over eval queries: the range the true change most likely lies in.")
+    cols[3].metric("p-value", f"{head['p_value']:.3g}", border=True,
+                   help="Paired randomization test: the chance of a change this large if training changed nothing.")
+    if head["significant"] and head["delta"] > 0:
+        st.success(head["verdict"], icon="✅")
+    elif head["significant"]:
+        st.error(head["verdict"], icon="🔻")
+    else:
+        st.info(head["verdict"], icon="🤔")
+    st.caption(f"Run {head['run_id']} ({head['kind']}, {head['base_model']}) · before vs {head['stage']} · {head['n']} eval queries")
+
+
+def _send_to_grade(query_id: str) -> None:
+    st.session_state["grade_query_id"] = query_id
+
+
+def drill_item(item: dict, index: int, expanded: bool) -> None:
+    """One regressed/improved query: relevant docs, top results before and after, and the hand-off to Grade."""
+    title = f"{item['query'] or item['query_id']} · {item['before']:.2f} → {item['after']:.2f} ({item['delta']:+.2f})"
+    with st.expander(title, expanded=expanded):
+        st.caption(f"Query `{item['query_id']}` · first relevant rank {item['rank_before'] or '–'} → {item['rank_after'] or '–'}")
+        st.markdown("**Relevant documents**")
+        if item["relevant"].empty:
+            st.write("No document graded relevant: grade this query's candidates.")
+        else:
+            st.dataframe(item["relevant"], hide_index=True, width="stretch")
+        before, after = st.columns(2)
+        config = {"grade": st.column_config.NumberColumn("grade", help="median reviewer grade; empty = not graded"),
+                  "score": st.column_config.NumberColumn(format="%.3f")}
+        before.markdown("**Top results before**")
+        before.dataframe(item["top_before"], hide_index=True, column_config=config, width="stretch")
+        after.markdown("**Top results after**")
+        after.dataframe(item["top_after"], hide_index=True, column_config=config, width="stretch")
+        available = GRADE_PAGE.exists()
+        if st.button("Grade more for this query", key=f"results_grade_{index}_{item['query_id']}", icon="✏️",
+                     disabled=not available, help=None if available else "The Grade page is not installed."):
+            _send_to_grade(item["query_id"])
+            st.switch_page("pages/grade.py")

@@ -1,0 +1,163 @@
+"""Streamlit pieces of the review page: the generation panel, the item card, the queue's session state and actions.
+
+Decisions run in button callbacks, so they are written to the workspace before the next item renders.
+"""
+
+from __future__ import annotations
+
+import html
+
+import streamlit as st
+
+from core import generation, review
+from core.errors import ConflictError, FlywheelError
+from core.settings import Settings
+from core.store import Store
+from ui.common import embedder, show_error
+
+CURRENT = "review_current"  # the query id on screen (claimed by this reviewer)
+SKIPPED = "review_skipped"  # ids skipped this session: not offered again until the page is reloaded
+FLASH = "review_flash"  # (kind, message) from the last action, shown once
+EDITING = "review_editing"
+
+
+# -- generation -----------------------------------------------------------------------------
+def generation_panel(store: Store, settings: Settings, reviewer: str) -> None:
+    """Pick documents, style and count; generate with progress. Any click (e.g. Stop) interrupts between documents."""
+    if settings.llm:
+        st.caption(f"Generator: **{settings.llm}** (prompt {generation.PROMPT_VERSION}) through instructor.")
+    else:
+        st.info("**Offline generator**: no LLM is configured (set FLYWHEEL_LLM, e.g. `openai/gpt-4o-mini`), so queries are "
+                "built from each document's own title and words. Expect plainer queries than an LLM writes.", icon="🔌")
+    with st.form("generate_form", border=False):
+        c1, c2, c3, c4 = st.columns(4)
+        n = c1.number_input("Queries", 1, 1000, 20, help="How many queries to write in all.")
+        per_doc = c2.number_input("Per document", 1, 10, 1)
+        style = c3.selectbox("Style", [s.value for s in generation.Style], help="question · keyword search · ambiguous/hard")
+        how = c4.selectbox("Documents", [s.value for s in generation.Selection])
+        search_text = st.text_input("Search text (for 'by search')", "")
+        examples = st.checkbox("Use approved queries as few-shot examples", value=True, disabled=not settings.llm)
+        go = st.form_submit_button("Generate", type="primary")
+    if not go:
+        return
+    st.button("Stop", help="Stops after the document in progress; finished documents are kept.")
+    bar = st.progress(0.0, text="Starting…")
+    try:
+        gen = generation.make_generator(settings)
+        docs = generation.select_documents(
+            store, -(-int(n) // int(per_doc)), how, search_text=search_text,
+            embedder=embedder() if how == generation.Selection.search.value else None,
+        )
+        result = generation.generate(
+            store, gen, docs, style=style, per_doc=int(per_doc), limit=int(n), use_examples=examples, actor=reviewer,
+            progress=lambda done, total, title: bar.progress(min(done / max(total, 1), 1.0), text=f"{done}/{total} · {title[:60]}"),
+        )
+    except FlywheelError as error:
+        show_error(error)
+        return
+    bar.empty()
+    st.success(f"{len(result.written)} new pending queries from {result.docs_done} documents by `{result.generator}`."
+               + (f" {result.skipped_duplicates} duplicates skipped." if result.skipped_duplicates else ""))
+
+
+# -- the item card --------------------------------------------------------------------------
+def highlighted(query: str, text: str) -> str:
+    return "".join(f"<mark>{html.escape(seg)}</mark>" if hit else html.escape(seg) for seg, hit in review.highlight(query, text))
+
+
+def item_card(item: review.ReviewItem) -> None:
+    st.html(f"<div style='font-size:1.6rem;font-weight:600;margin:.2rem 0' data-testid='review-query'>{html.escape(item.text)}</div>")
+    st.caption(f"Generator `{item.generator or '—'}` · query `{item.query_id}` · source document `{item.source_doc_id or '—'}`")
+    if item.source_doc_id:
+        st.html(
+            "<div style='border:1px solid #ddd;border-radius:.5rem;padding:.8rem;max-height:22rem;overflow:auto'>"
+            f"<b>{highlighted(item.text, item.doc_title)}</b><br>{highlighted(item.text, item.doc_text)}</div>"
+        )
+
+
+# -- queue state and actions (button callbacks) ---------------------------------------------
+def current_item(store: Store, reviewer: str, generator: str | None, doc_id: str | None) -> review.ReviewItem | None:
+    """The item this reviewer holds, or the next one the queue gives them."""
+    current = st.session_state.get(CURRENT)
+    if current and review.still_mine(store, reviewer, current):
+        return review.load_item(store, current)
+    item = review.next_item(store, reviewer, generator=generator, doc_id=doc_id, exclude=set(st.session_state.get(SKIPPED, [])))
+    st.session_state[CURRENT] = item.query_id if item else None
+    st.session_state[EDITING] = False
+    return item
+
+
+def _act(store: Store, reviewer: str, kind: str, query_id: str) -> None:
+    try:
+        if kind == "approve":
+            review.approve(store, reviewer, query_id)
+            message = "Approved."
+        elif kind == "edit":
+            action = review.approve(store, reviewer, query_id, st.session_state.get(f"edit_{query_id}", ""))
+            message = "Edited and approved." if action == "edit" else "Approved (text unchanged)."
+        elif kind == "reject":
+            review.reject(store, reviewer, query_id, st.session_state.get(f"reason_{query_id}", ""))
+            message = "Rejected (kept as a negative example)."
+        elif kind == "skip":
+            review.skip(store, reviewer, query_id)
+            st.session_state[SKIPPED] = [*st.session_state.get(SKIPPED, []), query_id]
+            message = "Skipped."
+        else:
+            raise ValueError(kind)
+        st.session_state[FLASH] = ("success", message)
+        st.session_state[CURRENT] = None
+    except ConflictError as error:
+        st.session_state[FLASH] = ("warning", str(error))
+        st.session_state[CURRENT] = None
+    except FlywheelError as error:
+        st.session_state[FLASH] = ("error", str(error))
+    st.session_state[EDITING] = False
+
+
+def _undo(store: Store, reviewer: str) -> None:
+    try:
+        query_id = review.undo(store, reviewer)
+    except FlywheelError as error:
+        st.session_state[FLASH] = ("error", str(error))
+        return
+    if query_id is None:
+        st.session_state[FLASH] = ("info", "Nothing to undo.")
+        return
+    held = st.session_state.get(CURRENT)
+    if held and held != query_id:
+        review.release(store, held, reviewer)
+    st.session_state[CURRENT] = query_id
+    st.session_state[SKIPPED] = [q for q in st.session_state.get(SKIPPED, []) if q != query_id]
+    st.session_state[FLASH] = ("info", f"Undone: query {query_id} is pending again.")
+    st.session_state[EDITING] = False
+
+
+def release_current(store: Store, reviewer: str) -> None:
+    """Filters changed: give the held item back so the queue picks one that matches."""
+    held = st.session_state.get(CURRENT)
+    if held:
+        review.release(store, held, reviewer)
+    st.session_state[CURRENT] = None
+
+
+def show_flash() -> None:
+    flash = st.session_state.pop(FLASH, None)
+    if flash:
+        getattr(st, flash[0])(flash[1])
+
+
+def action_bar(store: Store, reviewer: str, item: review.ReviewItem | None) -> None:
+    """Approve A · Edit E · Reject X · Skip S · Undo U (C and R are reserved by Streamlit)."""
+    qid = item.query_id if item else ""
+    none = item is None
+    if item is not None and st.session_state.get(EDITING):
+        st.text_input("Edited query", value=item.text, key=f"edit_{qid}")
+        st.button("Save & approve", type="primary", shortcut="Ctrl+Enter", on_click=_act, args=(store, reviewer, "edit", qid), key="save_edit")
+    row = st.container(horizontal=True)
+    row.button("Approve", type="primary", shortcut="A", disabled=none, on_click=_act, args=(store, reviewer, "approve", qid), key="approve")
+    row.button("Edit", shortcut="E", disabled=none, on_click=lambda: st.session_state.update({EDITING: True}), key="edit")
+    row.button("Reject", shortcut="X", disabled=none, on_click=_act, args=(store, reviewer, "reject", qid), key="reject")
+    row.button("Skip", shortcut="S", disabled=none, on_click=_act, args=(store, reviewer, "skip", qid), key="skip")
+    row.button("Undo", shortcut="U", on_click=_undo, args=(store, reviewer), key="undo")
+    if item is not None:
+        st.text_input("Reject reason (optional)", key=f"reason_{qid}", placeholder="e.g. not answerable from this document")
