@@ -11,6 +11,7 @@ st.set_page_config(page_title="Flywheel", page_icon=":material/cyclone:", layout
 pages = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("pages/data.py", title="Data", icon=":material/database:"),
+    st.Page("pages/review.py", title="Review", icon=":material/rate_review:"),
     # FLYWHEEL-PAGES (new pages are registered here, in flywheel order)
 ]
 page = st.navigation(pages)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.review import review_summary
 from core.workspace import milestones, next_step, status
 from ui.common import store
 
@@ -24,3 +25,14 @@ st.subheader("Flywheel milestones")
 for milestone in milestones(counts):
     mark = ":material/check_circle:" if milestone["reached"] else ":material/pending:"
     st.progress(milestone["progress"], text=f"{mark} **{milestone['name']}** — {milestone['value']:,} / {milestone['target']:,}. {milestone['why']}")
+
+st.subheader("Synthetic queries")
+summary = review_summary(store())
+if summary.empty:
+    st.caption("No synthetic queries yet: generate some on the Review page.")
+else:
+    st.dataframe(
+        summary,
+        hide_index=True,
+        column_config={"approval_rate": st.column_config.ProgressColumn("approval rate", min_value=0.0, max_value=1.0, format="percent")},
+    )

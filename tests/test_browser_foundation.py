@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -11,8 +12,7 @@ def test_home_and_data_in_a_browser(browser, live_app, tmp_path):
     page = browser.new_page()
     page.goto(live_app)
     page.get_by_text("Flywheel milestones").wait_for(timeout=60_000)
-    metrics = page.get_by_test_id("stMetric").all_inner_texts()
-    assert any("Documents" in m and "12" in m for m in metrics), metrics
+    expect(page.get_by_test_id("stMetric").filter(has_text="Documents")).to_contain_text("12", timeout=30_000)
     page.screenshot(path=str(tmp_path / "home.png"), full_page=True)
 
     page.get_by_role("link", name="Data").click()

@@ -48,9 +48,17 @@ def require_reviewer() -> str:
     return name
 
 
+def _remember_reviewer() -> None:
+    """Keep the name in the URL too, so a reload of the tab keeps it."""
+    st.query_params[REVIEWER_KEY] = reviewer()
+
+
 def sidebar() -> None:
+    if REVIEWER_KEY not in st.session_state:
+        st.session_state[REVIEWER_KEY] = st.query_params.get(REVIEWER_KEY, "")
     with st.sidebar:
-        st.text_input("Reviewer", key=REVIEWER_KEY, placeholder="your name", help="Stored with every decision you make.")
+        st.text_input("Reviewer", key=REVIEWER_KEY, placeholder="your name", help="Stored with every decision you make.",
+                      on_change=_remember_reviewer)
         current = settings().workspace
         st.caption(f"Workspace: `{current}`")
 

@@ -1,0 +1,61 @@
+"""Review: generate synthetic queries, then approve, edit, reject or skip them one at a time, keyboard first."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core import review
+from core.errors import FlywheelError
+from ui import common
+from ui import review_widgets as w
+
+st.title("Review synthetic queries")
+name = common.require_reviewer()
+store = common.store()
+settings = common.settings()
+
+pending = review.pending_count(store)
+with st.expander("✨ Generate queries", expanded=pending == 0):
+    w.generation_panel(store, settings, name)
+
+generators, doc_ids = review.filter_options(store)
+left, right = st.columns(2)
+generator = left.selectbox("Generator", ["All", *generators], key="review_filter_generator",
+                           on_change=w.release_current, args=(store, name))
+doc_id = right.selectbox("Source document", ["All", *doc_ids], key="review_filter_doc", on_change=w.release_current, args=(store, name))
+generator = None if generator == "All" else generator
+doc_id = None if doc_id == "All" else doc_id
+
+
+
+def queue() -> None:
+    """The item on screen and its buttons; decisions run in the buttons' callbacks, before this renders."""
+    w.show_flash()
+    try:
+        item = w.current_item(store, name, generator, doc_id)
+    except FlywheelError as error:
+        common.show_error(error)
+        return
+    st.caption(f"{review.pending_count(store)} pending in the workspace · reviewing as **{name}** · "
+               "keys: **A** approve · **E** edit · **X** reject · **S** skip · **U** undo")
+    if item is None:
+        st.success("Nothing left to review here. Generate more queries above, change the filters, or undo your last decision.")
+    else:
+        with st.container(border=True):
+            w.item_card(item)
+    w.action_bar(store, name, item)
+
+
+queue()
+
+with st.expander("📋 Decided items and their history"):
+    status = st.segmented_control("Status", ["approved", "rejected", "pending"], key="review_table_status")
+    try:
+        table = review.decided(store, generator=generator, doc_id=doc_id, status=status)
+    except FlywheelError as error:
+        common.show_error(error)
+    else:
+        st.dataframe(
+            table, hide_index=True, width="stretch",
+            column_order=["text", "status", "original_text", "reject_reason", "reviewer", "reviewed_at", "generator", "source_doc_id", "history", "query_id"],
+        )
