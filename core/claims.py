@@ -10,12 +10,13 @@ it claims under a per-reviewer item id.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from core.schemas import Claim, now
 from core.store import Store, sql_str
 
 DEFAULT_TTL = timedelta(minutes=10)
+EPOCH = datetime(1970, 1, 1)
 
 
 def held_by_others(store: Store, queue: str, reviewer: str) -> set[str]:
@@ -48,9 +49,18 @@ def claim_next(store: Store, queue: str, reviewer: str, candidates: Iterable[str
     return None
 
 
+def seed(store: Store, queue: str, item_ids: Iterable[str]) -> None:
+    """Write an expired claim row per new item. Claiming then always *updates* an existing row,
+    which LanceDB's commit conflict detection serialises across processes; two processes that
+    both *insert* a new key at the same moment could otherwise both succeed."""
+    store.upsert("claims", [Claim(queue=queue, item_id=i, reviewer="", expires_at=EPOCH) for i in item_ids], only_if="false")
+
+
 def release(store: Store, queue: str, item_id: str, reviewer: str) -> None:
-    store.delete("claims", f"queue = {sql_str(queue)} AND item_id = {sql_str(item_id)} AND reviewer = {sql_str(reviewer)}")
+    """Give an item back by expiring the claim (rows are never deleted, see seed)."""
+    store.update_where("claims", f"queue = {sql_str(queue)} AND item_id = {sql_str(item_id)} AND reviewer = {sql_str(reviewer)}",
+                       {"expires_at": EPOCH})
 
 
 def release_all(store: Store, queue: str, reviewer: str) -> None:
-    store.delete("claims", f"queue = {sql_str(queue)} AND reviewer = {sql_str(reviewer)}")
+    store.update_where("claims", f"queue = {sql_str(queue)} AND reviewer = {sql_str(reviewer)}", {"expires_at": EPOCH})

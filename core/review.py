@@ -12,13 +12,13 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pandas as pd
 
 from core import claims
 from core.errors import ConflictError, InputError
-from core.schemas import Claim, QueryOrigin, QueryStatus, now
+from core.schemas import QueryOrigin, QueryStatus, now
 from core.store import Store, sql_in, sql_str
 
 QUEUE = "review"
@@ -92,14 +92,12 @@ def still_mine(store: Store, reviewer: str, query_id: str) -> bool:
 
 
 def seed_claims(store: Store, query_ids: Iterable[str]) -> None:
-    """Write an expired claim row per new query. Claiming then always updates an existing row: concurrent
-    merge_inserts from two processes that both *insert* the same key leave duplicate rows, updates do not."""
-    store.add("claims", [Claim(queue=QUEUE, item_id=q, reviewer="", expires_at=EPOCH) for q in query_ids])
+    """An expired claim row per new query, so claiming is always an update (see claims.seed)."""
+    claims.seed(store, QUEUE, query_ids)
 
 
 def release(store: Store, query_id: str, reviewer: str) -> None:
-    """Give the item back by expiring our claim (the row stays, see seed_claims)."""
-    claims.try_claim(store, QUEUE, query_id, reviewer, ttl=timedelta(days=-1))
+    claims.release(store, QUEUE, query_id, reviewer)
 
 
 def pending_count(store: Store) -> int:
