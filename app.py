@@ -12,6 +12,7 @@ pages = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("pages/data.py", title="Data", icon=":material/database:"),
     st.Page("pages/review.py", title="Review", icon=":material/rate_review:"),
+    st.Page("pages/results.py", title="Results", icon=":material/insights:"),
     # FLYWHEEL-PAGES (new pages are registered here, in flywheel order)
 ]
 page = st.navigation(pages)

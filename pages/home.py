@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.results import latest_headline
 from core.review import review_summary
 from core.workspace import milestones, next_step, status
 from ui.common import store
@@ -20,6 +21,14 @@ cols[3].metric("Hard negatives", f"{counts['hard_negatives']:,}")
 cols[4].metric("Reviewers", len(counts["reviewers"]), help=", ".join(counts["reviewers"]) or "none yet")
 
 st.info(f"**Next:** {next_step(counts)}", icon=":material/arrow_forward:")
+
+headline = latest_headline(store())
+if headline:
+    st.subheader("Latest run")
+    st.markdown(
+        f"**{headline['kind']}** on `{headline['base_model']}` · {headline['metric']} "
+        f"**{headline['before']:.3f} → {headline['after']:.3f}** ({headline['delta']:+.3f}). {headline['verdict']}"
+    )
 
 st.subheader("Flywheel milestones")
 for milestone in milestones(counts):

@@ -106,7 +106,7 @@ def start_app(workspace: str, env: dict | None = None) -> tuple[subprocess.Popen
     """Start `streamlit run app.py` on a free port against `workspace`; returns (process, url)."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port), "--server.headless", "true",
+        [sys.executable, str(ROOT / "ui" / "launch.py"), "--server.port", str(port), "--server.headless", "true",
          "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
         cwd=ROOT,
         env={**os.environ, "FLYWHEEL_WORKSPACE": workspace, **(env or {})},

@@ -8,8 +8,11 @@ import pandas as pd
 import streamlit as st
 
 from core import results
+from ui.grading import TARGET as GRADE_TARGET
 
 GRADE_PAGE = Path(__file__).resolve().parent.parent / "pages" / "grade.py"
+TABS = [":material/bar_chart: Charts", ":material/compare_arrows: Compare runs", ":material/search: Drill-down",
+        ":material/download: Export"]
 PLOTLY_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 
 
@@ -29,15 +32,13 @@ def run_picker(runs: pd.DataFrame) -> str:
 
 def metric_chooser(data: results.RunData) -> tuple[str, str]:
     """The headline metric (default recall@10) and, when a run has several, the stage compared with 'before'."""
-    left, mid, right = st.columns([3, 2, 2])
-    with left:
+    stages = [s for s in data.stages if s != results.BEFORE]
+    with st.container(horizontal=True, gap="large"):
         name = st.segmented_control("Metric", list(results.METRICS), default="recall", format_func=results.LABELS.get,
                                     key="results_metric", required=True)
-    with mid:
         k = st.segmented_control("At k", list(results.KS), default=10, format_func=lambda v: f"@{v}", key="results_k", required=True)
-    stages = [s for s in data.stages if s != results.BEFORE]
-    with right:
-        stage = st.selectbox("Compared with before", stages, key="results_stage") if len(stages) > 1 else data.default_stage
+        stage = (st.selectbox("Compared with before", stages, key="results_stage", width=220) if len(stages) > 1
+                 else data.default_stage)
     return f"{name or 'recall'}@{k or 10}", stage
 
 
@@ -47,21 +48,35 @@ def headline(head: dict) -> None:
     rel = f" ({head['rel_change']:+.0%})" if head["rel_change"] is not None else ""
     cols[0].metric(f"{head['metric']} before", f"{head['before']:.3f}", border=True)
     cols[1].metric(f"{head['metric']} after", f"{head['after']:.3f}", delta=f"{head['delta']:+.3f}{rel}", border=True)
-    cols[2].metric("95% CI of the change", f"{head['ci_low']:+.3f} … {head['ci_high']:+.3f}", border=True,
+    cols[2].metric("95% CI of the change", f"{head['ci_low']:+.2f} to {head['ci_high']:+.2f}", border=True,
                    help="Paired bootstrap over eval queries: the range the true change most likely lies in.")
     cols[3].metric("p-value", f"{head['p_value']:.3g}", border=True,
                    help="Paired randomization test: the chance of a change this large if training changed nothing.")
     if head["significant"] and head["delta"] > 0:
-        st.success(head["verdict"], icon="✅")
+        st.success(head["verdict"], icon=":material/check_circle:")
     elif head["significant"]:
-        st.error(head["verdict"], icon="🔻")
+        st.error(head["verdict"], icon=":material/trending_down:")
     else:
-        st.info(head["verdict"], icon="🤔")
+        st.info(head["verdict"], icon=":material/help:")
     st.caption(f"Run {head['run_id']} ({head['kind']}, {head['base_model']}) · before vs {head['stage']} · {head['n']} eval queries")
 
 
-def _send_to_grade(query_id: str) -> None:
-    st.session_state["grade_query_id"] = query_id
+def focus_doc(item: dict) -> str | None:
+    """The document to open first on Grade: the highest ungraded result after, else the top relevant one."""
+    ungraded = item["top_after"][item["top_after"]["grade"].isna()]["doc_id"].tolist()
+    if ungraded:
+        return ungraded[0]
+    return item["relevant"]["doc_id"].iloc[0] if not item["relevant"].empty else None
+
+
+def _send_to_grade(item: dict) -> None:
+    st.session_state["grade_query_id"] = item["query_id"]
+    st.session_state[GRADE_TARGET] = (item["query_id"], focus_doc(item))  # the Grade page's own hand-off
+
+
+def _ungraded_blank(frame: pd.DataFrame) -> pd.DataFrame:
+    """Show ungraded documents with an empty grade cell rather than 'None'."""
+    return frame.assign(grade=[("" if pd.isna(g) else str(g)) for g in frame["grade"]])
 
 
 def drill_item(item: dict, index: int, expanded: bool) -> None:
@@ -75,14 +90,14 @@ def drill_item(item: dict, index: int, expanded: bool) -> None:
         else:
             st.dataframe(item["relevant"], hide_index=True, width="stretch")
         before, after = st.columns(2)
-        config = {"grade": st.column_config.NumberColumn("grade", help="median reviewer grade; empty = not graded"),
+        config = {"grade": st.column_config.TextColumn("grade", help="median reviewer grade 0–5; empty = not graded"),
                   "score": st.column_config.NumberColumn(format="%.3f")}
         before.markdown("**Top results before**")
-        before.dataframe(item["top_before"], hide_index=True, column_config=config, width="stretch")
+        before.dataframe(_ungraded_blank(item["top_before"]), hide_index=True, column_config=config, width="stretch")
         after.markdown("**Top results after**")
-        after.dataframe(item["top_after"], hide_index=True, column_config=config, width="stretch")
+        after.dataframe(_ungraded_blank(item["top_after"]), hide_index=True, column_config=config, width="stretch")
         available = GRADE_PAGE.exists()
-        if st.button("Grade more for this query", key=f"results_grade_{index}_{item['query_id']}", icon="✏️",
+        if st.button("Grade more for this query", key=f"results_grade_{index}_{item['query_id']}", icon=":material/edit:",
                      disabled=not available, help=None if available else "The Grade page is not installed."):
-            _send_to_grade(item["query_id"])
+            _send_to_grade(item)
             st.switch_page("pages/grade.py")

@@ -12,7 +12,7 @@ from core.cli import print_json
 from core.settings import Settings
 from core.store import Store
 
-APP = Path(__file__).resolve().parent.parent.parent / "app.py"
+LAUNCHER = Path(__file__).resolve().parent.parent.parent / "ui" / "launch.py"
 
 
 def _demo(settings: Settings, args) -> int:
@@ -46,7 +46,7 @@ def _status(settings: Settings, args) -> int:
 
 def _app(settings: Settings, args) -> int:
     env = {**os.environ, "FLYWHEEL_WORKSPACE": settings.workspace}
-    command = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(args.port), "--browser.gatherUsageStats", "false"]
+    command = [sys.executable, str(LAUNCHER), "--server.port", str(args.port), "--browser.gatherUsageStats", "false"]
     if args.headless:
         command += ["--server.headless", "true"]
     return subprocess.call(command, env=env)

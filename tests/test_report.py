@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from core import cli, report, results
+from core.errors import InputError
+from core.schemas import Query, now
+from tests.results_seed import seed_results
+
+
+@pytest.fixture
+def seeded(store):
+    seed_results(store)
+    return store
+
+
+def test_report_is_self_contained_and_holds_the_numbers(seeded, tmp_path):
+    path = report.write_report(seeded, "r-big", tmp_path / "out" / "report.html")
+    text = path.read_text(encoding="utf-8")
+    head = results.headline(results.load_run(seeded, "r-big"))
+    assert f"{head['before']:.3f}" in text and f"{head['after']:.3f}" in text
+    assert f"{head['delta']:+.3f}" in text
+    assert "Better on " in text and "real improvement" in text
+    assert "learning_rate" in text and "train_pairs" in text and "h-eval-1" in text  # config, data counts, eval set
+    # plotly.js inlined exactly once, four figures, nothing fetched from the network
+    assert len(re.findall(r"plotly\.js v\d", text)) == 1
+    assert text.count('class="plotly-graph-div"') == 4
+    assert not re.search(r"<script[^>]+src=", text) and not re.search(r"<link[^>]+href=", text)
+
+
+def test_report_escapes_user_text(seeded):
+    seeded.upsert("queries", [Query(query_id="e20", text="<script>alert(1)</script> deductible", split="eval", created_at=now())])
+    text = report.render_report(seeded, "r-big")
+    assert "<script>alert(1)</script>" not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; deductible" in text
+
+
+def test_report_refuses_a_run_without_results(seeded, tmp_path):
+    with pytest.raises(InputError, match="before and after"):
+        report.render_report(seeded, "r-running")
+    with pytest.raises(InputError, match="folder"):
+        report.write_report(seeded, "r-big", tmp_path)
+
+
+def test_cli_writes_the_report(seeded, workspace, tmp_path, capsys):
+    out = tmp_path / "cli-report.html"
+    assert cli.main(["--workspace", workspace.workspace, "report", "r-big", "--out", str(out), "--metric", "ndcg@10"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["out"] == str(out) and printed["metric"] == "nDCG@10"
+    assert out.stat().st_size == printed["bytes"] > 100_000
+    assert "nDCG@10 before" in out.read_text(encoding="utf-8")
+    assert cli.main(["--workspace", workspace.workspace, "report", "missing", "--out", str(out)]) == 2
+    assert "no run 'missing'" in capsys.readouterr().err
