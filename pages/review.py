@@ -15,7 +15,7 @@ store = common.store()
 settings = common.settings()
 
 pending = review.pending_count(store)
-with st.expander("✨ Generate queries", expanded=pending == 0):
+with st.expander(":material/auto_awesome: Generate queries", expanded=pending == 0):
     w.generation_panel(store, settings, name)
 
 generators, doc_ids = review.filter_options(store)
@@ -48,7 +48,7 @@ def queue() -> None:
 
 queue()
 
-with st.expander("📋 Decided items and their history"):
+with st.expander(":material/history: Decided items and their history"):
     status = st.segmented_control("Status", ["approved", "rejected", "pending"], key="review_table_status")
     try:
         table = review.decided(store, generator=generator, doc_id=doc_id, status=status)

@@ -28,7 +28,7 @@ def generation_panel(store: Store, settings: Settings, reviewer: str) -> None:
         st.caption(f"Generator: **{settings.llm}** (prompt {generation.PROMPT_VERSION}) through instructor.")
     else:
         st.info("**Offline generator**: no LLM is configured (set FLYWHEEL_LLM, e.g. `openai/gpt-4o-mini`), so queries are "
-                "built from each document's own title and words. Expect plainer queries than an LLM writes.", icon="🔌")
+                "built from each document's own title and words. Expect plainer queries than an LLM writes.", icon=":material/power_off:")
     with st.form("generate_form", border=False):
         c1, c2, c3, c4 = st.columns(4)
         n = c1.number_input("Queries", 1, 1000, 20, help="How many queries to write in all.")
