@@ -12,6 +12,9 @@ pages = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("pages/data.py", title="Data", icon=":material/database:"),
     st.Page("pages/review.py", title="Review", icon=":material/rate_review:"),
+    st.Page("pages/grade.py", title="Grade", icon=":material/grading:"),
+    st.Page("pages/hard_negatives.py", title="Hard negatives", icon=":material/block:"),
+    st.Page("pages/agreement.py", title="Agreement", icon=":material/handshake:"),
     st.Page("pages/results.py", title="Results", icon=":material/insights:"),
     # FLYWHEEL-PAGES (new pages are registered here, in flywheel order)
 ]

@@ -6,7 +6,7 @@ metrics) live in separate tables, so one never overwrites the other.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
 
 from lancedb.pydantic import LanceModel
@@ -14,7 +14,7 @@ from lancedb.pydantic import LanceModel
 
 def now() -> datetime:
     """Naive UTC timestamps everywhere (LanceDB stores them without a zone)."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class QueryOrigin(str, Enum):

@@ -2,41 +2,16 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
 
-from tests.conftest import ROOT, free_port, start_app
+from tests.conftest import start_app
 from tests.results_seed import seed_results
 
 
 def _serve(workspace: str, tmp_path) -> tuple[subprocess.Popen, str]:
-    """The real app when it registers the Results page; until then the page in the same wide frame."""
-    if "pages/results.py" in (ROOT / "app.py").read_text():
-        process, url = start_app(workspace)
-        return process, url + "/results"
-    main = tmp_path / "frame.py"
-    main.write_text("import streamlit as st\nst.set_page_config(page_title='Flywheel', layout='wide')\n"
-                    f"st.navigation([st.Page({str(ROOT / 'pages' / 'results.py')!r}, title='Results')]).run()\n")
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(main), "--server.port", str(port),
-         "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env={**os.environ, "FLYWHEEL_WORKSPACE": workspace, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).status == 200:
-                return process, url
-        except OSError:
-            time.sleep(0.3)
-    process.kill()
-    raise RuntimeError("streamlit did not start within 60 s")
+    process, url = start_app(workspace)
+    return process, url + "/results"
 
 
 @pytest.mark.browser

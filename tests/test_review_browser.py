@@ -2,54 +2,24 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
-import urllib.request
 
 import pytest
 
 from core import review
 from core.generation import OfflineGenerator, generate
 from core.store import Store
-from tests.conftest import ROOT, fill_small, free_port, start_app
+from tests.conftest import fill_small, start_app
 
 pytestmark = pytest.mark.browser
 
-WRAPPER = """
-import streamlit as st
-from ui.common import sidebar
-page = st.navigation([st.Page({page!r}, title="Review")])
-sidebar()
-page.run()
-"""
 
 
 def start_review_app(workspace: str, tmp_path) -> tuple[subprocess.Popen, str]:
-    """(process, URL of the review page): the real app once pages/review.py is registered in app.py,
-    until then a frame around the page alone (its only page, so it is served at the root)."""
-    if "pages/review.py" in (ROOT / "app.py").read_text():
-        process, url = start_app(workspace)
-        return process, url + "/review"
-    script = tmp_path / "review_app.py"
-    script.write_text(WRAPPER.format(page=str(ROOT / "pages" / "review.py")))
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port), "--server.headless", "true",
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env={**os.environ, "FLYWHEEL_WORKSPACE": workspace, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).status == 200:
-                return process, url + "/"
-        except OSError:
-            time.sleep(0.3)
-    process.kill()
-    raise RuntimeError("streamlit did not start within 60 s")
+    """(process, URL of the review page) of the real app."""
+    process, url = start_app(workspace)
+    return process, url + "/review"
 
 
 def wait_for(condition, timeout: float = 20.0) -> float:

@@ -1,0 +1,57 @@
+"""Agreement: how much reviewers agree (kappa per pair, alpha overall), where they disagree
+most (one click to re-grade), and how much and how fast each reviewer grades."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core import agreement
+from ui.common import store
+from ui.grading import TARGET
+
+
+def fmt(value: float | None, pattern: str = "{:.3f}") -> str:
+    return "–" if value is None else pattern.format(value)
+
+
+st.title("Reviewer agreement")
+db = store()
+include = st.toggle("Count imported qrels as a reviewer", value=False, key="a_imports",
+                    help="Imported judgments (reviewer import:…) are left out by default: they are not a person you can talk to.")
+judgments = agreement.read_judgments(db, include_imports=include)
+result = agreement.agreement(judgments)
+
+cols = st.columns(4)
+cols[0].metric("Items graded by 2+ reviewers", result.items)
+cols[1].metric("Krippendorff's α (ordinal)", fmt(result.alpha), help="1 = perfect agreement, 0 = chance; ≥ 0.667 is the usual floor for tentative conclusions.")
+cols[2].metric("Exact agreement", fmt(result.exact, "{:.0%}"))
+cols[3].metric("Within one grade", fmt(result.within_one, "{:.0%}"))
+if not result.items:
+    st.info("No document has been graded by two reviewers yet. On the Grade page, the overlap share gives a part of the "
+            "queries to a second reviewer; 'overlap first' gives second opinions right away.")
+
+st.subheader("Per reviewer pair")
+for pair in result.pairs.to_dict("records"):
+    st.markdown(f"**{pair['reviewer_a']} ↔ {pair['reviewer_b']}** · Cohen's κ (quadratic) **{fmt(pair['kappa'])}** · "
+                f"{pair['items']} items · exact {pair['exact']:.0%} · within one {pair['within_one']:.0%}")
+
+st.subheader("Widest disagreements")
+worst = agreement.disagreements(judgments, top=20)
+if worst.empty:
+    st.caption("No disagreements.")
+for row in worst.to_dict("records"):
+    line = st.columns([2, 2, 1, 4, 2])
+    line[0].write(f"`{row['query_id']}`")
+    line[1].write(f"`{row['doc_id']}`")
+    line[2].write(f"spread {row['spread']}")
+    line[3].write(row["grades"])
+    if line[4].button("Re-grade", key=f"a_regrade::{row['query_id']}::{row['doc_id']}"):
+        st.session_state[TARGET] = (row["query_id"], row["doc_id"])
+        st.switch_page("pages/grade.py")
+
+st.subheader("Reviewers")
+stats = agreement.reviewer_stats(db, include_imports=include)
+st.dataframe(stats, hide_index=True, column_config={
+    "median_s_per_grade": st.column_config.NumberColumn("median s / grade", format="%.1f"),
+    "grades_per_min": st.column_config.NumberColumn("grades / min (active)", format="%.1f"),
+})

@@ -1,0 +1,139 @@
+"""The grade page in a real browser: three documents graded from the keyboard, and two
+reviewers side by side in two browser windows."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from core import agreement
+from core.store import Store
+from tests.conftest import start_app
+
+
+def start_grade_app(workspace: str, tmp_dir: Path) -> tuple[subprocess.Popen, str]:
+    """The real app on a free port; returns (process, url)."""
+    return start_app(workspace)
+
+
+def open_grade_page(browser, url: str, reviewer: str):
+    """A new window on the grade page, signed in as `reviewer`, keyboard focus on the page."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url + "/grade")
+    box = page.get_by_placeholder("your name")
+    box.fill(reviewer)
+    box.press("Enter")
+    page.locator(".st-key-g_document").wait_for(timeout=120_000)
+    wait_idle(page)
+    page.locator("h1").first.click()  # move focus off the text box so keys reach the shortcuts
+    return page
+
+
+def wait_idle(page, timeout_ms: int = 60_000) -> None:
+    """Until Streamlit's 'running' indicator is gone: a key pressed mid-run can be lost."""
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms)
+
+
+def choose(page, label: str, option: str) -> None:
+    """Pick a selectbox option; the list can close again while Streamlit re-renders, so retry."""
+    for _ in range(5):
+        wait_idle(page)
+        page.get_by_role("combobox", name=label).click()
+        choice = page.get_by_role("option", name=option)
+        try:
+            choice.wait_for(timeout=5_000)
+            choice.click()
+            wait_idle(page)
+            return
+        except Exception:  # noqa: BLE001 - playwright's TimeoutError: try once more
+            page.keyboard.press("Escape")
+    raise AssertionError(f"could not choose {option!r} in {label!r}")
+
+
+def current_doc(page) -> str:
+    return page.locator(".st-key-g_document code").first.inner_text()
+
+
+def wait_for_doc_change(page, before: str, timeout_s: float = 30.0) -> str:
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        try:
+            now = current_doc(page)
+            if now != before:
+                wait_idle(page)
+                return now
+        except Exception:  # noqa: BLE001 - the element is replaced while Streamlit re-renders
+            pass
+        time.sleep(0.01)
+    raise AssertionError(f"the document did not change from {before} within {timeout_s} s")
+
+
+@pytest.fixture
+def grade_app(small_store, workspace, tmp_path):
+    process, url = start_grade_app(workspace.workspace, tmp_path)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.mark.browser
+def test_three_documents_graded_from_the_keyboard(browser, grade_app, workspace):
+    page = open_grade_page(browser, grade_app, "ann")
+    seen = [current_doc(page)]
+    for key in ("3", "h", "0", "5"):
+        page.keyboard.press(key)
+        if key == "h":
+            page.get_by_text("☑ Hard negative").wait_for(timeout=30_000)
+            continue
+        seen.append(wait_for_doc_change(page, seen[-1]))
+    stored = Store(workspace.db_uri).read("judgments", where="reviewer = 'ann'").set_index("doc_id")
+    assert len(stored) == 3
+    assert [int(stored.loc[d, "grade"]) for d in seen[:3]] == [3, 0, 5]
+    assert [bool(stored.loc[d, "hard_negative"]) for d in seen[:3]] == [False, True, False]
+    page.keyboard.press("u")  # undo the last grade: back to that document, grade gone
+    wait_for_doc_change(page, seen[3])
+    assert current_doc(page) == seen[2]
+    assert len(Store(workspace.db_uri).read("judgments", where="reviewer = 'ann'")) == 2
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_two_reviewers_side_by_side_then_agreement(browser, grade_app, workspace):
+    ann, bob = open_grade_page(browser, grade_app, "ann"), open_grade_page(browser, grade_app, "bob")
+    query_of = {p: p.locator("h3").first.inner_text() for p in (ann, bob)}
+    assert query_of[ann] != query_of[bob]  # different queries at the same time
+    # ann finishes hers (10 candidates at most, 12 docs), bob switches to overlap-first and gives a second opinion
+    store = Store(workspace.db_uri)
+    for n in range(10):
+        before = current_doc(ann)
+        ann.keyboard.press("0245"[n % 4])
+        try:
+            wait_for_doc_change(ann, before, timeout_s=15)
+        except AssertionError:
+            break
+    graded = store.read("judgments", where="reviewer = 'ann'")
+    assert len(graded) == 10
+    bob.get_by_text("Queue and view settings").click()
+    choose(bob, "What to grade next", "overlap first")
+    bob.get_by_text("Next query").click()
+    bob.get_by_text("second opinion").wait_for(timeout=60_000)
+    wait_idle(bob)
+    bob.locator("h1").first.click()
+    for n in range(10):
+        before = current_doc(bob)
+        bob.keyboard.press("1244"[n % 4])
+        try:
+            wait_for_doc_change(bob, before, timeout_s=15)
+        except AssertionError:
+            break
+    assert len(store.read("judgments", where="reviewer = 'bob'")) >= 10
+    bob.get_by_role("link", name="Agreement").click()
+    bob.get_by_text("Per reviewer pair").wait_for(timeout=60_000)
+    assert bob.locator("[data-testid='stMetricValue']").first.inner_text() == "10"
+    ann_grades = store.read("judgments", where="reviewer = 'ann'").set_index("doc_id")["grade"]
+    bob_grades = store.read("judgments", where="reviewer = 'bob'").set_index("doc_id")["grade"].reindex(ann_grades.index)
+    kappa = agreement.quadratic_kappa(ann_grades.to_numpy(), bob_grades.to_numpy())
+    assert bob.get_by_text(f"Cohen's κ (quadratic) {kappa:.3f}").count() == 1

@@ -1,0 +1,199 @@
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from core import claims, grading
+from core.errors import InputError
+from core.retrieval import corpus_matrix, rank_many
+from core.schemas import Query, now
+from core.store import Store
+
+
+def _mine(store, reviewer, query_id="q1"):
+    return grading.judgments_for(store, query_id, reviewer).set_index("doc_id")
+
+
+def test_regrade_replaces_and_keeps_first_created_at(small_store):
+    assert grading.grade(small_store, "ann", "q1", "d1", 4) is None
+    first = _mine(small_store, "ann").loc["d1"]
+    previous = grading.grade(small_store, "ann", "q1", "d1", 2, hard_negative=True, note="older plan year")
+    assert previous["grade"] == 4
+    rows = _mine(small_store, "ann")
+    assert len(rows) == 1
+    row = rows.loc["d1"]
+    assert (row["grade"], bool(row["hard_negative"]), row["note"]) == (2, True, "older plan year")
+    assert row["created_at"] == first["created_at"] and row["updated_at"] > first["updated_at"]
+    # the imported judgment of the same (query, doc) is untouched: different reviewer key
+    assert _mine(small_store, "import:small").loc["d1", "grade"] == 5
+
+
+def test_each_grade_writes_an_event_with_the_previous_state(small_store):
+    grading.grade(small_store, "ann", "q1", "d1", 4)
+    grading.grade(small_store, "ann", "q1", "d1", 1)
+    events = small_store.read("events", where="action = 'grade'").sort_values("at")
+    assert list(events["target"]) == ["judgment:q1/d1"] * 2
+    details = [json.loads(d) for d in events["detail"]]
+    assert details[0]["previous"] is None and details[1]["previous"]["grade"] == 4 and details[1]["grade"] == 1
+
+
+@pytest.mark.parametrize("bad", [6, -1, True, "3", 2.5])
+def test_grade_rejects_values_outside_0_to_5(small_store, bad):
+    with pytest.raises(InputError, match="integer 0–5"):
+        grading.grade(small_store, "ann", "q1", "d1", bad)
+    assert small_store.count("judgments", "reviewer = 'ann'") == 0
+
+
+@pytest.mark.parametrize("who", ["", "  ", "import:x"])
+def test_grade_needs_a_person(small_store, who):
+    with pytest.raises(InputError, match="reviewer name"):
+        grading.grade(small_store, who, "q1", "d1", 3)
+
+
+def test_undo_walks_back_one_grade_at_a_time_across_handles(small_store, workspace):
+    grading.grade(small_store, "ann", "q1", "d1", 4)
+    grading.grade(small_store, "ann", "q1", "d1", 2)
+    grading.grade(small_store, "ann", "q1", "d2", 0, hard_negative=True)
+    grading.grade(small_store, "bob", "q1", "d2", 5)
+    other = Store(workspace.db_uri)  # a second process's handle sees the same history
+    assert grading.undo_last(other, "ann") == ("q1", "d2")
+    assert "d2" not in _mine(small_store, "ann").index
+    assert _mine(small_store, "bob").loc["d2", "grade"] == 5  # bob's grade is not ann's to undo
+    assert grading.undo_last(small_store, "ann") == ("q1", "d1")
+    assert _mine(small_store, "ann").loc["d1", "grade"] == 4
+    assert grading.undo_last(small_store, "ann") == ("q1", "d1")
+    assert _mine(small_store, "ann").empty
+    assert grading.undo_last(small_store, "ann") is None
+    assert small_store.count("events", "action = 'undo'") == 3
+
+
+def test_set_hard_negative_only_flips_an_existing_grade(small_store):
+    assert grading.set_hard_negative(small_store, "ann", "q1", "d2", True) is False
+    grading.grade(small_store, "ann", "q1", "d2", 1, note="n")
+    assert grading.set_hard_negative(small_store, "ann", "q1", "d2", True) is True
+    row = _mine(small_store, "ann").loc["d2"]
+    assert (row["grade"], bool(row["hard_negative"]), row["note"]) == (1, True, "n")
+
+
+def _add_query(store, query_id, status="approved"):
+    store.add("queries", [Query(query_id=query_id, text=f"text of {query_id}", status=status, created_at=now())])
+
+
+def test_ungraded_first_and_only_approved_queries(small_store):
+    _add_query(small_store, "q9")
+    _add_query(small_store, "q10", status="pending")
+    order = [i.query_id for i in grading.queue_order(small_store, "ann", k=3)]
+    assert order[0] == "q9"  # no judgments at all
+    assert "q10" not in order
+    # fewest judgments next: q8 has one imported judgment, the others two or three
+    assert order[1] == "q8"
+    assert set(order) == {f"q{i}" for i in range(1, 10)}
+
+
+def test_a_started_query_comes_back_first_and_a_finished_one_leaves(small_store):
+    grading.grade(small_store, "ann", "q5", "d10", 5)
+    assert grading.queue_order(small_store, "ann", k=2)[0].query_id == "q5"
+    grading.grade(small_store, "ann", "q5", "d11", 1)
+    order = [i.query_id for i in grading.queue_order(small_store, "ann", k=2)]
+    assert "q5" not in order
+    # nobody else gets q5 as a fresh item once a person finished it (overlap off)
+    assert "q5" not in [i.query_id for i in grading.queue_order(small_store, "bob", k=2, overlap_share=0.0)]
+
+
+def test_overlap_gives_a_finished_query_to_one_second_reviewer(small_store):
+    for doc in ("d10", "d11"):
+        grading.grade(small_store, "ann", "q5", doc, 3)
+    bob = grading.queue_order(small_store, "bob", k=2, overlap_share=1.0)
+    assert bob[0] == grading.QueueItem(grading.OVERLAP_QUEUE, "q5")
+    assert grading.QueueItem(grading.OVERLAP_QUEUE, "q5") not in grading.queue_order(small_store, "ann", k=2, overlap_share=1.0)
+    for doc in ("d10", "d11"):
+        grading.grade(small_store, "bob", "q5", doc, 4)
+    # two people finished it: no third opinion
+    assert "q5" not in [i.query_id for i in grading.queue_order(small_store, "cid", k=2, strategy=grading.Strategy.overlap)]
+
+
+def test_overlap_share_is_a_stable_hash_sample():
+    ids = [f"q{i}" for i in range(2000)]
+    share = np.mean([grading.in_overlap_sample(q, 0.2) for q in ids])
+    assert 0.17 < share < 0.23
+    assert not any(grading.in_overlap_sample(q, 0.0) for q in ids)
+    assert all(grading.in_overlap_sample(q, 1.0) for q in ids)
+
+
+def test_uncertain_strategy_orders_by_the_given_scores(small_store):
+    scores = {"q3": 1.5, "q7": 0.9, "q1": 0.1}
+    order = [i.query_id for i in grading.queue_order(small_store, "ann", grading.Strategy.uncertain, uncertainty=scores)]
+    assert order[:3] == ["q3", "q7", "q1"]
+
+
+def test_uncertainty_is_high_when_top_scores_are_close(small_store, embedder):
+    unsure = grading.uncertainty(small_store, embedder, k=5)
+    assert set(unsure) == {f"q{i}" for i in range(1, 9)}
+    doc_ids, matrix = corpus_matrix(small_store, embedder)
+    texts = dict(zip(grading.gradeable_queries(small_store)["query_id"], grading.gradeable_queries(small_store)["text"], strict=True))
+    for qid, value in unsure.items():
+        ranking = rank_many(embedder.encode_queries([texts[qid]]), doc_ids, matrix, 5)[0]
+        gap = ranking[0][1] - ranking[1][1]
+        assert value == pytest.approx(1 - min(gap / grading.GAP_SCALE, 1), abs=1e-5)
+
+
+class ReversedCrossEncoder:
+    """Scores in the opposite order to the bi-encoder: full disagreement."""
+
+    def predict(self, pairs, show_progress_bar=False):
+        return np.arange(len(pairs), dtype=float)
+
+
+def test_uncertainty_adds_cross_encoder_disagreement(small_store, embedder):
+    plain = grading.uncertainty(small_store, embedder, k=5)
+    with_ce = grading.uncertainty(small_store, embedder, k=5, cross_encoder=ReversedCrossEncoder())
+    for qid in plain:
+        assert with_ce[qid] == pytest.approx(plain[qid] + 1.0)  # tau = -1 → disagreement 1
+
+
+def test_two_concurrent_sessions_get_different_queries(small_store, workspace):
+    a, b = Store(workspace.db_uri), Store(workspace.db_uri)
+
+    def session(args):
+        handle, name = args
+        got = []
+        for _ in range(4):
+            item = grading.next_query(handle, name, k=3, overlap_share=0.0, skip=got)
+            got.append(item.query_id if item else None)
+        return got
+
+    with ThreadPoolExecutor(2) as pool:
+        ann, bob = pool.map(session, [(a, "ann"), (b, "bob")])
+    assert None not in ann + bob
+    assert not set(ann) & set(bob)
+    assert set(ann) | set(bob) == {f"q{i}" for i in range(1, 9)}
+
+
+def test_release_lets_another_reviewer_take_the_query(small_store):
+    item = grading.next_query(small_store, "ann", k=3)
+    assert grading.next_query(small_store, "bob", k=3).query_id != item.query_id
+    claims.release_all(small_store, grading.QUEUE, "bob")
+    grading.release(small_store, "ann", item)
+    assert grading.next_query(small_store, "bob", k=3).query_id == item.query_id
+
+
+def test_candidates_come_from_the_retriever_and_include_a_regrade_target(small_store, embedder):
+    hits = grading.candidates(small_store, embedder, "q1", k=3, mode="vector")
+    assert len(hits) == 3 and hits["doc_id"].iloc[0] == "d1"
+    far = next(d for d in (f"d{i}" for i in range(12, 0, -1)) if d not in set(hits["doc_id"]))
+    extended = grading.candidates(small_store, embedder, "q1", k=3, mode="vector", include=[far])
+    assert list(extended["doc_id"]) == list(hits["doc_id"]) + [far]
+    with pytest.raises(InputError, match="known query id"):
+        grading.candidates(small_store, embedder, "nope", k=3)
+    with pytest.raises(InputError, match="between 1 and 100"):
+        grading.candidates(small_store, embedder, "q1", k=0)
+
+
+def test_highlight_marks_query_terms_at_word_starts():
+    pieces = grading.highlight_spans("The Silver PPO plan has a deductible; silverware not.", "What is the silver PPO deductible?")
+    assert [p for p, hit in pieces if hit] == ["Silver", "PPO", "deductible", "silver"]
+    assert "".join(p for p, _ in pieces) == "The Silver PPO plan has a deductible; silverware not."
+    assert grading.query_terms("what is the") == []
