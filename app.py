@@ -15,6 +15,7 @@ pages = [
     st.Page("pages/grade.py", title="Grade", icon=":material/grading:"),
     st.Page("pages/hard_negatives.py", title="Hard negatives", icon=":material/block:"),
     st.Page("pages/agreement.py", title="Agreement", icon=":material/handshake:"),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/results.py", title="Results", icon=":material/insights:"),
     # FLYWHEEL-PAGES (new pages are registered here, in flywheel order)
 ]

@@ -20,7 +20,12 @@ def settings() -> Settings:
 
 @st.cache_resource(show_spinner=False)
 def _store(uri: str) -> Store:
-    return Store(uri)
+    """Opened once per process: runs left `running` by a dead process are marked interrupted here."""
+    from core.jobs import mark_interrupted
+
+    store = Store(uri)
+    mark_interrupted(store)
+    return store
 
 
 def store() -> Store:

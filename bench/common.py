@@ -1,0 +1,44 @@
+"""Shared bench plumbing: run each kind with default settings in the foreground and time it."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DATASETS = ROOT.parent / "shared" / "datasets"
+NAMES = ("recall@5", "recall@10", "ndcg@10", "mrr@10", "map@10")
+
+
+def run_kinds(store, settings, kinds: list[str], extra: dict | None = None) -> list[dict]:
+    from core.jobs import read_run
+    from core.training import TrainConfig, launch
+
+    results = []
+    for kind in kinds:
+        started = time.time()
+        job = launch(store, settings, TrainConfig(kind=kind, **(extra or {})), background=False)
+        row = read_run(store, job.run_id)
+        wall = round(time.time() - started, 1)
+        before, after = job.result.get("before", {}), job.result.get("after", {})
+        result = {"kind": kind, "run_id": job.run_id, "status": row["status"], "wall_s": wall, "error": row["error"][:500],
+                  "before": {n: round(before.get(n, 0.0), 4) for n in NAMES}, "after": {n: round(after.get(n, 0.0), 4) for n in NAMES},
+                  "snapshot": row["snapshot"], "training": job.result.get("training", {})}
+        print(json.dumps(result), flush=True)
+        results.append(result)
+    return results
+
+
+def table(results: list[dict]) -> str:
+    lines = ["| kind | wall s | " + " | ".join(f"{n} before → after" for n in NAMES) + " |", "|---|---|" + "---|" * len(NAMES)]
+    for r in results:
+        cells = " | ".join(f"{r['before'][n]:.4f} → {r['after'][n]:.4f}" for n in NAMES)
+        lines.append(f"| {r['kind']} ({r['status']}) | {r['wall_s']} | {cells} |")
+    return "\n".join(lines)

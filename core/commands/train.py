@@ -1,0 +1,126 @@
+"""`flywheel split | train | eval | runs`: the headless training path.
+
+Multi-GPU: the training step is a plain Hugging Face Trainer, so
+`accelerate launch --num_processes 4 -m core.cli train --kind bi-encoder` runs it data-parallel;
+every rank builds the same seeded data, rank 0 alone writes the run row, metrics and model
+(set FLYWHEEL_RUN_ID so all ranks agree on the run folder).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from core.cli import print_json
+from core.settings import Settings
+from core.store import Store
+
+TRAIN_OPTIONS = {  # flag -> (TrainConfig field, type, help)
+    "--base-model": ("base_model", str, "local path or hub id (default: the bundled MiniLM)"),
+    "--retriever": ("retriever", str, "cross-encoder: the bi-encoder whose top-k it re-ranks (default: bundled MiniLM)"),
+    "--epochs": ("epochs", float, "epochs (default per kind: bi 3, cross 2, adapter 40)"),
+    "--batch-size": ("batch_size", int, "batch size (default per kind: bi 32, cross 16, adapter 64)"),
+    "--lr": ("learning_rate", float, "learning rate (default per kind: bi/cross 5e-5, adapter 1e-3)"),
+    "--max-steps": ("max_steps", int, "stop after this many steps (0 = no cap)"),
+    "--time-budget": ("time_budget_s", float, "stop after this many seconds and keep the best model (0 = none)"),
+    "--negatives": ("negatives_per_query", int, "hard negatives per query (default 3)"),
+    "--positive-grade": ("positive_grade", int, "grade that makes a positive (default 3; 1 for binary qrels)"),
+    "--validation-fraction": ("validation_fraction", float, "share of train queries held out for early stopping (default 0.15)"),
+    "--patience": ("patience", int, "evaluations without improvement before early stopping (default 3)"),
+    "--seed": ("seed", int, "random seed (default 0)"),
+}
+
+
+def _split(settings: Settings, args) -> int:
+    from core.splits import assign_splits, leaked_texts
+
+    store = Store(settings.db_uri)
+    counts = assign_splits(store, args.eval_fraction, args.seed, reset=args.reset)
+    print_json({"splits": counts, "leaked_texts": len(leaked_texts(store))})
+    return 0
+
+
+def _train(settings: Settings, args) -> int:
+    from core.evaluation import headline
+    from core.jobs import mark_interrupted, read_run
+    from core.training import TrainConfig, launch
+
+    store = Store(settings.db_uri)
+    mark_interrupted(store)
+    values = {"kind": args.kind, "mine": not args.no_mining}
+    for flag, (name, _, _) in TRAIN_OPTIONS.items():
+        value = getattr(args, flag.lstrip("-").replace("-", "_"))
+        if value is not None:
+            values[name] = value
+    job = launch(store, settings, TrainConfig.from_dict(values), actor=args.actor, background=False)
+    if not job.primary:  # an accelerate worker rank: rank 0 owns the run row and the summary line
+        print_json({"run_id": job.run_id, "rank": os.environ.get("RANK")})
+        return 0
+    row = read_run(store, job.run_id)
+    if row["error"]:
+        print(row["error"], file=sys.stderr)
+    result = {"run_id": job.run_id, "status": row["status"], "model_path": row["model_path"],
+              "before": headline(job.result.get("before", {}), _NAMES), "after": headline(job.result.get("after", {}), _NAMES)}
+    print(json.dumps(result))
+    return 0 if row["status"] == "succeeded" else 1
+
+
+_NAMES = tuple(f"{n}@{k}" for n in ("recall", "precision", "mrr", "ndcg", "map") for k in (1, 3, 5, 10, 20))
+
+
+def _eval(settings: Settings, args) -> int:
+    from core import evaluation
+    from core.models import Embedder
+
+    store = Store(settings.db_uri)
+    ids = evaluation.eval_query_ids(store)
+    qrels = evaluation.eval_qrels(store, ids)
+    rankings = evaluation.rank_with_model(store, Embedder(args.model or None), ids)
+    if args.reranker:
+        from core.train_cross import Reranker
+
+        rankings = Reranker(args.reranker, args.weight).rerank_all(store, rankings)
+    means, _ = evaluation.compute(qrels, rankings, settings.relevant_grade)
+    print_json({"model": args.model or "bundled", "reranker": args.reranker, "eval_queries": len(evaluation.judged_queries(qrels, settings.relevant_grade)),
+                "snapshot_hash": evaluation.snapshot_hash(qrels), "metrics": headline_all(means)})
+    return 0
+
+
+def headline_all(means: dict[str, float]) -> dict[str, float]:
+    return {name: round(float(means[name]), 4) for name in _NAMES}
+
+
+def _runs(settings: Settings, args) -> int:
+    from core.jobs import list_runs, mark_interrupted
+
+    store = Store(settings.db_uri)
+    mark_interrupted(store)
+    for run in list_runs(store):
+        print_json(run)
+    return 0
+
+
+def register(subparsers) -> None:
+    split = subparsers.add_parser("split", help="assign approved queries to train/eval (seeded, stratified, no leakage)")
+    split.add_argument("--eval-fraction", type=float, default=0.3)
+    split.add_argument("--seed", type=int, default=0)
+    split.add_argument("--reset", action="store_true", help="re-draw every split, imported ones included")
+    split.set_defaults(handler=_split)
+
+    train = subparsers.add_parser("train", help="fine-tune and evaluate before/after; the last stdout line is JSON")
+    train.add_argument("--kind", choices=["bi-encoder", "cross-encoder", "adapter"], default="bi-encoder")
+    for flag, (_, kind, text) in TRAIN_OPTIONS.items():
+        train.add_argument(flag, type=kind, default=None, help=text)
+    train.add_argument("--no-mining", action="store_true", help="use only flagged and low-graded negatives")
+    train.add_argument("--actor", default="cli", help="name stored in the audit log")
+    train.set_defaults(handler=_train)
+
+    ev = subparsers.add_parser("eval", help="score a model (and optional re-ranker) on the eval split; prints JSON")
+    ev.add_argument("--model", default="", help="bi-encoder or adapter folder (default: the bundled MiniLM)")
+    ev.add_argument("--reranker", default="", help="a cross-encoder run's model folder")
+    ev.add_argument("--weight", type=float, default=None, help="fusion weight (default: the one chosen at training)")
+    ev.set_defaults(handler=_eval)
+
+    runs = subparsers.add_parser("runs", help="list runs with status and headline metrics (one JSON line each)")
+    runs.set_defaults(handler=_runs)

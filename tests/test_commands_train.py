@@ -1,0 +1,43 @@
+"""`flywheel split | train | eval | runs` through the real CLI entry point."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from core.cli import main
+from tests.tiny_model import build_tiny_model
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> str:
+    return build_tiny_model(tmp_path_factory.mktemp("tiny"))
+
+
+def last_json(capsys) -> dict:
+    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def test_train_eval_runs_split(small_store, workspace, tiny, capsys):
+    assert main(["train", "--kind", "adapter", "--base-model", tiny, "--max-steps", "3"]) == 0
+    result = last_json(capsys)
+    assert result["status"] == "succeeded" and result["run_id"]
+    names = {f"{n}@{k}" for n in ("recall", "precision", "mrr", "ndcg", "map") for k in (1, 3, 5, 10, 20)}
+    assert set(result["before"]) == names == set(result["after"])
+    assert main(["eval", "--model", result["model_path"]]) == 0
+    evaluated = last_json(capsys)
+    assert evaluated["eval_queries"] == 4 and evaluated["metrics"] == result["after"]
+    assert main(["runs"]) == 0
+    runs = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert runs[0]["run_id"] == result["run_id"] and runs[0]["status"] == "succeeded" and "after_recall@10" in runs[0]
+    assert main(["split", "--reset", "--eval-fraction", "0.5", "--seed", "1"]) == 0
+    assert last_json(capsys) == {"splits": {"train": 4, "eval": 4, "none": 0}, "leaked_texts": 0}
+
+
+def test_train_failure_exits_nonzero_with_json(small_store, workspace, capsys):
+    assert main(["train", "--kind", "bi-encoder", "--base-model", "/no/such/model", "--max-steps", "1"]) == 1
+    captured = capsys.readouterr()
+    assert json.loads(captured.out.strip().splitlines()[-1])["status"] == "failed"
+    assert "cannot load embedding model" in captured.err
+    assert main(["train", "--kind", "adapter", "--epochs", "-1"]) == 2  # refused before any run exists

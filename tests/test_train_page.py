@@ -1,0 +1,89 @@
+"""The Train page through AppTest: counts and warnings, split, launch → progress → before/after, failures."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import jobs
+from core.schemas import Query, now
+from tests.conftest import ROOT
+from tests.tiny_model import build_tiny_model
+
+PAGE = str(ROOT / "pages" / "train.py")
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> str:
+    return build_tiny_model(tmp_path_factory.mktemp("tiny"))
+
+
+def page() -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state["reviewer"] = "ann"
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def submit(at: AppTest) -> None:
+    next(b for b in at.button if b.label == "Update counts").click().run()
+    assert not at.exception, at.exception
+
+
+def wait_until_done(store, timeout=180):
+    deadline = time.time() + timeout
+    while time.time() < deadline and jobs.active_run(store):
+        time.sleep(0.5)
+    assert jobs.active_run(store) is None
+
+
+def test_counts_and_warnings_before_launch(small_store):
+    at = page()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["train queries"] == "4" and metrics["pairs"] == "4" and metrics["flagged negatives"] == "3" and metrics["eval queries"] == "4"
+    assert any("Only 4 training pairs" in w.value for w in at.warning)
+    assert not next(b for b in at.button if b.label == "Train").disabled
+    assert "No runs yet." in [c.value for c in at.caption]
+
+
+def test_launch_watch_and_see_before_after(small_store, tiny):
+    at = page()
+    at.radio[0].set_value("adapter")
+    at.text_input[0].set_value(tiny)
+    at.number_input[3].set_value(5)  # max steps
+    submit(at)
+    train = next(b for b in at.button if b.label == "Train")
+    train.click().run()
+    assert not at.exception, at.exception
+    run_id = at.session_state["train_run_id"]
+    assert jobs.read_run(small_store, run_id)["config"]["kind"] == "adapter"
+    wait_until_done(small_store)
+    at.run()
+    labels = [m.label for m in at.metric]
+    assert "recall@10" in labels and "→" in next(m.value for m in at.metric if m.label == "recall@10")
+    assert any("Model saved to" in c.value for c in at.caption)
+    assert small_store.count("events", f"action = 'launch' AND actor = 'ann' AND target = 'run:{run_id}'") == 1
+    assert at.dataframe[0].value["status"].tolist() == ["succeeded"]
+
+
+def test_failed_run_is_shown_and_the_page_keeps_working(small_store):
+    at = page()
+    at.text_input[0].set_value("/no/such/model")
+    submit(at)
+    next(b for b in at.button if b.label == "Train").click().run()
+    wait_until_done(small_store)
+    at.run()
+    assert not at.exception
+    assert any("Run failed" in e.value and "cannot load embedding model" in e.value for e in at.error)
+
+
+def test_assign_split_button(store):
+    stamp = now()
+    store.add("queries", [Query(query_id=f"q{i}", text=f"query {i}", created_at=stamp) for i in range(10)])
+    at = page()
+    next(b for b in at.button if b.label == "Assign split").click().run()
+    assert not at.exception
+    assert store.count("queries", "split = 'eval'") == 3 and store.count("queries", "split = 'train'") == 7

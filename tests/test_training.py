@@ -1,0 +1,120 @@
+"""Few-step runs of every kind on a tiny random BERT, end to end: states, progress, artifacts, metrics."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core import evaluation, jobs, training
+from core.errors import InputError
+from core.models import Embedder
+from core.schemas import Judgment, Query, now
+from core.train_cross import choose_weight, fuse
+from tests.tiny_model import build_tiny_model
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> str:
+    return build_tiny_model(tmp_path_factory.mktemp("tiny"))
+
+
+def run(store, settings, **config):
+    job = training.launch(store, settings, training.TrainConfig(**config))
+    assert job.wait(240) == "succeeded", jobs.read_run(store, job.run_id)["error"]
+    return job, jobs.read_run(store, job.run_id)
+
+
+def check_common(store, settings, row, stages=("before", "after")):
+    progress = row["progress"]
+    assert progress["step"] == progress["total"] > 0 and progress["history"] and progress["phase"] == "succeeded"
+    assert row["pid"] > 0 and row["started_at"] is not None and row["finished_at"] is not None
+    assert row["snapshot"]["train_pairs"] == 4 and row["snapshot"]["eval_queries"] == 4 and len(row["snapshot_hash"]) == 16
+    for stage in stages:
+        assert store.count("metrics", f"run_id = '{row['run_id']}' AND stage = '{stage}'") == 25
+        assert store.count("query_results", f"run_id = '{row['run_id']}' AND stage = '{stage}'") == 4
+    run_dir = settings.models_dir / row["run_id"]
+    assert Path(row["model_path"]) == run_dir / "model"
+    summary = json.loads((run_dir / "flywheel_run.json").read_text())
+    assert summary["config"]["kind"] == row["kind"] and "recall@5" in summary["after"]
+    assert (run_dir / "MODEL_CARD.md").exists() and not (run_dir / "checkpoints").exists()
+    return run_dir
+
+
+def test_bi_encoder_run_end_to_end(small_store, workspace, tiny):
+    job, row = run(small_store, workspace, kind="bi-encoder", base_model=tiny, max_steps=3, batch_size=4)
+    run_dir = check_common(small_store, workspace, row)
+    assert (run_dir / "model" / "model.safetensors").exists() and (run_dir / "model" / "README.md").exists()
+    assert row["config"]["max_steps"] == 3 and row["config"]["resolved_base_model"] == tiny
+    assert job.result["training"]["steps"] == 3
+    # A second run gets its own folder; nothing is overwritten.
+    _, second = run(small_store, workspace, kind="bi-encoder", base_model=tiny, max_steps=1, batch_size=4)
+    assert second["model_path"] != row["model_path"] and Path(row["model_path"]).exists()
+
+
+def test_adapter_run_saves_a_loadable_adapter(small_store, workspace, tiny):
+    job, row = run(small_store, workspace, kind="adapter", base_model=tiny, max_steps=5)
+    run_dir = check_common(small_store, workspace, row)
+    spec = json.loads((run_dir / "model" / "flywheel_adapter.json").read_text())
+    assert spec["matrix"] == "adapter.npy" and spec["base_model"] == tiny
+    adapted, base = Embedder(str(run_dir / "model")), Embedder(tiny)
+    assert adapted.key == base.key  # corpus embeddings are reused, never recomputed
+    assert not np.allclose(adapted.encode_queries(["gold hmo"]), base.encode_queries(["gold hmo"]))
+
+
+def test_cross_encoder_before_is_the_retriever_ranking(small_store, workspace, tiny):
+    job, row = run(small_store, workspace, kind="cross-encoder", base_model=tiny, retriever=tiny, max_steps=3, batch_size=4)
+    run_dir = check_common(small_store, workspace, row)
+    spec = json.loads((run_dir / "model" / "flywheel_reranker.json").read_text())
+    assert spec["retriever"] == tiny and 0.0 <= spec["weight"] <= 1.0
+    ids = evaluation.eval_query_ids(small_store)
+    retriever = evaluation.rank_with_model(small_store, Embedder(tiny), ids)
+    stored = small_store.read("query_results", where=f"run_id = '{row['run_id']}' AND stage = 'before'")
+    for qid, ranking in zip(stored["query_id"], stored["ranking"]):
+        assert [d for d, _ in json.loads(ranking)] == [d for d, _ in retriever[qid]]
+
+
+def test_fusion_weight_never_loses_to_the_retriever_on_validation():
+    qrels = {"q": {"a": 5}, "r": {"c": 5}}
+    rankings = {"q": [("a", 0.9), ("b", 0.5)], "r": [("c", 0.8), ("d", 0.1)]}
+    adversarial = {"q": np.array([0.0, 1.0]), "r": np.array([0.0, 1.0])}
+    weight, grid = choose_weight(rankings, adversarial, qrels)
+    assert weight <= 0.4 and grid["0.0"] == 1.0
+    helpful = {"q": np.array([1.0, 0.0]), "r": np.array([1.0, 0.0])}
+    assert choose_weight({"q": [("b", 0.9), ("a", 0.5)]}, {"q": helpful["q"][::-1]}, qrels)[0] > 0.5
+    assert [d for d, _ in fuse([("a", 0.9), ("b", 0.5)], np.array([0.0, 1.0]), 1.0)] == ["b", "a"]
+
+
+def _bigger_store(store):
+    """30 train + 6 eval queries over the small documents, so a validation set exists."""
+    stamp = now()
+    docs = store.read("documents", columns=["doc_id", "title"])
+    queries, judgments = [], []
+    for i in range(36):
+        doc, title = docs["doc_id"].iloc[i % len(docs)], docs["title"].iloc[i % len(docs)]
+        qid = f"b{i}"
+        queries.append(Query(query_id=qid, text=f"{title.lower()} question {i}", split="eval" if i >= 30 else "train", created_at=stamp))
+        judgments.append(Judgment(query_id=qid, doc_id=doc, reviewer="import:b", grade=5, created_at=stamp, updated_at=stamp))
+    store.add("queries", queries)
+    store.add("judgments", judgments)
+
+
+def test_validation_drives_early_stopping_and_progress_history(small_store, workspace, tiny):
+    _bigger_store(small_store)
+    _, row = run(small_store, workspace, kind="adapter", base_model=tiny, epochs=200, learning_rate=0.05, patience=2)
+    assert row["snapshot"]["validation_queries"] == 5
+    evals = [h for h in row["progress"]["history"] if "eval_ndcg@10" in h]
+    assert evals and row["progress"]["eval"]["ndcg@10"] >= 0
+    assert row["progress"]["step"] < 200 * 5  # stopped early, well before 200 epochs
+    info = json.loads((workspace.models_dir / row["run_id"] / "flywheel_run.json").read_text())["training"]
+    assert info["best_validation_ndcg@10"] >= max(h["eval_ndcg@10"] for h in evals) - 1e-4
+
+
+def test_bad_config_is_refused_before_a_run_exists(small_store, workspace):
+    with pytest.raises(InputError, match="epochs"):
+        training.launch(small_store, workspace, training.TrainConfig(epochs=-1))
+    with pytest.raises(InputError, match="kind"):
+        training.launch(small_store, workspace, training.TrainConfig(kind="gpt"))
+    assert small_store.count("runs") == 0

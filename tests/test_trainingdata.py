@@ -1,0 +1,77 @@
+"""Training data from labels: flagged hard negatives first, then low-graded, then mined; no eval leakage."""
+
+from __future__ import annotations
+
+from core import trainingdata
+from core.schemas import Judgment, Query, now
+
+
+def _judge(store, rows):
+    stamp = now()
+    store.add("judgments", [Judgment(query_id=q, doc_id=d, reviewer=r, grade=g, hard_negative=h, created_at=stamp, updated_at=stamp)
+                            for q, d, r, g, h in rows])
+
+
+def test_flagged_hard_negatives_come_first(small_store):
+    # q1: d2 flagged (0), d3 graded 1. Add d4 graded 0 unflagged and d5 flagged with grade 1 by a reviewer.
+    _judge(small_store, [("q1", "d4", "ann", 0, False), ("q1", "d5", "ann", 1, True)])
+    data = trainingdata.build(small_store, negatives_per_query=3, validation_fraction=0)
+    assert data.negatives["q1"][:2] == ["d2", "d5"]  # both flagged, before any low-graded one
+    assert data.negatives["q1"][2] == "d4"  # then the lowest grade first
+    assert data.negative_source[("q1", "d2")] == "flagged" and data.negative_source[("q1", "d4")] == "low-graded"
+    assert data.positives == {"q1": ["d1"], "q2": ["d4"], "q3": ["d7"], "q4": ["d8"]}
+    counts = data.counts()
+    assert counts["train_pairs"] == 4 and counts["eval_queries"] == 4 and counts["hard_negatives"] == 4
+    assert any("Only 4 training pairs" in w for w in data.warnings)
+
+
+def test_mined_negatives_fill_up_and_skip_positives(small_store, embedder):
+    data = trainingdata.build(small_store, negatives_per_query=4, validation_fraction=0, miner=embedder.model)
+    for q, negs in data.negatives.items():
+        assert len(negs) == 4 and not set(negs) & set(data.positives[q])
+        sources = [data.negative_source[(q, d)] for d in negs]
+        assert sources == sorted(sources, key=["flagged", "low-graded", "mined"].index)  # most valuable first
+    assert data.counts()["mined"] > 0
+
+
+def test_eval_texts_never_train_and_synthetic_source_is_positive(small_store):
+    stamp = now()
+    small_store.add("queries", [
+        Query(query_id="leak", text="What is an HSA?", split="train", created_at=stamp),  # same text as eval q5
+        Query(query_id="syn", text="newborn coverage deadline", origin="synthetic", source_doc_id="d8", split="train", created_at=stamp),
+        Query(query_id="rej", text="rejected one", origin="synthetic", source_doc_id="d8", split="train", status="rejected", created_at=stamp),
+    ])
+    _judge(small_store, [("leak", "d10", "ann", 5, False)])
+    data = trainingdata.build(small_store, validation_fraction=0)
+    assert "leak" not in data.positives and "rej" not in data.positives
+    assert data.positives["syn"] == ["d8"]
+
+
+def test_binary_qrels_are_not_negatives_and_warn(store):
+    stamp = now()
+    store.add("queries", [Query(query_id=f"t{i}", text=f"train {i}", split="train", created_at=stamp) for i in range(3)]
+              + [Query(query_id="e", text="eval", split="eval", created_at=stamp)])
+    _judge(store, [(f"t{i}", f"d{i}", "import:cisi", 1, False) for i in range(3)])
+    data = trainingdata.build(store)
+    assert data.pairs == [] and data.negatives == {}
+    assert any("positive grade" in w for w in data.warnings)
+    assert trainingdata.build(store, positive_grade=1).counts()["train_pairs"] == 0  # no documents in this store
+
+
+def test_rows_for_each_trainer(small_store):
+    data = trainingdata.build(small_store, negatives_per_query=2, validation_fraction=0)
+    rows = trainingdata.bi_encoder_rows(data, 2)
+    assert list(rows) == ["anchor", "positive", "negative_1", "negative_2"] and len(rows["anchor"]) == 4
+    assert all(n != p for n, p in zip(rows["negative_1"], rows["positive"]))
+    cross = trainingdata.cross_encoder_rows(data)
+    labels = dict(zip(zip(cross["query"], cross["document"]), cross["label"]))
+    assert labels[(data.query_text["q1"], data.doc_text["d1"])] == 1.0
+    assert labels[(data.query_text["q1"], data.doc_text["d3"])] == 0.2
+
+
+def test_a_grade_the_eval_counts_as_relevant_is_never_a_negative(small_store):
+    # q1's d3 is graded 1: relevant under the default TREC threshold, so not a low-graded negative.
+    default = trainingdata.build(small_store, negatives_per_query=5, validation_fraction=0)
+    assert "d3" not in default.negatives["q1"]
+    strict = trainingdata.build(small_store, negatives_per_query=5, validation_fraction=0, relevant_grade=2)
+    assert strict.negative_source[("q1", "d3")] == "low-graded"
