@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Mapping, Sequence
-from statistics import median
 
 import pytrec_eval
 
 from core.errors import InputError
+from core.labels import consensus_labels
 from core.models import Embedder
 from core.retrieval import corpus_matrix, rank_many
 from core.schemas import Metric, QueryOrigin, QueryResult, QueryStatus, Split
@@ -25,10 +24,6 @@ KS = (1, 3, 5, 10, 20)
 DEPTH = 20  # rankings are stored and scored to this depth
 Ranking = list[tuple[str, float]]
 Qrels = dict[str, dict[str, int]]
-
-
-def round_half_up(value: float) -> int:
-    return int(math.floor(value + 0.5))
 
 
 def eval_query_ids(store: Store) -> list[str]:
@@ -50,13 +45,11 @@ def eval_qrels(store: Store, query_ids: Sequence[str]) -> Qrels:
     """
     if not query_ids:
         return {}
-    grades: dict[str, dict[str, list[int]]] = {}
+    qrels: Qrels = {}
     for start in range(0, len(query_ids), 500):
-        chunk = list(query_ids[start : start + 500])
-        rows = store.read("judgments", where=sql_in("query_id", chunk), columns=["query_id", "doc_id", "grade"])
-        for qid, did, grade in zip(rows["query_id"], rows["doc_id"], rows["grade"]):
-            grades.setdefault(qid, {}).setdefault(did, []).append(int(grade))
-    qrels: Qrels = {qid: {did: round_half_up(median(g)) for did, g in docs.items()} for qid, docs in grades.items()}
+        labels = consensus_labels(store, list(query_ids[start : start + 500]))
+        for qid, did, grade in zip(labels["query_id"], labels["doc_id"], labels["grade"]):
+            qrels.setdefault(qid, {})[did] = int(grade)
     missing = [q for q in query_ids if q not in qrels]
     if missing:
         rows = store.read(
