@@ -1,8 +1,6 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -11,9 +9,10 @@ from core.errors import ProviderError
 from core.llm import make_client
 from core.schemas import Run, now
 from core.settings import Settings
+from tests.http_stub import JsonHandler, serve
 
 
-class OpenAIStub(BaseHTTPRequestHandler):
+class OpenAIStub(JsonHandler):
     """Speaks POST /v1/chat/completions the way OpenAI answers a tool call."""
 
     answers: list = []
@@ -21,10 +20,10 @@ class OpenAIStub(BaseHTTPRequestHandler):
     status = 200
 
     def do_POST(self):  # noqa: N802 - http.server's name
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        body = self.read_json()
         type(self).requests.append(body)
         if type(self).status != 200:
-            self._send(type(self).status, {"error": {"message": "bad key", "type": "invalid_request_error"}})
+            self.reply(type(self).status, {"error": {"message": "bad key", "type": "invalid_request_error"}})
             return
         prompt = json.dumps(body["messages"])  # re-asks append messages: keep answering the same
         grade = 5 if "$2,000" in prompt else 9 if "broken" in prompt else 1
@@ -32,29 +31,16 @@ class OpenAIStub(BaseHTTPRequestHandler):
         tool = body["tools"][0]["function"]["name"]
         message = {"role": "assistant", "content": None,
                    "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": tool, "arguments": arguments}}]}
-        self._send(200, {"id": "cmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
+        self.reply(200, {"id": "cmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
                          "choices": [{"index": 0, "finish_reason": "tool_calls", "message": message}],
                          "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}})
-
-    def _send(self, status, payload):
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture
 def stub():
     OpenAIStub.requests, OpenAIStub.status = [], 200
-    server = ThreadingHTTPServer(("127.0.0.1", 0), OpenAIStub)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
+    with serve(OpenAIStub) as url:
+        yield url + "/v1"
 
 
 def client(workspace, url):

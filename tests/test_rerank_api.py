@@ -2,55 +2,39 @@
 
 from __future__ import annotations
 
-import json
-import threading
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from core import evaluation, rerank_api
 from core.errors import InputError, ProviderError
 from core.settings import Settings
+from tests.http_stub import JsonHandler, serve
 
 
-class CohereStub(BaseHTTPRequestHandler):
+class CohereStub(JsonHandler):
     """Scores each document by words shared with the query, like a (very) small reranker."""
 
     requests: list[dict] = []
 
     def do_POST(self):  # noqa: N802 - http.server's naming
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        body = self.read_json()
         type(self).requests.append({"path": self.path, "auth": self.headers.get("Authorization"), **body})
         if body["model"] == "missing-model":
-            self._reply(404, {"message": "model 'missing-model' not found"})
+            self.reply(404, {"message": "model 'missing-model' not found"})
             return
         words = set(body["query"].lower().split())
         scores = [len(words & set(doc.lower().split())) / (1 + len(words)) for doc in body["documents"]]
         order = sorted(range(len(scores)), key=lambda i: -scores[i])[: body.get("top_n") or len(scores)]
-        self._reply(200, {"id": "stub", "results": [{"index": i, "relevance_score": scores[i]} for i in order],
+        self.reply(200, {"id": "stub", "results": [{"index": i, "relevance_score": scores[i]} for i in order],
                           "meta": {"api_version": {"version": "2"}, "billed_units": {"search_units": 1}}})
-
-    def _reply(self, code, payload):
-        data = json.dumps(payload).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture
 def cohere_url():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), CohereStub)
     CohereStub.requests = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serve(CohereStub) as url:
+        yield url
 
 
 def test_cohere_stage_reranks_the_before_ranking(small_store, workspace, cohere_url):
