@@ -48,7 +48,7 @@ def headline(head: dict) -> None:
     rel = f" ({head['rel_change']:+.0%})" if head["rel_change"] is not None else ""
     cols[0].metric(f"{head['metric']} before", f"{head['before']:.3f}", border=True)
     cols[1].metric(f"{head['metric']} after", f"{head['after']:.3f}", delta=f"{head['delta']:+.3f}{rel}", border=True)
-    cols[2].metric("95% CI of the change", f"{head['ci_low']:+.2f} to {head['ci_high']:+.2f}", border=True,
+    cols[2].metric("95% CI of the change", f"{head['ci_low']:+.2f}…{head['ci_high']:+.2f}", border=True,
                    help="Paired bootstrap over eval queries: the range the true change most likely lies in.")
     cols[3].metric("p-value", f"{head['p_value']:.3g}", border=True,
                    help="Paired randomization test: the chance of a change this large if training changed nothing.")
