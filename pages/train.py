@@ -37,7 +37,8 @@ with st.container(border=True):
         except FlywheelError as error:
             common.show_error(error)
 
-with st.form("train_settings", border=True):
+# Plain widgets, not a form: what the Train button launches is always what the page shows.
+with st.container(border=True):
     kind = st.radio("Kind", list(KIND_HELP), horizontal=True, captions=list(KIND_HELP.values()))
     base_model = st.text_input("Base model", value="", placeholder="bundled all-MiniLM-L6-v2",
                                help="A local folder or a hub id (the hub only where this machine can reach it).")
@@ -52,7 +53,6 @@ with st.form("train_settings", border=True):
     with st.expander("More"):
         positive_grade = st.slider("Positive grade", 1, 5, 3, help="Grade at which a judged document is a positive (1 for binary qrels).")
         retriever = st.text_input("Retriever for the cross-encoder", value="", placeholder="bundled all-MiniLM-L6-v2")
-    st.form_submit_button("Update counts")
 
 config = training.TrainConfig(
     kind=kind, base_model=base_model.strip(), retriever=retriever.strip(), epochs=epochs or None, batch_size=batch_size or None,
@@ -74,7 +74,7 @@ st.caption(f"Plus up to {int(negatives)} negatives per query mined with the base
 for note in data.warnings:
     st.warning(note)
 
-if st.button("Train", type="primary", icon="🚀", disabled=bool(active) or not data.pairs, help="One run at a time; it keeps going if you leave the page."):
+if st.button("Train", type="primary", icon=":material/rocket_launch:", disabled=bool(active) or not data.pairs, help="One run at a time; it keeps going if you leave the page."):
     try:
         job = training.launch(store, settings, config, actor=actor)
         st.session_state[RUN_KEY] = job.run_id
