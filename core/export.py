@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.errors import InputError
-from core.labels import NEGATIVE_GRADE, POSITIVE_GRADE, consensus_labels
+from core.labels import POSITIVE_GRADE, consensus_labels, negative_mask
 from core.models import document_text
 from core.schemas import QueryStatus, Split
 from core.store import Store
@@ -75,13 +75,13 @@ def export_beir(store: Store, out: Path) -> dict[str, int]:
 
 def training_triplets(labels: pd.DataFrame, queries: pd.DataFrame, docs: pd.DataFrame) -> pd.DataFrame:
     """(anchor, positive, negative) rows: each positive (grade >= 3) with each negative of the
-    same query, flagged hard negatives first, then low grades (<= 1)."""
+    same query (labels.negative_mask, the rule training uses), flagged hard negatives first."""
     text = {d: document_text(t, x) for d, t, x in docs.itertuples(index=False)}
     query_text = dict(zip(queries["query_id"], queries["text"]))
     rows = []
     for query_id, group in labels.groupby("query_id"):
         positives = group[group["grade"] >= POSITIVE_GRADE]
-        negatives = group[(group["grade"] <= NEGATIVE_GRADE) | group["hard_negative"]]
+        negatives = group[negative_mask(group)]
         negatives = negatives.sort_values(["hard_negative", "grade"], ascending=[False, True])
         for positive in positives["doc_id"]:
             for negative in negatives["doc_id"]:
@@ -122,7 +122,7 @@ def export_cohere(store: Store, out: Path) -> dict[str, int]:
     records = []
     for query_id, group in labels.groupby("query_id"):
         relevant = [text[d] for d in group.loc[group["grade"] >= POSITIVE_GRADE, "doc_id"]]
-        negatives = [text[d] for d in group.loc[(group["grade"] <= NEGATIVE_GRADE) | group["hard_negative"], "doc_id"]]
+        negatives = [text[d] for d in group.loc[negative_mask(group), "doc_id"]]
         if relevant:
             records.append({"query": query_text[query_id], "relevant_passages": relevant, "hard_negatives": negatives})
     return {"cohere": _write_jsonl(out / "cohere_rerank.jsonl", records)}

@@ -24,6 +24,13 @@ GRADE_MEANINGS = {
 }
 
 
+def negative_mask(labels: pd.DataFrame, relevant_grade: int = 1) -> pd.Series:
+    """Which labels are training negatives: flagged hard negatives not graded as positives, and
+    low grades (<= 1) that the eval does not count as relevant (the same rule as training)."""
+    low = min(NEGATIVE_GRADE, relevant_grade - 1)
+    return (labels["hard_negative"] & (labels["grade"] < POSITIVE_GRADE)) | (labels["grade"] <= low)
+
+
 def round_half_up(value: float) -> int:
     return int(math.floor(value + 0.5))
 
