@@ -18,7 +18,8 @@ $(BIN)/.installed: pyproject.toml
 ## Create the environment, load the demo data (once) and start the app.
 app: $(BIN)/.installed
 	$(BIN)/flywheel --workspace $(WORKSPACE) demo
-	$(BIN)/flywheel --workspace $(WORKSPACE) app --port $(PORT)
+	@echo "Flywheel: open http://localhost:$(PORT)"
+	$(BIN)/flywheel --workspace $(WORKSPACE) app --port $(PORT) --headless
 
 ## Create the environment and run the tests (slow ones excluded; `make test-all` runs them too).
 test: $(BIN)/.installed browser
