@@ -1,8 +1,8 @@
 """Short leases on queue items, so two reviewers never work on the same item at once.
 
 A claim is a row (queue, item_id) → reviewer, expires_at. Taking one is a conditional
-merge_insert: it only replaces a claim that has expired or is already the reviewer's own,
-then reads the row back to confirm, which also holds across processes sharing a workspace.
+merge_insert (it only replaces a claim that has expired or is already the reviewer's own),
+then a read-back to confirm; that also holds across processes sharing a workspace.
 Overlap (the same item deliberately given to a second reviewer) is the queue's decision:
 it claims under a per-reviewer item id.
 """
@@ -31,13 +31,18 @@ def held_by_others(store: Store, queue: str, reviewer: str) -> set[str]:
 
 
 def try_claim(store: Store, queue: str, item_id: str, reviewer: str, ttl: timedelta = DEFAULT_TTL) -> bool:
-    """Claim one item for `reviewer`; False when someone else holds it."""
+    """Claim one item for `reviewer`; False when someone else holds it.
+
+    The upsert only replaces an expired claim or the reviewer's own. (queue, item_id) is the
+    table's primary key, so LanceDB retries a writer that raced another on the same key against
+    the winner's row (store.ensure_tables); reading the row back tells who won.
+    """
     stamp = now()
     guard = f"target.expires_at <= TIMESTAMP {sql_str(stamp.isoformat(sep=' '))} OR target.reviewer = {sql_str(reviewer)}"
     with store._lock:
         store.upsert("claims", [Claim(queue=queue, item_id=item_id, reviewer=reviewer, expires_at=stamp + ttl)], only_if=guard)
-        row = store.read("claims", where=f"queue = {sql_str(queue)} AND item_id = {sql_str(item_id)}", columns=["reviewer"])
-    return not row.empty and row["reviewer"].iloc[0] == reviewer
+        rows = store.read("claims", where=f"queue = {sql_str(queue)} AND item_id = {sql_str(item_id)}", columns=["reviewer"])
+    return not rows.empty and bool((rows["reviewer"] == reviewer).all())
 
 
 def claim_next(store: Store, queue: str, reviewer: str, candidates: Iterable[str], ttl: timedelta = DEFAULT_TTL) -> str | None:
@@ -49,15 +54,8 @@ def claim_next(store: Store, queue: str, reviewer: str, candidates: Iterable[str
     return None
 
 
-def seed(store: Store, queue: str, item_ids: Iterable[str]) -> None:
-    """Write an expired claim row per new item. Claiming then always *updates* an existing row,
-    which LanceDB's commit conflict detection serialises across processes; two processes that
-    both *insert* a new key at the same moment could otherwise both succeed."""
-    store.upsert("claims", [Claim(queue=queue, item_id=i, reviewer="", expires_at=EPOCH) for i in item_ids], only_if="false")
-
-
 def release(store: Store, queue: str, item_id: str, reviewer: str) -> None:
-    """Give an item back by expiring the claim (rows are never deleted, see seed)."""
+    """Give an item back by expiring the claim."""
     store.update_where("claims", f"queue = {sql_str(queue)} AND item_id = {sql_str(item_id)} AND reviewer = {sql_str(reviewer)}",
                        {"expires_at": EPOCH})
 

@@ -20,7 +20,6 @@ from pydantic import BaseModel, Field, field_validator
 
 from core.errors import InputError
 from core.llm import LLMClient
-from core.review import seed_claims
 from core.schemas import Query, QueryOrigin, QueryStatus, Split, now
 from core.store import Store, sql_in, sql_str
 
@@ -299,7 +298,6 @@ def generate(
             for t in fresh
         ]
         store.add("queries", rows)
-        seed_claims(store, [r.query_id for r in rows])
         result.written.extend(r.query_id for r in rows)
         result.docs_done += 1
     if progress:

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 
 import pandas as pd
 
@@ -25,7 +23,6 @@ QUEUE = "review"
 DECISIONS = ("approve", "edit", "reject")
 PENDING = f"status = {sql_str(QueryStatus.pending.value)}"
 WORD = re.compile(r"[A-Za-z0-9$%]+(?:[.,'-][A-Za-z0-9%]+)*")
-EPOCH = datetime(1970, 1, 1)
 STOP = frozenset("a an and are as at be by can do does for from how i in is it me my of on or the to what when where with you your".split())
 
 
@@ -89,11 +86,6 @@ def still_mine(store: Store, reviewer: str, query_id: str) -> bool:
     """True while the query is pending and `reviewer` holds (or can renew) its claim."""
     pending = store.count("queries", f"query_id = {sql_str(query_id)} AND {PENDING}") == 1
     return pending and claims.try_claim(store, QUEUE, query_id, reviewer)
-
-
-def seed_claims(store: Store, query_ids: Iterable[str]) -> None:
-    """An expired claim row per new query, so claiming is always an update (see claims.seed)."""
-    claims.seed(store, QUEUE, query_ids)
 
 
 def release(store: Store, query_id: str, reviewer: str) -> None:

@@ -23,6 +23,7 @@ from lancedb.pydantic import LanceModel
 from core.schemas import KEYS, TABLES, Event, now
 
 EMBEDDINGS_PREFIX = "embeddings_"
+PRIMARY_KEY = "lance-schema:unenforced-primary-key"
 COMPACT_EVERY = 200  # small writes (one grade, one decision) each add a fragment: compact now and then
 
 
@@ -67,6 +68,18 @@ class Store:
         for name, model in TABLES.items():
             if name not in existing:
                 self.db.create_table(name, schema=model, exist_ok=True)
+            self._declare_primary_key(name, KEYS.get(name, []))
+
+    def _declare_primary_key(self, name: str, keys: Sequence[str]) -> None:
+        """Mark a table's merge key as its (unenforced) primary key, once. Without it, two
+        processes upserting the same *new* key at once both insert and leave duplicate rows;
+        with it, LanceDB detects the conflict and retries one writer against the other's row."""
+        if not keys:
+            return
+        table = self.table(name)
+        if any((field.metadata or {}).get(PRIMARY_KEY.encode()) for field in table.schema):
+            return
+        table.update_field_metadata(*({"path": key, "metadata": {PRIMARY_KEY: "true"}} for key in keys))
 
     def table(self, name: str):
         return self.db.open_table(name)
@@ -175,6 +188,7 @@ class Store:
                 ]
             )
             self.db.create_table(name, schema=schema, exist_ok=True)
+        self._declare_primary_key(name, ["doc_id"])
 
     def write_embeddings(self, model_key: str, rows: list[dict]) -> None:
         if not rows:

@@ -1,0 +1,53 @@
+"""Store: upserts on each table's key hold up when several processes write at once."""
+
+from __future__ import annotations
+
+import threading
+
+import lancedb
+
+from core.schemas import KEYS, TABLES, Judgment, now
+from core.store import PRIMARY_KEY, Store
+
+
+def primary_key(table) -> list[str]:
+    return [f.name for f in table.schema if (f.metadata or {}).get(PRIMARY_KEY.encode())]
+
+
+def test_keyed_tables_declare_their_key_as_primary_key(store):
+    for name, keys in KEYS.items():
+        assert primary_key(store.table(name)) == keys
+
+
+def test_two_writers_inserting_the_same_new_key_leave_one_row(workspace):
+    """Two handles (as two app processes would hold) upsert the same new judgments at the same moment."""
+    first, second = Store(workspace.db_uri), Store(workspace.db_uri)
+
+    def grade(handle: Store, query_id: str, value: int, barrier: threading.Barrier) -> None:
+        stamp = now()
+        barrier.wait()
+        handle.upsert("judgments", [Judgment(query_id=query_id, doc_id="d", reviewer="ann", grade=value, created_at=stamp, updated_at=stamp)])
+
+    for round_ in range(8):
+        barrier = threading.Barrier(2)
+        threads = [threading.Thread(target=grade, args=(handle, f"q{round_}", value, barrier)) for handle, value in ((first, 1), (second, 4))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    rows = first.read("judgments")
+    assert len(rows) == 8 and rows["query_id"].nunique() == 8
+
+
+def test_a_workspace_made_before_primary_keys_gets_them(workspace):
+    """Workspaces created by earlier versions have no key metadata: opening one adds it, data untouched."""
+    db = lancedb.connect(workspace.db_uri)
+    db.create_table("judgments", schema=TABLES["judgments"])
+    stamp = now()
+    db.open_table("judgments").add([Judgment(query_id="q", doc_id="d", reviewer="ann", grade=3, created_at=stamp, updated_at=stamp).model_dump()])
+    assert primary_key(db.open_table("judgments")) == []
+
+    store = Store(workspace.db_uri)
+    assert primary_key(store.table("judgments")) == ["query_id", "doc_id", "reviewer"]
+    assert store.read("judgments")["grade"].tolist() == [3]
+
