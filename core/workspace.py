@@ -29,7 +29,7 @@ MILESTONES = [
 
 def status(store: Store) -> dict:
     """Counts of everything stored, as plain JSON-able values."""
-    queries = store.read("queries", columns=["query_id", "status", "split", "origin"])
+    queries = store.read("queries", columns=["query_id", "status", "split", "origin", "reviewer"])
     judgments = store.read("judgments", columns=["query_id", "doc_id", "reviewer", "hard_negative"])
     runs = store.read("runs", columns=["status"])
     return {
@@ -43,7 +43,7 @@ def status(store: Store) -> dict:
         "judged_pairs": int(judgments[["query_id", "doc_id"]].drop_duplicates().shape[0]),
         "judged_queries": int(judgments["query_id"].nunique()),
         "hard_negatives": int(judgments.loc[judgments["hard_negative"], ["query_id", "doc_id"]].drop_duplicates().shape[0]),
-        "reviewers": sorted(r for r in judgments["reviewer"].unique() if not r.startswith("import:")),
+        "reviewers": sorted({r for r in judgments["reviewer"] if not r.startswith("import:")} | set(queries["reviewer"].dropna()) - {""}),
         "runs_by_status": runs["status"].value_counts().to_dict(),
         "embedding_tables": sorted(n[len(EMBEDDINGS_PREFIX):] for n in store.table_names() if n.startswith(EMBEDDINGS_PREFIX)),
     }

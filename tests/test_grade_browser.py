@@ -100,7 +100,6 @@ def test_three_documents_graded_from_the_keyboard(browser, grade_app, workspace)
 
 
 @pytest.mark.browser
-@pytest.mark.slow
 def test_two_reviewers_side_by_side_then_agreement(browser, grade_app, workspace):
     ann, bob = open_grade_page(browser, grade_app, "ann"), open_grade_page(browser, grade_app, "bob")
     query_of = {p: p.locator("h3").first.inner_text() for p in (ann, bob)}

@@ -12,6 +12,7 @@ from core import claims, review
 from core.errors import ConflictError, InputError
 from core.generation import OfflineGenerator, generate
 from core.store import Store
+from core.workspace import status
 
 
 def seed_pending(store: Store, doc_ids=("d1", "d4", "d6", "d7", "d8", "d10")) -> list[str]:
@@ -47,6 +48,7 @@ def test_approve_stores_reviewer_time_and_event(queue):
     assert stored["status"] == "approved" and stored["reviewer"] == "ann" and stored["reviewed_at"] is not None
     assert stored["original_text"] is None and actions(store, ids[0]) == ["approve"]
     assert claims.held_by_others(store, review.QUEUE, "bob") == set()  # the claim is released
+    assert status(store)["reviewers"] == ["ann"]  # Home counts query reviewers, not only graders
 
 
 def test_edit_keeps_the_original_text(queue):

@@ -10,12 +10,14 @@ from core.settings import Settings
 from core.store import Store
 
 REVIEWER_KEY = "reviewer"
+WORKSPACE_KEY = "workspace"
+OPENED_KEY = "workspace_opened"  # the last workspace that opened, to fall back to when a switch fails
+WORKSPACE_ERROR = "workspace_error"
 
 
 def settings() -> Settings:
-    """Settings from the environment; the workspace can be switched in the sidebar."""
-    base = Settings.from_env()
-    return Settings.from_env(st.session_state.get("workspace") or base.workspace)
+    """Settings from the environment; this browser session can switch workspace in the sidebar."""
+    return Settings.from_env(st.session_state.get(OPENED_KEY) or None)
 
 
 @st.cache_resource(show_spinner=False)
@@ -58,14 +60,31 @@ def _remember_reviewer() -> None:
     st.query_params[REVIEWER_KEY] = reviewer()
 
 
+def _switch_workspace() -> None:
+    """Open the typed workspace; if it cannot be opened, say why and stay on the current one."""
+    uri = st.session_state[WORKSPACE_KEY].strip()
+    try:
+        _store(Settings.from_env(uri).db_uri)
+    except Exception as error:  # noqa: BLE001 - any LanceDB/object-store failure: keep working on the old one
+        st.session_state[WORKSPACE_ERROR] = f"Could not open workspace `{uri}` ({error}); still on `{settings().workspace}`."
+        st.session_state[WORKSPACE_KEY] = settings().workspace
+        return
+    st.session_state[OPENED_KEY] = uri
+
+
 def sidebar() -> None:
     if REVIEWER_KEY not in st.session_state:
         st.session_state[REVIEWER_KEY] = st.query_params.get(REVIEWER_KEY, "")
+    if WORKSPACE_KEY not in st.session_state:
+        st.session_state[WORKSPACE_KEY] = settings().workspace
     with st.sidebar:
         st.text_input("Reviewer", key=REVIEWER_KEY, placeholder="your name", help="Stored with every decision you make.",
                       on_change=_remember_reviewer)
-        current = settings().workspace
-        st.caption(f"Workspace: `{current}`")
+        st.text_input("Workspace", key=WORKSPACE_KEY, on_change=_switch_workspace,
+                      help="LanceDB URI: a local folder, s3://bucket/path, or db://… for LanceDB Cloud. "
+                           "Switches this browser session only; a new folder starts an empty workspace.")
+        if st.session_state.get(WORKSPACE_ERROR):
+            st.error(st.session_state.pop(WORKSPACE_ERROR), icon=":material/error:")
 
 
 def show_error(error: FlywheelError) -> None:
