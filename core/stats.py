@@ -113,6 +113,9 @@ def verdict_text(metric: str, n: int, before: float, after: float, delta: float,
         call = f"This is a real improvement ({span})."
     elif p < ALPHA and ci[1] < 0:
         call = f"This is a real regression ({span})."
+    elif (ci[0] > 0 or ci[1] < 0) != (p < ALPHA):
+        call = (f"The evidence is borderline ({span}): the interval and the test disagree on whether it is chance; "
+                "more eval queries would settle it.")
     else:
         call = f"The change could be chance ({span}); more eval queries would tell."
     return f"{tally} {move} {call}"

@@ -35,7 +35,6 @@ label = head["metric"]
 charts_tab, compare_tab, drill_tab, export_tab = st.tabs(view.TABS, key="results_tab", on_change="rerun")
 
 
-
 def charts_section() -> None:
     st.plotly_chart(charts.per_k_bars(per_k), config=view.PLOTLY_CONFIG, key="chart_per_k")
     left, right = st.columns(2)

@@ -27,7 +27,6 @@ generator = None if generator == "All" else generator
 doc_id = None if doc_id == "All" else doc_id
 
 
-
 def queue() -> None:
     """The item on screen and its buttons; decisions run in the buttons' callbacks, before this renders."""
     w.show_flash()

@@ -71,6 +71,17 @@ def wait_for_doc_change(page, before: str, timeout_s: float = 30.0) -> str:
     raise AssertionError(f"the document did not change from {before} within {timeout_s} s")
 
 
+def grade_the_query(page, keys: str) -> None:
+    """Grade every candidate of the query on screen, cycling through `keys`, until the query is done."""
+    for n in range(10):
+        before = current_doc(page)
+        page.keyboard.press(keys[n % len(keys)])
+        try:
+            wait_for_doc_change(page, before, timeout_s=15)
+        except AssertionError:
+            return
+
+
 @pytest.fixture
 def grade_app(small_store, workspace, tmp_path):
     process, url = start_grade_app(workspace.workspace, tmp_path)
@@ -106,13 +117,7 @@ def test_two_reviewers_side_by_side_then_agreement(browser, grade_app, workspace
     assert query_of[ann] != query_of[bob]  # different queries at the same time
     # ann finishes hers (10 candidates at most, 12 docs), bob switches to overlap-first and gives a second opinion
     store = Store(workspace.db_uri)
-    for n in range(10):
-        before = current_doc(ann)
-        ann.keyboard.press("0245"[n % 4])
-        try:
-            wait_for_doc_change(ann, before, timeout_s=15)
-        except AssertionError:
-            break
+    grade_the_query(ann, "0245")
     graded = store.read("judgments", where="reviewer = 'ann'")
     assert len(graded) == 10
     bob.get_by_text("Queue and view settings").click()
@@ -121,13 +126,7 @@ def test_two_reviewers_side_by_side_then_agreement(browser, grade_app, workspace
     bob.get_by_text("second opinion").wait_for(timeout=60_000)
     wait_idle(bob)
     bob.locator("h1").first.click()
-    for n in range(10):
-        before = current_doc(bob)
-        bob.keyboard.press("1244"[n % 4])
-        try:
-            wait_for_doc_change(bob, before, timeout_s=15)
-        except AssertionError:
-            break
+    grade_the_query(bob, "1244")
     assert len(store.read("judgments", where="reviewer = 'bob'")) >= 10
     bob.get_by_role("link", name="Agreement").click()
     bob.get_by_text("Per reviewer pair").wait_for(timeout=60_000)

@@ -41,6 +41,17 @@ def test_regression_is_called_a_regression():
     assert "real regression" in result.verdict
 
 
+def test_interval_and_test_that_disagree_are_called_borderline():
+    # 66 queries, 7 gained a relevant hit and 1 lost one: the bootstrap interval excludes zero,
+    # the randomization test does not (p ~ 0.07, the sign test's 2 * 9/256); say so, not "real".
+    before, after = np.zeros(66), np.zeros(66)
+    after[:7], before[7] = 1.0, 1.0
+    result = stats.compare("Recall@10", before, after, seed=0)
+    assert result.ci_low > 0 and 0.05 < result.p_value < 0.1
+    assert not result.significant
+    assert "borderline" in result.verdict and "real" not in result.verdict
+
+
 def test_exact_randomization_p_value_by_hand():
     # 6 queries, all improved: of the 2**6 sign flips only all-plus and all-minus reach |mean| >= observed.
     before = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]

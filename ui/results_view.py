@@ -44,7 +44,7 @@ def metric_chooser(data: results.RunData) -> tuple[str, str]:
 
 def headline(head: dict) -> None:
     """Before → after in big numbers, then the verdict in plain words, coloured by what it means."""
-    cols = st.columns(4)
+    cols = st.columns([1, 1, 1.5, 0.8])  # the interval is the longest value: give it the room
     rel = f" ({head['rel_change']:+.0%})" if head["rel_change"] is not None else ""
     cols[0].metric(f"{head['metric']} before", f"{head['before']:.3f}", border=True)
     cols[1].metric(f"{head['metric']} after", f"{head['after']:.3f}", delta=f"{head['delta']:+.3f}{rel}", border=True)
