@@ -18,7 +18,7 @@ import pandas as pd
 from sklearn.metrics import cohen_kappa_score
 
 from core.grading import GRADES, is_human
-from core.store import Store
+from core.store import Store, sql_in
 
 ACTIVE_GAP_S = 300.0  # a pause longer than this between two grades is a break, not grading time
 
@@ -109,6 +109,17 @@ def disagreements(judgments: pd.DataFrame, top: int = 20) -> pd.DataFrame:
     }).reset_index()
     out = out[out["spread"] > 0].sort_values(["spread", "query_id", "doc_id"], ascending=[False, True, True], kind="stable")
     return out.head(top).reset_index(drop=True)[columns]
+
+
+def with_texts(store: Store, items: pd.DataFrame) -> pd.DataFrame:
+    """Adds each item's query text and document title, so a reviewer sees what was disagreed on."""
+    if items.empty:
+        return items.assign(query=pd.Series(dtype=str), title=pd.Series(dtype=str))
+    queries = store.read("queries", where=sql_in("query_id", set(items["query_id"])), columns=["query_id", "text"])
+    docs = store.read("documents", where=sql_in("doc_id", set(items["doc_id"])), columns=["doc_id", "title"])
+    out = items.merge(queries.rename(columns={"text": "query"}), on="query_id", how="left")
+    out = out.merge(docs, on="doc_id", how="left")
+    return out.fillna({"query": "", "title": ""})
 
 
 def reviewer_stats(store: Store, include_imports: bool = False) -> pd.DataFrame:

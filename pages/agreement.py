@@ -36,13 +36,13 @@ for pair in result.pairs.to_dict("records"):
                 f"{pair['items']} items · exact {pair['exact']:.0%} · within one {pair['within_one']:.0%}")
 
 st.subheader("Widest disagreements")
-worst = agreement.disagreements(judgments, top=20)
+worst = agreement.with_texts(db, agreement.disagreements(judgments, top=20))
 if worst.empty:
     st.caption("No disagreements.")
 for row in worst.to_dict("records"):
-    line = st.columns([2, 2, 1, 4, 2])
-    line[0].write(f"`{row['query_id']}`")
-    line[1].write(f"`{row['doc_id']}`")
+    line = st.columns([4, 4, 1.4, 2.6, 1.6], vertical_alignment="center")
+    line[0].markdown(f"{row['query'] or '–'}  \n:gray[`{row['query_id']}`]")
+    line[1].markdown(f"{row['title'] or '(untitled)'}  \n:gray[`{row['doc_id']}`]")
     line[2].write(f"spread {row['spread']}")
     line[3].write(row["grades"])
     if line[4].button("Re-grade", key=f"a_regrade::{row['query_id']}::{row['doc_id']}"):

@@ -84,6 +84,13 @@ def test_disagreements_widest_first():
     assert worst["grades"].iloc[0] == "ann: 5, bob: 0"
 
 
+def test_disagreements_show_the_query_text_and_document_title(small_store):
+    graded = pd.DataFrame([{"query_id": "q2", "doc_id": "d4", "reviewer": who, "grade": g, "hard_negative": False}
+                           for who, g in (("ann", 5), ("bob", 1))])
+    shown = agreement.with_texts(small_store, agreement.disagreements(graded))
+    assert shown[["query", "title", "spread"]].iloc[0].tolist() == ["do I need a PA for an MRI", "Prior authorization (PA)", 4]
+
+
 def test_store_figures_leave_imports_out_unless_asked(small_store):
     stamp = now()
     rows = [Judgment(query_id="q1", doc_id=d, reviewer=r, grade=g, created_at=stamp, updated_at=stamp)
