@@ -23,6 +23,10 @@ from core.store import Store, sql_in, sql_str
 LOW_GRADE = 1  # a candidate graded 0 or 1 is a useful negative
 MIN_PAIRS = 20  # below this, a run is unlikely to beat the base model
 MIN_VALIDATION = 5
+# sentence-transformers' recommended mining window (from the NV-Retriever paper): the base model's
+# top 10 unlabelled documents are too often relevant ones nobody graded, so skip them, sample at
+# random from the next 40, and drop any that scores above 0.8 or within 5% of the positive.
+MINE_SKIP, MINE_WINDOW, MINE_MAX_SCORE = 10, 50, 0.8
 
 
 @dataclass
@@ -145,7 +149,7 @@ def build(
             if g <= low:
                 add_negative(q, d, "low-graded")
     if miner is not None and negatives_per_query > 0:
-        for q, d in mine(miner, train, doc_text, positives, negatives_per_query, mining_margin):
+        for q, d in mine(miner, train, doc_text, positives, negatives_per_query, mining_margin, seed):
             add_negative(q, d, "mined")
 
     data = TrainingData(
@@ -164,8 +168,9 @@ def build(
     return data
 
 
-def mine(miner: Any, queries: dict[str, str], doc_text: dict[str, str], positives: dict[str, list[str]], count: int, margin: float) -> list[tuple[str, str]]:
-    """(query, doc) negatives from sentence-transformers' miner, best first per query."""
+def mine(miner: Any, queries: dict[str, str], doc_text: dict[str, str], positives: dict[str, list[str]], count: int, margin: float,
+         seed: int = 0) -> list[tuple[str, str]]:
+    """(query, doc) negatives from sentence-transformers' miner, in its recommended window (MINE_*)."""
     from datasets import Dataset
     from sentence_transformers.util import mine_hard_negatives
 
@@ -176,11 +181,19 @@ def mine(miner: Any, queries: dict[str, str], doc_text: dict[str, str], positive
     by_text: dict[str, list[str]] = defaultdict(list)
     for d, t in doc_text.items():
         by_text[t].append(d)
+    skip = min(MINE_SKIP, len(corpus) // 10)  # a tiny corpus (27 categories) keeps most of its candidates
+    window = min(len(corpus), max(MINE_WINDOW, skip + count + 5))
     dataset = Dataset.from_dict({"anchor": [queries[q] for q, _ in pairs], "positive": [doc_text[d] for _, d in pairs]})
-    mined = mine_hard_negatives(
-        dataset, miner, corpus=corpus, num_negatives=min(count + 5, len(corpus) - 1), range_max=min(len(corpus), max(30, 3 * count + 5)),
-        relative_margin=margin, sampling_strategy="top", output_format="triplet", batch_size=64, verbose=False,
-    )
+    state = random.getstate()  # the miner samples with the global `random`: seed it, then put it back
+    random.seed(seed)
+    try:
+        mined = mine_hard_negatives(
+            dataset, miner, corpus=corpus, num_negatives=min(count + 5, window - skip - 1), range_min=skip, range_max=window,
+            max_score=MINE_MAX_SCORE, relative_margin=margin, sampling_strategy="random", output_format="triplet", batch_size=64,
+            verbose=False,
+        )
+    finally:
+        random.setstate(state)
     query_of_text = {queries[q]: q for q, _ in pairs}
     out: list[tuple[str, str]] = []
     for row in mined:
@@ -216,8 +229,8 @@ def bi_encoder_rows(data: TrainingData, negatives_per_query: int, seed: int = 0)
     columns: dict[str, list[str]] = {"anchor": [], "positive": []} | {f"negative_{i + 1}": [] for i in range(negatives_per_query)}
     for q, d in data.pairs:
         negs = list(data.negatives.get(q, []))
-        if not negs and negatives_per_query:
-            pool = [x for x in all_docs if x not in data.positives[q]]
+        if not negs and negatives_per_query:  # random documents, never one a reviewer graded above 0
+            pool = [x for x in all_docs if x not in data.positives[q] and not data.grades.get(q, {}).get(x, 0)]
             negs = rng.sample(pool, min(len(pool), negatives_per_query))
         columns["anchor"].append(data.query_text[q])
         columns["positive"].append(data.doc_text[d])

@@ -34,6 +34,33 @@ def test_mined_negatives_fill_up_and_skip_positives(small_store, embedder):
     assert data.counts()["mined"] > 0
 
 
+def test_mining_skips_the_ten_closest_unlabelled_documents(embedder):
+    """Those are too often relevant documents nobody graded; negatives come from the ranks after them."""
+    import numpy as np
+
+    plans = ["Bronze", "Silver", "Gold", "Platinum", "Basic", "Plus", "Premier", "Select", "Value", "Choice"]
+    doc_text = {f"d{i}": f"{plans[i % 10]} plan {2020 + i // 10}: the deductible and copays for office visits"
+                for i in range(60)} | {f"x{i}": f"How to update your mailing address, form {i}" for i in range(20)}
+    query = "gold plan 2023 deductible"
+    mined = {d for _, d in trainingdata.mine(embedder.model, {"q": query}, doc_text, {"q": ["d32"]}, 3, 0.05)}
+    ids = [d for d in doc_text if d != "d32"]
+    vectors = embedder.model.encode([query, doc_text["d32"], *(doc_text[d] for d in ids)], normalize_embeddings=True)
+    scores = vectors[2:] @ vectors[0]
+    positive = float(vectors[1] @ vectors[0])
+    allowed = (scores <= trainingdata.MINE_MAX_SCORE) & (scores <= positive - abs(positive) * 0.05)
+    closest = {ids[i] for i in np.argsort(-np.where(allowed, scores, -np.inf))[: trainingdata.MINE_SKIP]}
+    assert len(mined) >= 3 and not mined & closest
+
+
+def test_random_negatives_are_never_graded_documents(small_store):
+    data = trainingdata.build(small_store, negatives_per_query=2, validation_fraction=0)
+    data.negatives.clear()  # as if nothing was flagged, low-graded or mined
+    rows = trainingdata.bi_encoder_rows(data, 2, seed=0)
+    graded_text = {data.doc_text[d] for d, g in data.grades["q3"].items() if g > 0}  # q3: d7 (5), d6 (1)
+    anchors = [i for i, a in enumerate(rows["anchor"]) if a == data.query_text["q3"]]
+    assert anchors and not {rows[f"negative_{n}"][i] for i in anchors for n in (1, 2)} & graded_text
+
+
 def test_eval_texts_never_train_and_synthetic_source_is_positive(small_store):
     stamp = now()
     small_store.add("queries", [
