@@ -43,9 +43,11 @@ with st.container(border=True):
     base_model = st.text_input("Base model", value="", placeholder="bundled all-MiniLM-L6-v2",
                                help="A local folder or a hub id (the hub only where this machine can reach it).")
     c1, c2, c3 = st.columns(3)
-    epochs = c1.number_input("Epochs (0 = default for the kind)", min_value=0.0, max_value=200.0, value=0.0, step=1.0)
-    batch_size = c2.number_input("Batch size (0 = default)", min_value=0, max_value=512, value=0, step=8)
-    learning_rate = c3.number_input("Learning rate (0 = default)", min_value=0.0, max_value=0.1, value=0.0, format="%.6f")
+    default = training.DEFAULTS[kind]
+    epochs = c1.number_input(f"Epochs (0 = default, {default['epochs']:g})", min_value=0.0, max_value=200.0, value=0.0, step=1.0)
+    batch_size = c2.number_input(f"Batch size (0 = default, {default['batch_size']})", min_value=0, max_value=512, value=0, step=8)
+    learning_rate = c3.number_input(f"Learning rate (0 = default, {default['learning_rate']:g})", min_value=0.0, max_value=0.1,
+                                    value=0.0, format="%.6f")
     c4, c5, c6 = st.columns(3)
     max_steps = c4.number_input("Max steps (0 = no cap)", min_value=0, value=0, step=10)
     budget_min = c5.number_input("Time budget, minutes (0 = none)", min_value=0.0, value=0.0, step=1.0)
