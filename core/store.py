@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import warnings
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -79,7 +80,11 @@ class Store:
         table = self.table(name)
         if any((field.metadata or {}).get(PRIMARY_KEY.encode()) for field in table.schema):
             return
-        table.update_field_metadata(*({"path": key, "metadata": {PRIMARY_KEY: "true"}} for key in keys))
+        try:
+            table.update_field_metadata(*({"path": key, "metadata": {PRIMARY_KEY: "true"}} for key in keys))
+        except Exception as error:  # noqa: BLE001 - a backend without field metadata (e.g. a remote one) still works
+            warnings.warn(f"could not declare {keys} as the primary key of '{name}' ({error}); "
+                          "concurrent inserts of one new key may leave duplicate rows", stacklevel=2)
 
     def table(self, name: str):
         return self.db.open_table(name)
