@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import threading
-import warnings
 import uuid
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
