@@ -128,4 +128,18 @@ def train_cross_encoder(store: Store, config: Any, data: TrainingData, retriever
         (model_dir / RERANKER_FILE).write_text(json.dumps({"retriever": retriever.path, "weight": weight, "depth": config.rerank_depth, "validation_ndcg@10": grid}))
     best = trainer.state.best_metric
     return {"steps": trainer.state.global_step, "train_loss": round(float(output.training_loss), 5), "rows": len(train_dataset),
-            "fusion_weight": weight, "best_validation_ndcg@10": None if best is None else round(float(best), 5), "stopped": reporter.stop_reason or "completed"}
+            "fusion_weight": weight, "best_validation_ndcg@10": None if best is None else round(float(best), 5),
+            "retriever_validation_ndcg@10": grid.get("0.0"), "fused_validation_ndcg@10": grid.get(str(weight)),
+            "stopped": reporter.stop_reason or "completed"}
+
+
+def fusion_note(info: Mapping[str, Any]) -> str:
+    """Why a re-ranker run's 'after' looks the way it does, in words for the Train page and the CLI."""
+    weight, retriever, fused = info.get("fusion_weight"), info.get("retriever_validation_ndcg@10"), info.get("fused_validation_ndcg@10")
+    if weight is None or retriever is None:
+        return f"Fusion weight {DEFAULT_WEIGHT} (no validation queries to choose it on)."
+    if weight == 0:
+        return (f"The re-ranker did not beat the retriever on validation queries (nDCG@10 {retriever:.3f} with the retriever alone), "
+                "so its fusion weight is 0 and held-out results equal the retriever's. A re-ranker trained from the MiniLM backbone "
+                "needs more graded pairs, or start it from a pretrained re-ranker (base model setting).")
+    return f"Fusion weight {weight} chosen on validation queries: nDCG@10 {retriever:.3f} (retriever alone) → {fused:.3f} (fused)."

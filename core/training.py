@@ -144,6 +144,7 @@ def execute(store: Store, settings: Settings, run_id: str, raw: dict[str, Any], 
 
         info = train_cross_encoder(store, config, data, base, model_dir, run_dir / "checkpoints", reporter)
         after_rankings = Reranker(str(model_dir)).rerank_all(store, before_rankings) if reporter.primary else {}
+    reporter.state["training"] = info
     reporter.raise_if_cancelled()
     shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
     if not reporter.primary:

@@ -88,3 +88,22 @@ def test_assign_split_button(store):
     next(b for b in at.button if b.label == "Assign split").click().run()
     assert not at.exception
     assert store.count("queries", "split = 'eval'") == 3 and store.count("queries", "split = 'train'") == 7
+
+
+def test_a_cross_encoder_run_says_why_its_results_equal_the_retriever(small_store):
+    """Fusion weight 0 makes 'after' identical to 'before': the page explains it instead of leaving a puzzle."""
+    import json
+
+    from core.schemas import Run
+
+    stamp = now()
+    training = {"fusion_weight": 0.0, "retriever_validation_ndcg@10": 0.587, "fused_validation_ndcg@10": 0.587}
+    small_store.add("runs", [Run(run_id="ce", kind="cross-encoder", base_model="m", status="succeeded", model_path="/m",
+                                 progress=json.dumps({"phase": "succeeded", "history": [], "training": training}),
+                                 created_at=stamp, finished_at=stamp)])
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state["reviewer"] = "ann"
+    at.session_state["train_run_id"] = "ce"
+    at.run()
+    assert not at.exception, at.exception
+    assert any("did not beat the retriever" in i.value and "0.587" in i.value for i in at.info)

@@ -12,7 +12,7 @@ from core import evaluation, jobs, training
 from core.errors import InputError
 from core.models import Embedder
 from core.schemas import Judgment, Query, now
-from core.train_cross import choose_weight, fuse
+from core.train_cross import choose_weight, fuse, fusion_note
 from tests.tiny_model import build_tiny_model
 
 
@@ -69,6 +69,7 @@ def test_cross_encoder_before_is_the_retriever_ranking(small_store, workspace, t
     run_dir = check_common(small_store, workspace, row)
     spec = json.loads((run_dir / "model" / "flywheel_reranker.json").read_text())
     assert spec["retriever"] == tiny and 0.0 <= spec["weight"] <= 1.0
+    assert row["progress"]["training"]["fusion_weight"] == spec["weight"] == job.result["training"]["fusion_weight"]
     ids = evaluation.eval_query_ids(small_store)
     retriever = evaluation.rank_with_model(small_store, Embedder(tiny), ids)
     stored = small_store.read("query_results", where=f"run_id = '{row['run_id']}' AND stage = 'before'")
@@ -118,3 +119,11 @@ def test_bad_config_is_refused_before_a_run_exists(small_store, workspace):
     with pytest.raises(InputError, match="kind"):
         training.launch(small_store, workspace, training.TrainConfig(kind="gpt"))
     assert small_store.count("runs") == 0
+
+
+def test_fusion_note_explains_the_chosen_weight():
+    zero = fusion_note({"fusion_weight": 0.0, "retriever_validation_ndcg@10": 0.587, "fused_validation_ndcg@10": 0.587})
+    assert "did not beat the retriever" in zero and "0.587" in zero
+    some = fusion_note({"fusion_weight": 0.3, "retriever_validation_ndcg@10": 0.6, "fused_validation_ndcg@10": 0.65})
+    assert "weight 0.3" in some and "0.600 (retriever alone) → 0.650 (fused)" in some
+    assert "no validation queries" in fusion_note({"fusion_weight": 0.5})

@@ -8,7 +8,9 @@ import streamlit as st
 
 from core import evaluation, jobs
 from core.errors import FlywheelError
+from core.schemas import RunKind
 from core.store import Store
+from core.train_cross import fusion_note
 from ui.common import show_error
 
 POLL_S = 2.0
@@ -67,6 +69,8 @@ def render(store: Store, run_id: str, actor: str) -> str:
     loss_chart(progress.get("history", []))
     if status == "succeeded":
         headline(store, run_id)
+        if run["kind"] == RunKind.cross_encoder.value and progress.get("training"):
+            st.info(fusion_note(progress["training"]), icon=":material/merge:")
         st.caption(f"Model saved to `{run['model_path']}`")
     elif status in ("failed", "interrupted"):
         st.error(f"Run {status}: {run['error'].splitlines()[0] if run['error'] else ''}")

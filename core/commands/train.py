@@ -61,7 +61,8 @@ def _train(settings: Settings, args) -> int:
     if row["error"]:
         print(row["error"], file=sys.stderr)
     result = {"run_id": job.run_id, "status": row["status"], "model_path": row["model_path"],
-              "before": headline(job.result.get("before", {}), _NAMES), "after": headline(job.result.get("after", {}), _NAMES)}
+              "before": headline(job.result.get("before", {}), _NAMES), "after": headline(job.result.get("after", {}), _NAMES),
+              "training": job.result.get("training", {})}
     print(json.dumps(result))
     return 0 if row["status"] == "succeeded" else 1
 
