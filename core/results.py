@@ -61,12 +61,13 @@ def _run_record(row: dict) -> dict:
 
 
 def runs_frame(store: Store) -> pd.DataFrame:
-    """Every run, newest first, with `has_results` (metrics rows exist) and snapshot counts."""
+    """Every run, newest first, with `has_results` (evaluated after training, not just 'before') and snapshot counts."""
     runs = store.read("runs")
     if runs.empty:
         return pd.DataFrame(columns=["run_id", "kind", "base_model", "status", "created_at", "train_pairs", "eval_queries",
                                      "snapshot_hash", "has_results"])
-    with_metrics = set(store.read("metrics", columns=["run_id"])["run_id"])
+    stages = store.read("metrics", columns=["run_id", "stage"])
+    with_metrics = set(stages[stages["stage"] != BEFORE]["run_id"])
     records = [_run_record(row) for row in runs.to_dict("records")]
     frame = pd.DataFrame(records)
     frame["has_results"] = frame["run_id"].isin(with_metrics)

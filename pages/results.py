@@ -6,14 +6,17 @@ import functools
 
 import streamlit as st
 
-from core import charts, report, results
+from core import charts, jobs, report, results
 from core.errors import FlywheelError
 from ui import common
 from ui import results_view as view
 
 st.title("Results")
 store = common.store()
-runs = results.runs_with_results(store)
+all_runs = results.runs_frame(store)
+runs = all_runs[all_runs["has_results"].astype(bool)].reset_index(drop=True)
+for training_now in all_runs[all_runs["status"].isin(jobs.ACTIVE)]["run_id"]:
+    st.caption(f"Run `{training_now}` is still training (progress on the Train page); its results appear here when it ends.")
 if runs.empty:
     st.info("No evaluated run yet. Launch a training run on the Train page: its before/after results appear here.")
     st.stop()

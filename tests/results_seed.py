@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 
 import numpy as np
 
@@ -47,7 +48,8 @@ def add_run(store: Store, run_id: str, ranks: dict[str, dict[str, int]], *, kind
     stamp = now()
     queries = sorted(next(iter(ranks.values())))
     store.add("runs", [Run(
-        run_id=run_id, kind=kind, base_model="all-MiniLM-L6-v2", status=status, created_at=stamp, finished_at=stamp,
+        run_id=run_id, kind=kind, base_model="all-MiniLM-L6-v2", status=status, created_at=stamp, finished_at=None if status == "running" else stamp,
+        pid=os.getpid() if status == "running" else 0,  # alive, so start-up does not mark it interrupted
         config=json.dumps({"kind": kind, "epochs": 1, "batch_size": 16, "learning_rate": 2e-5, "seed": seed}),
         snapshot=json.dumps({"train_queries": train_pairs // 4, "eval_queries": len(queries), "train_pairs": train_pairs,
                              "positives": train_pairs, "hard_negatives": train_pairs // 2}),
@@ -69,7 +71,7 @@ def add_run(store: Store, run_id: str, ranks: dict[str, dict[str, int]], *, kind
 def seed_results(store: Store, n_queries: int = 40) -> dict:
     """Documents, eval queries with judgments, and five runs:
     r-big (clear improvement, 800 pairs), r-small (adapter, 200 pairs) and r-mid (bi-encoder, 400 pairs)
-    on the same eval set, r-other (another eval set), r-running (no results yet)."""
+    on the same eval set, r-other (another eval set), r-running (only its 'before' evaluation so far)."""
     rng = np.random.default_rng(7)
     stamp = now()
     store.add("documents", [Document(doc_id=f"d{i}", title=f"Plan document {i}", text=f"Benefits text number {i}.")
@@ -100,5 +102,5 @@ def seed_results(store: Store, n_queries: int = 40) -> dict:
     add_run(store, "r-mid", {"before": before, "after": mid}, train_pairs=400, relevant=relevant, seed=4)
     add_run(store, "r-other", {"before": before, "after": after}, train_pairs=800, snapshot_hash="h-eval-2", relevant=relevant, seed=2)
     add_run(store, "r-big", {"before": before, "after": after}, train_pairs=800, relevant=relevant, seed=3)
-    store.add("runs", [Run(run_id="r-running", kind="bi-encoder", base_model="all-MiniLM-L6-v2", status="running", created_at=now())])
+    add_run(store, "r-running", {"before": before}, status="running", relevant=relevant, seed=5)  # evaluated 'before' only, so far
     return {"queries": qids, "before": before, "after": after, "small": small, "mid": mid, "relevant": relevant}
