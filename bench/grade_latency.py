@@ -6,7 +6,8 @@ Builds a throwaway workspace (documents, approved queries, judgments by five rev
 their grade events), serves the app, signs in as a new reviewer and grades from the
 keyboard (--no-post-script-gc: with Streamlit's after-run gc.collect off). Prints the median and p90 of the time from the key press until the next
 document's id is in the DOM, split into presses within a query and presses that open the
-next query; and, for comparison, the store-side cost of one grade (core.grading.grade).
+next query; and the store-side cost of one grade (core.grading.grade) as a ratio of raw LanceDB
+doing the same read, merge_insert and event append in the same run.
 """
 
 from __future__ import annotations
@@ -66,6 +67,29 @@ def store_side(store: Store, n: int = 20) -> list[float]:
     for i in range(n):
         start = time.perf_counter()
         grading.grade(store, "bench-store", "q000001", f"d{i}", i % 6)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def raw_side(uri: str, n: int = 20) -> list[float]:
+    """The same work as core.grading.grade with LanceDB alone: read the previous row, merge_insert
+    the judgment on its key, append the event. The baseline the store side is a ratio of."""
+    import lancedb
+    import pyarrow as pa
+
+    db = lancedb.connect(uri)
+    judgments, events = db.open_table("judgments"), db.open_table("events")
+    times = []
+    for i in range(n):
+        start = time.perf_counter()
+        key = f"query_id = 'q000002' AND doc_id = 'd{i}' AND reviewer = 'bench-raw'"
+        judgments.search().where(key).limit(1).to_pandas()
+        stamp = now()
+        row = Judgment(query_id="q000002", doc_id=f"d{i}", reviewer="bench-raw", grade=i % 6, created_at=stamp, updated_at=stamp)
+        (judgments.merge_insert(["query_id", "doc_id", "reviewer"]).when_matched_update_all().when_not_matched_insert_all()
+         .execute(pa.Table.from_pylist([row.model_dump()], schema=judgments.schema)))
+        event = Event(event_id=uuid.uuid4().hex, at=stamp, actor="bench-raw", action="grade", target=f"judgment:q000002/d{i}")
+        events.add(pa.Table.from_pylist([event.model_dump()], schema=events.schema))
         times.append(time.perf_counter() - start)
     return times
 
@@ -131,7 +155,10 @@ def main() -> int:
     print(summary("key press → next document, same query", within))
     print(summary("key press → next document, next query", across))
     print(summary("key press → next document, all", within + across))
-    print(summary("store side of one grade (core.grading.grade)", store_side(store)))
+    flywheel, raw = store_side(store), raw_side(store.uri)
+    print(summary("store side of one grade (core.grading.grade)", flywheel))
+    print(summary("raw LanceDB doing the same read + merge_insert + event", raw))
+    print(f"ratio flywheel / raw LanceDB (medians): {statistics.median(flywheel) / statistics.median(raw):.2f}")
     return 0 if stored == args.presses else 1
 
 
