@@ -102,6 +102,8 @@ def execute(store: Store, settings: Settings, run_id: str, raw: dict[str, Any], 
     data = trainingdata.build(
         store, config.positive_grade, config.negatives_per_query, config.validation_fraction, config.seed,
         miner=base.model if config.mine else None, mining_margin=config.mining_margin, relevant_grade=settings.relevant_grade,
+        # A re-ranker only ever sees the retriever's top-k: it learns to separate documents there.
+        mining_window=(0, config.rerank_depth) if config.kind == RunKind.cross_encoder.value else None,
     )
     if not data.pairs:
         raise InputError("training expects positive pairs in the train split, but got none. " + " ".join(data.warnings))

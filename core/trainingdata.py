@@ -90,8 +90,10 @@ def build(
     miner: Any = None,
     mining_margin: float = 0.05,
     relevant_grade: int = 1,
+    mining_window: tuple[int, int] | None = None,
 ) -> TrainingData:
-    """Collect the training data; `miner` (a SentenceTransformer) adds mined negatives."""
+    """Collect the training data; `miner` (a SentenceTransformer) adds mined negatives, from
+    `mining_window` (skip, end) of its ranking or, by default, the bi-encoder window (MINE_*)."""
     train = _queries(store, Split.train.value)
     evaluation = _queries(store, Split.eval.value)
     eval_texts = {normalise(t) for t in evaluation.values()}
@@ -149,7 +151,7 @@ def build(
             if g <= low:
                 add_negative(q, d, "low-graded")
     if miner is not None and negatives_per_query > 0:
-        for q, d in mine(miner, train, doc_text, positives, negatives_per_query, mining_margin, seed):
+        for q, d in mine(miner, train, doc_text, positives, negatives_per_query, mining_margin, seed, mining_window):
             add_negative(q, d, "mined")
 
     data = TrainingData(
@@ -169,8 +171,9 @@ def build(
 
 
 def mine(miner: Any, queries: dict[str, str], doc_text: dict[str, str], positives: dict[str, list[str]], count: int, margin: float,
-         seed: int = 0) -> list[tuple[str, str]]:
-    """(query, doc) negatives from sentence-transformers' miner, in its recommended window (MINE_*)."""
+         seed: int = 0, window: tuple[int, int] | None = None) -> list[tuple[str, str]]:
+    """(query, doc) negatives from sentence-transformers' miner, in `window` (skip, end) of its
+    ranking; by default its recommended bi-encoder window (MINE_*)."""
     from datasets import Dataset
     from sentence_transformers.util import mine_hard_negatives
 
@@ -181,14 +184,18 @@ def mine(miner: Any, queries: dict[str, str], doc_text: dict[str, str], positive
     by_text: dict[str, list[str]] = defaultdict(list)
     for d, t in doc_text.items():
         by_text[t].append(d)
-    skip = min(MINE_SKIP, len(corpus) // 10)  # a tiny corpus (27 categories) keeps most of its candidates
-    window = min(len(corpus), max(MINE_WINDOW, skip + count + 5))
+    if window is None:
+        skip = min(MINE_SKIP, len(corpus) // 10)  # a tiny corpus (27 categories) keeps most of its candidates
+        end = max(MINE_WINDOW, skip + count + 5)
+    else:
+        skip, end = window
+    end = min(len(corpus), end)
     dataset = Dataset.from_dict({"anchor": [queries[q] for q, _ in pairs], "positive": [doc_text[d] for _, d in pairs]})
     state = random.getstate()  # the miner samples with the global `random`: seed it, then put it back
     random.seed(seed)
     try:
         mined = mine_hard_negatives(
-            dataset, miner, corpus=corpus, num_negatives=min(count + 5, window - skip - 1), range_min=skip, range_max=window,
+            dataset, miner, corpus=corpus, num_negatives=max(1, min(count + 5, end - skip - 1)), range_min=skip, range_max=end,
             max_score=MINE_MAX_SCORE, relative_margin=margin, sampling_strategy="random", output_format="triplet", batch_size=64,
             verbose=False,
         )

@@ -52,6 +52,22 @@ def test_mining_skips_the_ten_closest_unlabelled_documents(embedder):
     assert len(mined) >= 3 and not mined & closest
 
 
+def test_a_mining_window_takes_negatives_from_the_top_of_the_ranking(embedder):
+    """The re-ranker's window: it only ever re-ranks the retriever's top-k, so its negatives come from there."""
+    import numpy as np
+
+    topics = ["deductible for office visits", "copay for specialists", "pharmacy tiers", "dental cleanings",
+              "vision exams", "emergency room costs", "mailing address changes", "enrollment deadlines"]
+    plans = ["Bronze", "Silver", "Gold", "Platinum", "Basic"]
+    doc_text = {f"d{i}": f"The {topics[i % 8]} of the {plans[i // 8]} plan" for i in range(40)}
+    query = "what is the deductible for an office visit"
+    mined = {d for _, d in trainingdata.mine(embedder.model, {"q": query}, doc_text, {"q": ["d0"]}, 3, 0.0, window=(0, 8))}
+    ids = [d for d in doc_text if d != "d0"]
+    vectors = embedder.model.encode([query, *(doc_text[d] for d in ids)], normalize_embeddings=True)
+    top = {ids[i] for i in np.argsort(-(vectors[1:] @ vectors[0]))[:8]}
+    assert len(mined) >= 3 and mined <= top
+
+
 def test_random_negatives_are_never_graded_documents(small_store):
     data = trainingdata.build(small_store, negatives_per_query=2, validation_fraction=0)
     data.negatives.clear()  # as if nothing was flagged, low-graded or mined
