@@ -3,8 +3,9 @@
 Labels are grade / 5 (positives 1, negatives 0) under BinaryCrossEntropyLoss. It starts from
 the bundled MiniLM backbone with a fresh one-logit head (no pretrained re-ranker ships
 offline). The final score is w * reranker + (1 - w) * retriever (each min-max normalised per
-query), with w chosen on validation queries from a grid that includes 0, so on validation the
-fusion is never worse than the retriever alone.
+query), with w chosen on validation queries from a grid that includes 0 and kept only when its
+gain over the retriever alone is significant there: a re-ranker that does not clearly help is
+switched off rather than trusted on noise.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from core import evaluation
+from core import evaluation, stats
 from core.jobs import ProgressCallback, Reporter
 from core.models import Embedder, document_text
 from core.store import Store, sql_in
@@ -42,14 +43,24 @@ def fuse(ranking: Ranking, rerank_scores: np.ndarray, weight: float) -> Ranking:
     return [(ranking[i][0], float(fused[i])) for i in order]
 
 
-def choose_weight(rankings: Mapping[str, Ranking], scores: Mapping[str, np.ndarray], qrels: dict[str, dict[str, int]]) -> tuple[float, dict[str, float]]:
-    """The fusion weight with the best validation nDCG@10; ties go to the smaller weight."""
-    results = {}
+def choose_weight(rankings: Mapping[str, Ranking], scores: Mapping[str, np.ndarray], qrels: dict[str, dict[str, int]]) -> dict[str, Any]:
+    """The fusion weight with the best validation nDCG@10 (ties go to the smaller weight), kept
+    only when its gain over the retriever alone is significant (one-sided paired randomization
+    test, p < ALPHA); otherwise 0. On a few dozen validation queries the best weight is often
+    noise, and noise must not make held-out results worse than the retriever."""
+    means, per_query = {}, {}
     for w in WEIGHTS:
         fused = {q: fuse(r, scores[q], w) for q, r in rankings.items()}
-        results[w] = evaluation.compute(qrels, fused)[0]["ndcg@10"]
-    best = max(WEIGHTS, key=lambda w: (round(results[w], 9), -w))
-    return best, {str(w): round(v, 5) for w, v in results.items()}
+        mean, per_query[w] = evaluation.compute(qrels, fused)
+        means[w] = mean["ndcg@10"]
+    best = max(WEIGHTS, key=lambda w: (round(means[w], 9), -w))
+    p_value = 1.0
+    if best > 0:
+        queries = sorted(per_query[0.0])
+        before, after = ([per_query[w][q]["ndcg@10"] for q in queries] for w in (0.0, best))
+        p_value = stats.paired_p_value(before, after) / 2  # one-sided: the gain is > 0 here
+    weight = best if p_value < stats.ALPHA else 0.0
+    return {"weight": weight, "best_weight": best, "p_value": round(p_value, 4), "grid": {str(w): round(v, 5) for w, v in means.items()}}
 
 
 class Reranker:
@@ -117,12 +128,13 @@ def train_cross_encoder(store: Store, config: Any, data: TrainingData, retriever
     output = trainer.train()
     reporter.raise_if_cancelled()
 
-    weight, grid = DEFAULT_WEIGHT, {}
+    choice: dict[str, Any] = {"weight": DEFAULT_WEIGHT, "grid": {}}
     if val_rankings:
         reporter.phase("choosing the fusion weight")
         scores = {q: np.asarray(model.predict([(data.query_text[q], data.doc_text[d]) for d, _ in r], show_progress_bar=False), dtype=np.float64)
                   for q, r in val_rankings.items()}
-        weight, grid = choose_weight(val_rankings, scores, {q: data.validation[q] for q in val_rankings})
+        choice = choose_weight(val_rankings, scores, {q: data.validation[q] for q in val_rankings})
+    weight, grid = choice["weight"], choice["grid"]
     if reporter.primary:
         model.save(str(model_dir))
         (model_dir / RERANKER_FILE).write_text(json.dumps({"retriever": retriever.path, "weight": weight, "depth": config.rerank_depth, "validation_ndcg@10": grid}))
@@ -130,6 +142,8 @@ def train_cross_encoder(store: Store, config: Any, data: TrainingData, retriever
     return {"steps": trainer.state.global_step, "train_loss": round(float(output.training_loss), 5), "rows": len(train_dataset),
             "fusion_weight": weight, "best_validation_ndcg@10": None if best is None else round(float(best), 5),
             "retriever_validation_ndcg@10": grid.get("0.0"), "fused_validation_ndcg@10": grid.get(str(weight)),
+            "best_weight": choice.get("best_weight"), "best_validation_ndcg@10_fused": grid.get(str(choice.get("best_weight"))),
+            "fusion_p_value": choice.get("p_value"),
             "stopped": reporter.stop_reason or "completed"}
 
 
@@ -139,7 +153,12 @@ def fusion_note(info: Mapping[str, Any]) -> str:
     if weight is None or retriever is None:
         return f"Fusion weight {DEFAULT_WEIGHT} (no validation queries to choose it on)."
     if weight == 0:
-        return (f"The re-ranker did not beat the retriever on validation queries (nDCG@10 {retriever:.3f} with the retriever alone), "
-                "so its fusion weight is 0 and held-out results equal the retriever's. A re-ranker trained from the MiniLM backbone "
-                "needs more graded pairs, or start it from a pretrained re-ranker (base model setting).")
-    return f"Fusion weight {weight} chosen on validation queries: nDCG@10 {retriever:.3f} (retriever alone) → {fused:.3f} (fused)."
+        best, best_ndcg, p_value = info.get("best_weight"), info.get("best_validation_ndcg@10_fused"), info.get("fusion_p_value")
+        why = (f"its best fusion (weight {best}, nDCG@10 {retriever:.3f} → {best_ndcg:.3f}) was not a significant gain "
+               f"(p = {p_value:.2f})" if best and best_ndcg is not None and p_value is not None
+               else f"nothing beat the retriever alone (nDCG@10 {retriever:.3f})")
+        return (f"The re-ranker did not clearly beat the retriever on validation queries: {why}. So its fusion weight is 0 "
+                "and held-out results equal the retriever's. A re-ranker trained from the MiniLM backbone needs more graded "
+                "pairs, or start it from a pretrained re-ranker (base model setting).")
+    return (f"Fusion weight {weight} chosen on validation queries: nDCG@10 {retriever:.3f} (retriever alone) → {fused:.3f} (fused), "
+            f"p = {info.get('fusion_p_value', 0):.3f}.")
