@@ -23,7 +23,9 @@ MILESTONES = [
               "Generate synthetic queries and approve the good ones on the Review page."),
     Milestone("First fine-tune", 1000, "judged_pairs", "1,000+ graded pairs are enough for a first fine-tuning run.",
               "Keep grading; flag hard negatives, they teach the model most."),
-    Milestone("Strong run", 6000, "judged_pairs", "6,000 graded pairs make a strong run.", "Keep the loop turning."),
+    Milestone("Strong run", 6000, "judged_pairs", "6,000 graded pairs make a strong run.",
+              "Grade more pairs on the Grade page (the 'most uncertain first' queue gives the most per minute), "
+              "then train again and compare the runs on the Results page."),
 ]
 
 
