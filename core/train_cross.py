@@ -100,7 +100,11 @@ def train_cross_encoder(store: Store, config: Any, data: TrainingData, retriever
 
     from core.models import resolve_model
 
-    model = CrossEncoder(resolve_model(config.base_model), num_labels=1, max_length=256)
+    import torch
+
+    with torch.random.fork_rng(devices=[]):  # a seeded fresh head, without reseeding the app's global RNG
+        torch.manual_seed(config.seed)
+        model = CrossEncoder(resolve_model(config.base_model), num_labels=1, max_length=256)
     train_dataset = Dataset.from_dict(cross_encoder_rows(data))
     val_rankings = evaluation.rank_with_model(store, retriever, sorted(data.validation), config.rerank_depth) if data.validation else {}
     evaluator, key = None, ""

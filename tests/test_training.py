@@ -81,6 +81,18 @@ def test_cross_encoder_before_is_the_retriever_ranking(small_store, workspace, t
         assert [d for d, _ in json.loads(ranking)] == [d for d, _ in retriever[qid]]
 
 
+def test_cross_encoder_runs_are_reproducible(small_store, workspace, tiny):
+    """Same data and seed, same model: the fresh head is seeded, not drawn from whatever the RNG holds."""
+    from safetensors.numpy import load_file
+
+    weights = []
+    for _ in range(2):
+        _, row = run(small_store, workspace, kind="cross-encoder", base_model=tiny, retriever=tiny, max_steps=2, batch_size=4)
+        weights.append(load_file(str(Path(row["model_path"]) / "model.safetensors")))
+    heads = [k for k in weights[0] if "classifier" in k]
+    assert heads and all(np.array_equal(weights[0][k], weights[1][k]) for k in weights[0])
+
+
 def test_fusion_weight_never_loses_to_the_retriever_on_validation():
     qrels = {"q": {"a": 5}, "r": {"c": 5}}
     rankings = {"q": [("a", 0.9), ("b", 0.5)], "r": [("c", 0.8), ("d", 0.1)]}
