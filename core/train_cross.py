@@ -92,6 +92,7 @@ def _texts(store: Store, rankings: Mapping[str, Ranking]) -> tuple[dict[str, str
 
 
 def train_cross_encoder(store: Store, config: Any, data: TrainingData, retriever: Embedder, model_dir: Path, checkpoints: Path, reporter: Reporter) -> dict[str, Any]:
+    import torch
     from datasets import Dataset
     from sentence_transformers import CrossEncoder, CrossEncoderTrainer, CrossEncoderTrainingArguments
     from sentence_transformers.cross_encoder.evaluation import CrossEncoderRerankingEvaluator
@@ -99,8 +100,6 @@ def train_cross_encoder(store: Store, config: Any, data: TrainingData, retriever
     from transformers import EarlyStoppingCallback
 
     from core.models import resolve_model
-
-    import torch
 
     with torch.random.fork_rng(devices=[]):  # a seeded fresh head, without reseeding the app's global RNG
         torch.manual_seed(config.seed)
