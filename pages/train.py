@@ -84,16 +84,19 @@ if st.button("Train", type="primary", icon=":material/rocket_launch:", disabled=
     except FlywheelError as error:
         common.show_error(error)
 
-if st.session_state.get(RUN_KEY):
-    st.subheader("Current run")
-    try:
-        progress_panel(store, st.session_state[RUN_KEY], actor)
-    except FlywheelError as error:
-        common.show_error(error)
-
-st.subheader("Run history")
+st.subheader("Runs")
 history = jobs.list_runs(store)
-if history:
-    st.dataframe(pd.DataFrame(history).drop(columns=["model_path"]), hide_index=True)
-else:
+if not history:
     st.caption("No runs yet.")
+    st.stop()
+ids = [run["run_id"] for run in history]
+if st.session_state.get(RUN_KEY) not in ids:
+    st.session_state[RUN_KEY] = ids[0]
+labels = {run["run_id"]: f"{run['run_id']} · {run['status']}" for run in history}
+st.selectbox("Run", ids, format_func=labels.get, key=RUN_KEY, disabled=bool(active),
+             help="The running one while a run is active; otherwise the newest, or any earlier run.")
+try:
+    progress_panel(store, st.session_state[RUN_KEY], actor)
+except FlywheelError as error:
+    common.show_error(error)
+st.dataframe(pd.DataFrame(history).drop(columns=["model_path"]), hide_index=True)

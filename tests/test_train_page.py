@@ -91,19 +91,24 @@ def test_assign_split_button(store):
 
 
 def test_a_cross_encoder_run_says_why_its_results_equal_the_retriever(small_store):
-    """Fusion weight 0 makes 'after' identical to 'before': the page explains it instead of leaving a puzzle."""
+    """Fusion weight 0 makes 'after' identical to 'before': the page explains it instead of leaving a puzzle.
+    A run launched elsewhere (the CLI) is shown too: the newest by default, any earlier one on choice."""
     import json
+    from datetime import timedelta
 
     from core.schemas import Run
 
     stamp = now()
     training = {"fusion_weight": 0.0, "retriever_validation_ndcg@10": 0.587, "fused_validation_ndcg@10": 0.587}
-    small_store.add("runs", [Run(run_id="ce", kind="cross-encoder", base_model="m", status="succeeded", model_path="/m",
-                                 progress=json.dumps({"phase": "succeeded", "history": [], "training": training}),
-                                 created_at=stamp, finished_at=stamp)])
-    at = AppTest.from_file(PAGE, default_timeout=120)
-    at.session_state["reviewer"] = "ann"
-    at.session_state["train_run_id"] = "ce"
-    at.run()
-    assert not at.exception, at.exception
+    small_store.add("runs", [
+        Run(run_id="old", kind="bi-encoder", base_model="m", status="failed", error="CUDA out of memory",
+            created_at=stamp - timedelta(hours=1), finished_at=stamp - timedelta(hours=1)),
+        Run(run_id="ce", kind="cross-encoder", base_model="m", status="succeeded", model_path="/m",
+            progress=json.dumps({"phase": "succeeded", "history": [], "training": training}), created_at=stamp, finished_at=stamp),
+    ])
+    at = page()
+    assert at.selectbox(key="train_run_id").value == "ce"
     assert any("did not clearly beat the retriever" in i.value and "0.587" in i.value for i in at.info)
+    at.selectbox(key="train_run_id").set_value("old").run()
+    assert not at.exception, at.exception
+    assert any("Run failed: CUDA out of memory" in e.value for e in at.error)

@@ -28,11 +28,13 @@ def loss_chart(history: list[dict]) -> None:
     frame = pd.DataFrame([h for h in history if "loss" in h])
     if len(frame) > 1:
         figure = px.line(frame, x="step", y="loss", title="Training loss", height=260)
+        figure.update_traces(name="training loss", showlegend=True)
         evals = pd.DataFrame([h for h in history if "eval_ndcg@10" in h])
         if not evals.empty:
             figure.add_scatter(x=evals["step"], y=evals["eval_ndcg@10"], mode="lines+markers", name="validation nDCG@10", yaxis="y2")
-            figure.update_layout(yaxis2={"overlaying": "y", "side": "right", "range": [0, 1], "title": "nDCG@10"})
-        figure.update_layout(margin={"l": 10, "r": 10, "t": 40, "b": 10}, legend={"orientation": "h"})
+            figure.update_layout(yaxis2={"overlaying": "y", "side": "right", "range": [0, 1], "title": "nDCG@10",
+                                         "tickvals": [0, 0.25, 0.5, 0.75, 1], "showgrid": False})
+        figure.update_layout(margin={"l": 10, "r": 10, "t": 40, "b": 10}, legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "right", "x": 1})
         st.plotly_chart(figure, key="loss_chart")
 
 
@@ -44,7 +46,8 @@ def headline(store: Store, run_id: str) -> None:
         return
     columns = st.columns(len(HEADLINE))
     for column, name in zip(columns, HEADLINE):
-        column.metric(name, f"{before.get(name, 0):.2f} → {after.get(name, 0):.2f}", delta=f"{after.get(name, 0) - before.get(name, 0):+.3f}")
+        change = after.get(name, 0) - before.get(name, 0)
+        column.metric(name, f"{before.get(name, 0):.2f} → {after.get(name, 0):.2f}", delta=f"{change:+.3f}" if abs(change) >= 0.0005 else None)
     for stage, values in stages.items():
         if stage not in ("before", "after"):
             st.caption(f"{stage}: recall@10 {values.get('recall@10', 0):.2f}, nDCG@10 {values.get('ndcg@10', 0):.2f}")
@@ -55,7 +58,8 @@ def render(store: Store, run_id: str, actor: str) -> str:
     run = jobs.read_run(store, run_id)
     progress, status = run["progress"], run["status"]
     step, total = progress.get("step", 0), progress.get("total", 0)
-    st.markdown(f"**Run `{run_id}`** · {run['kind']} · status **{status}** · {progress.get('phase', '')}")
+    phase = f" · {progress.get('phase', '')}" if status in jobs.ACTIVE else ""
+    st.markdown(f"**Run `{run_id}`** · {run['kind']} · status **{status}**{phase}")
     if status in jobs.ACTIVE:
         st.progress(min(step / total, 1.0) if total else 0.0, text=f"step {step}/{total or '?'} · loss {progress.get('loss') or '–'} · ETA {_eta(progress.get('eta_s'))}")
         if progress.get("eval"):
