@@ -74,8 +74,9 @@ def runs_frame(store: Store) -> pd.DataFrame:
     return frame.sort_values("created_at", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def runs_with_results(store: Store) -> pd.DataFrame:
-    frame = runs_frame(store)
+def runs_with_results(store: Store, frame: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The evaluated runs of `frame` (read from the store when not given)."""
+    frame = runs_frame(store) if frame is None else frame
     return frame[frame["has_results"].astype(bool)].reset_index(drop=True)
 
 

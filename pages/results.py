@@ -14,7 +14,7 @@ from ui import results_view as view
 st.title("Results")
 store = common.store()
 all_runs = results.runs_frame(store)
-runs = all_runs[all_runs["has_results"].astype(bool)].reset_index(drop=True)
+runs = results.runs_with_results(store, all_runs)
 for training_now in all_runs[all_runs["status"].isin(jobs.ACTIVE)]["run_id"]:
     st.caption(f"Run `{training_now}` is still training (progress on the Train page); its results appear here when it ends.")
 if runs.empty:
