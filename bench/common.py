@@ -18,8 +18,9 @@ NAMES = ("recall@5", "recall@10", "ndcg@10", "mrr@10", "map@10")
 
 
 def run_kinds(store, settings, kinds: list[str], extra: dict | None = None) -> list[dict]:
-    from core.jobs import read_run
-    from core.training import TrainConfig, launch
+    from core.training.config import TrainConfig
+    from core.training.jobs import read_run
+    from core.training.run import launch
 
     results = []
     for kind in kinds:

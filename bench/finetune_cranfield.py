@@ -11,10 +11,10 @@ import tempfile
 
 from common import DATASETS, run_kinds, table
 
-from core.io import import_path
 from core.settings import Settings
-from core.splits import assign_splits
-from core.store import Store
+from core.storage.imports import import_path
+from core.storage.splits import assign_splits
+from core.storage.store import Store
 
 
 def main(kinds: list[str]) -> None:

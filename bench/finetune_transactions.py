@@ -16,9 +16,9 @@ import tempfile
 
 from common import DATASETS, run_kinds, table
 
-from core.schemas import Document, Judgment, Query, now
 from core.settings import Settings
-from core.store import Store
+from core.storage.schemas import Document, Judgment, Query, now
+from core.storage.store import Store
 
 FOLDER = DATASETS / "transactions"
 

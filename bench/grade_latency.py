@@ -6,7 +6,7 @@ Builds a throwaway workspace (documents, approved queries, judgments by five rev
 their grade events), serves the app, signs in as a new reviewer and grades from the
 keyboard (--no-post-script-gc: with Streamlit's after-run gc.collect off). Prints the median and p90 of the time from the key press until the next
 document's id is in the DOM, split into presses within a query and presses that open the
-next query; and the store-side cost of one grade (core.grading.grade) as a ratio of raw LanceDB
+next query; and the store-side cost of one grade (core.labeling.grading.grade) as a ratio of raw LanceDB
 doing the same read, merge_insert and event append in the same run.
 """
 
@@ -27,10 +27,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core import grading  # noqa: E402
-from core.schemas import Document, Event, Judgment, Query, now  # noqa: E402
+from core.labeling import grading
 from core.settings import Settings  # noqa: E402
-from core.store import Store  # noqa: E402
+from core.storage.schemas import Document, Event, Judgment, Query, now  # noqa: E402
+from core.storage.store import Store  # noqa: E402
 
 WORDS = ("plan deductible copay claim appeal dependent network coverage premium referral pharmacy vision dental "
          "therapy emergency urgent specialist primary preventive screening vaccine maternity newborn spouse "
@@ -72,7 +72,7 @@ def store_side(store: Store, n: int = 20) -> list[float]:
 
 
 def raw_side(uri: str, n: int = 20) -> list[float]:
-    """The same work as core.grading.grade with LanceDB alone: read the previous row, merge_insert
+    """The same work as core.labeling.grading.grade with LanceDB alone: read the previous row, merge_insert
     the judgment on its key, append the event. The baseline the store side is a ratio of."""
     import lancedb
     import pyarrow as pa
@@ -156,7 +156,7 @@ def main() -> int:
     print(summary("key press → next document, next query", across))
     print(summary("key press → next document, all", within + across))
     flywheel, raw = store_side(store), raw_side(store.uri)
-    print(summary("store side of one grade (core.grading.grade)", flywheel))
+    print(summary("store side of one grade (core.labeling.grading.grade)", flywheel))
     print(summary("raw LanceDB doing the same read + merge_insert + event", raw))
     print(f"ratio flywheel / raw LanceDB (medians): {statistics.median(flywheel) / statistics.median(raw):.2f}")
     return 0 if stored == args.presses else 1

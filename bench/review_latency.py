@@ -6,7 +6,7 @@ Loads the demo into a throwaway workspace, serves the app, opens the Review page
 Chromium, generates 20 queries with the offline generator (the Generate button), then decides
 from the keyboard alone (a = approve, x = reject, s = skip, u = undo). Prints the time from
 each key press until the next item is on screen (the decision is stored before it shows) and
-until the page is ready for the next key, what was stored, and the store side of one approval (core.review.approve) as a ratio of raw LanceDB
+until the page is ready for the next key, what was stored, and the store side of one approval (core.labeling.review.approve) as a ratio of raw LanceDB
 doing the same read, guarded merge_insert, read-back and event append in the same run.
 """
 
@@ -27,12 +27,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from grade_latency import summary  # noqa: E402
 
-from core import review  # noqa: E402
-from core.demo import load_demo  # noqa: E402
-from core.generation import OfflineGenerator, generate, select_documents  # noqa: E402
-from core.schemas import Event, now  # noqa: E402
+from core.labeling import review
+from core.labeling.generation import OfflineGenerator, generate, select_documents  # noqa: E402
 from core.settings import Settings  # noqa: E402
-from core.store import Store  # noqa: E402
+from core.storage.demo import load_demo  # noqa: E402
+from core.storage.schemas import Event, now  # noqa: E402
+from core.storage.store import Store  # noqa: E402
 
 KEYS = ["a"] * 12 + ["x"] * 4 + ["s"] * 2 + ["u"] + ["a"] * 3
 ITEM = "[data-testid=review-query]"
@@ -84,7 +84,7 @@ def store_side(store: Store, ids: list[str]) -> list[float]:
 
 
 def raw_side(uri: str, ids: list[str]) -> list[float]:
-    """core.review.approve's writes with LanceDB alone (no claim check, no undo on failure)."""
+    """core.labeling.review.approve's writes with LanceDB alone (no claim check, no undo on failure)."""
     import lancedb
     import pyarrow as pa
 
@@ -130,7 +130,7 @@ def main() -> int:
     docs = select_documents(store, 60, seed=1)
     ids = generate(store, OfflineGenerator(1), docs, limit=40).written
     flywheel, raw = store_side(store, ids[:20]), raw_side(store.uri, ids[20:40])
-    print(summary("store side of one approval (core.review.approve)", flywheel))
+    print(summary("store side of one approval (core.labeling.review.approve)", flywheel))
     print(summary("raw LanceDB doing the same read, guarded merge_insert, read-back and event", raw))
     print(f"ratio flywheel / raw LanceDB (medians): {statistics.median(flywheel) / statistics.median(raw):.2f}")
     return 0

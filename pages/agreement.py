@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import agreement
+from core.labeling import agreement
 from ui.common import store
 from ui.grading import TARGET
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.archive import zip_folder
 from core.errors import FlywheelError
-from core.export import ExportFormat, export
-from core.io import import_path
-from core.retrieval import SearchMode, ensure_corpus_embeddings, search
+from core.labeling.export import ExportFormat, export
+from core.search.retrieval import SearchMode, ensure_corpus_embeddings, search
+from core.storage.archive import zip_folder
+from core.storage.imports import import_path
 from ui.common import embedder, reviewer, show_error, store
 from ui.progress import progress_bar
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import grading, judge
 from core.errors import FlywheelError
-from core.labels import GRADE_MEANINGS
-from core.llm import make_client
+from core.labeling import grading, judge
+from core.labeling.labels import GRADE_MEANINGS
+from core.labeling.llm import make_client
 from ui import grading as ui
 from ui.common import require_reviewer, settings, show_error, store
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import hardnegatives
 from core.errors import FlywheelError
+from core.labeling import hardnegatives
 from ui import grading as ui
 from ui.common import embedder, require_reviewer, show_error, store
 

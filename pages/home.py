@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.results import latest_headline
-from core.review import review_summary
-from core.workspace import milestones, next_step, status
+from core.evaluation.results import latest_headline
+from core.labeling.review import review_summary
+from core.storage.status import milestones, next_step, status
 from ui.common import store
 
 st.title(":material/cyclone: Flywheel")

@@ -6,8 +6,9 @@ import functools
 
 import streamlit as st
 
-from core import charts, jobs, report, results
 from core.errors import FlywheelError
+from core.evaluation import charts, report, results
+from core.training import jobs
 from ui import common
 from ui import results_view as view
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import review
 from core.errors import FlywheelError
+from core.labeling import review
 from ui import common
 from ui import review_widgets as w
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import jobs, splits, training
 from core.errors import FlywheelError
+from core.storage import splits
+from core.training import jobs
+from core.training import run as training
+from core.training.config import DEFAULTS, TrainConfig
 from ui import common
 from ui.jobs import progress_panel
 
@@ -43,7 +46,7 @@ with st.container(border=True):
     base_model = st.text_input("Base model", value="", placeholder="bundled all-MiniLM-L6-v2",
                                help="A local folder or a hub id (the hub only where this machine can reach it).")
     c1, c2, c3 = st.columns(3)
-    default = training.DEFAULTS[kind]
+    default = DEFAULTS[kind]
     epochs = c1.number_input(f"Epochs (0 = default, {default['epochs']:g})", min_value=0.0, max_value=200.0, value=0.0, step=1.0)
     batch_size = c2.number_input(f"Batch size (0 = default, {default['batch_size']})", min_value=0, max_value=512, value=0, step=8)
     learning_rate = c3.number_input(f"Learning rate (0 = default, {default['learning_rate']:g})", min_value=0.0, max_value=0.1,
@@ -56,7 +59,7 @@ with st.container(border=True):
         positive_grade = st.slider("Positive grade", 1, 5, 3, help="Grade at which a judged document is a positive (1 for binary qrels).")
         retriever = st.text_input("Retriever for the cross-encoder", value="", placeholder="bundled all-MiniLM-L6-v2")
 
-config = training.TrainConfig(
+config = TrainConfig(
     kind=kind, base_model=base_model.strip(), retriever=retriever.strip(), epochs=epochs or None, batch_size=batch_size or None,
     learning_rate=learning_rate or None, max_steps=int(max_steps), time_budget_s=budget_min * 60, negatives_per_query=int(negatives),
     positive_grade=positive_grade,

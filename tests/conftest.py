@@ -17,9 +17,9 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-from core.schemas import Document, Judgment, Query, now  # noqa: E402
 from core.settings import Settings  # noqa: E402
-from core.store import Store  # noqa: E402
+from core.storage.schemas import Document, Judgment, Query, now  # noqa: E402
+from core.storage.store import Store  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "datasets"
@@ -91,7 +91,7 @@ def small_store(store) -> Store:
 
 @pytest.fixture(scope="session")
 def embedder():
-    from core.models import Embedder
+    from core.search.models import Embedder
 
     return Embedder()
 

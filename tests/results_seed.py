@@ -1,4 +1,4 @@
-"""Seeded runs/metrics/query_results for the results tests (the shape core.evaluation writes).
+"""Seeded runs/metrics/query_results for the results tests (the shape core.evaluation.metrics writes).
 
 Each eval query has exactly one relevant document (grade 5) and one hard negative (grade 0),
 so every metric follows from the rank of that document and the numbers are exact:
@@ -13,8 +13,8 @@ import os
 
 import numpy as np
 
-from core.schemas import Document, Judgment, Metric, Query, QueryResult, Run, now
-from core.store import Store
+from core.storage.schemas import Document, Judgment, Metric, Query, QueryResult, Run, now
+from core.storage.store import Store
 
 KS = (1, 3, 5, 10, 20)
 N_DOCS = 60

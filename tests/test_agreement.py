@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import agreement
-from core.schemas import Event, Judgment, now
+from core.labeling import agreement
+from core.storage.schemas import Event, Judgment, now
 
 NAN = np.nan
 # Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", the example with missing

@@ -3,8 +3,8 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from core import claims
-from core.store import Store
+from core.storage import claims
+from core.storage.store import Store
 
 
 def test_two_reviewers_never_get_the_same_item(store):

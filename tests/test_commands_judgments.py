@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from core import grading
-from core.cli import main
+from core.commands.main import main
+from core.labeling import grading
 
 
 def test_judgments_summary(small_store, workspace, capsys):

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from core.cli import main
+from core.commands.main import main
 from tests.tiny_model import build_tiny_model
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import ast
 import json
 
-from core.cli import main
-from core.demo import DEMO_DIR, load_demo
-from core.workspace import status
+from core.commands.main import main
+from core.storage.demo import DEMO_DIR, load_demo
+from core.storage.status import status
 from tests.conftest import ROOT, SHARED
 
 

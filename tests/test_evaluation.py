@@ -7,15 +7,15 @@ import math
 
 import pytest
 
-from core import evaluation
-from core.schemas import Judgment, Query, now
+from core.evaluation import metrics
+from core.storage.schemas import Judgment, Query, now
 
 QRELS = {"q1": {"a": 3, "b": 1, "c": 0}, "q2": {"d": 2}}
 RUN = {"q1": [("x", 0.9), ("a", 0.8), ("c", 0.7), ("b", 0.6)], "q2": [("y", 0.5), ("z", 0.4)]}
 
 
 def test_metrics_equal_hand_computed_values():
-    means, per_query = evaluation.compute(QRELS, RUN, relevant_grade=1)
+    means, per_query = metrics.compute(QRELS, RUN, relevant_grade=1)
     q1 = per_query["q1"]
     assert q1["recall@1"] == 0 and q1["recall@3"] == pytest.approx(0.5) and q1["recall@5"] == pytest.approx(1.0)
     assert q1["precision@3"] == pytest.approx(1 / 3) and q1["precision@5"] == pytest.approx(2 / 5)
@@ -27,19 +27,19 @@ def test_metrics_equal_hand_computed_values():
     assert q1["map@3"] == pytest.approx(0.25) and q1["map@5"] == pytest.approx(0.5)
     assert all(value == 0 for value in per_query["q2"].values())
     assert means["recall@5"] == pytest.approx(0.5) and means["map@5"] == pytest.approx(0.25)
-    assert set(means) == {f"{n}@{k}" for n in evaluation.NAMES for k in evaluation.KS}
+    assert set(means) == {f"{n}@{k}" for n in metrics.NAMES for k in metrics.KS}
 
 
 def test_order_is_kept_on_ties_and_missing_rankings_score_zero():
     tied = {"q1": [("b", 1.0), ("a", 1.0)]}
-    _, per_query = evaluation.compute({"q1": {"a": 1}, "q2": {"d": 1}}, tied)
+    _, per_query = metrics.compute({"q1": {"a": 1}, "q2": {"d": 1}}, tied)
     assert per_query["q1"]["mrr@10"] == pytest.approx(0.5)  # a stays second although ids sort first
     assert per_query["q2"]["recall@20"] == 0
 
 
 def test_relevant_grade_changes_binary_metrics_only():
-    strict, _ = evaluation.compute(QRELS, RUN, relevant_grade=2)
-    loose, _ = evaluation.compute(QRELS, RUN, relevant_grade=1)
+    strict, _ = metrics.compute(QRELS, RUN, relevant_grade=2)
+    loose, _ = metrics.compute(QRELS, RUN, relevant_grade=1)
     assert strict["recall@3"] == pytest.approx(0.5) and loose["recall@3"] == pytest.approx(0.25)
     assert strict["ndcg@5"] == pytest.approx(loose["ndcg@5"])
 
@@ -52,18 +52,18 @@ def test_eval_qrels_median_half_up_and_synthetic_fallback(store):
               ("ann", "d3", 0, True)]
     store.add("judgments", [Judgment(query_id="q1", doc_id=d, reviewer=r, grade=g, hard_negative=h, created_at=stamp, updated_at=stamp)
                             for r, d, g, h in grades])
-    qrels = evaluation.eval_qrels(store, ["q1", "q2"])
+    qrels = metrics.eval_qrels(store, ["q1", "q2"])
     assert qrels == {"q1": {"d1": 3, "d2": 2, "d3": 0}, "q2": {"d9": 5}}
-    assert evaluation.snapshot_hash(qrels) == evaluation.snapshot_hash(dict(reversed(qrels.items())))
-    assert evaluation.snapshot_hash(qrels) != evaluation.snapshot_hash({"q1": {"d1": 3}})
+    assert metrics.snapshot_hash(qrels) == metrics.snapshot_hash(dict(reversed(qrels.items())))
+    assert metrics.snapshot_hash(qrels) != metrics.snapshot_hash({"q1": {"d1": 3}})
 
 
 def test_save_stage_writes_metrics_and_query_rows(small_store):
-    ids = evaluation.eval_query_ids(small_store)
-    qrels = evaluation.eval_qrels(small_store, ids)
+    ids = metrics.eval_query_ids(small_store)
+    qrels = metrics.eval_qrels(small_store, ids)
     rankings = {q: [("d1", 0.9)] + [(d, 0.5) for d in sorted(qrels[q]) if d != "d1"] for q in ids}
-    means = evaluation.save_stage(small_store, "r1", "before", qrels, rankings, 1)
-    again = evaluation.save_stage(small_store, "r1", "before", qrels, rankings, 1)  # replaces, never duplicates
+    means = metrics.save_stage(small_store, "r1", "before", qrels, rankings, 1)
+    again = metrics.save_stage(small_store, "r1", "before", qrels, rankings, 1)  # replaces, never duplicates
     assert means == again
     assert small_store.count("metrics", "run_id = 'r1'") == 25
     rows = small_store.read("query_results", where="run_id = 'r1'")
@@ -71,4 +71,4 @@ def test_save_stage_writes_metrics_and_query_rows(small_store):
     q6 = rows[rows["query_id"] == "q6"].iloc[0]  # d1 is graded 0 for q6, d3 (grade 5) comes second
     assert q6["first_relevant_rank"] == 2 and json.loads(q6["ranking"])[0][0] == "d1"
     assert set(json.loads(q6["values"])) == set(means)
-    assert evaluation.stage_metrics(small_store, "r1")["before"]["recall@20"] == pytest.approx(1.0)
+    assert metrics.stage_metrics(small_store, "r1")["before"]["recall@20"] == pytest.approx(1.0)

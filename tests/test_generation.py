@@ -10,11 +10,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from core import cli, generation
+from core.commands import main as cli
 from core.errors import InputError, ProviderError
-from core.generation import OfflineGenerator, Selection, Style, generate, make_generator, select_documents
-from core.llm import make_client, parse_provider
-from core.schemas import Document, Query, now
+from core.labeling import generation
+from core.labeling.generation import OfflineGenerator, Selection, Style, generate, make_generator, select_documents
+from core.labeling.llm import make_client, parse_provider
+from core.storage.schemas import Document, Query, now
 
 OK = {"queries": ["what is the silver ppo deductible", "silver plan deductible amount"]}
 

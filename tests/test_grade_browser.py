@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from core import agreement
-from core.store import Store
+from core.labeling import agreement
+from core.storage.store import Store
 from tests.conftest import start_app
 
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from core import agreement, grading
-from core.store import Store
+from core.labeling import agreement, grading
+from core.storage.store import Store
 
 GRADE = "../pages/grade.py"
 AGREEMENT = "../pages/agreement.py"

@@ -6,11 +6,12 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from core import claims, grading
 from core.errors import InputError
-from core.retrieval import corpus_matrix, rank_many
-from core.schemas import Query, now
-from core.store import Store
+from core.labeling import grading
+from core.search.retrieval import corpus_matrix, rank_many
+from core.storage import claims
+from core.storage.schemas import Query, now
+from core.storage.store import Store
 
 
 def _mine(store, reviewer, query_id="q1"):

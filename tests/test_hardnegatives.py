@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from core import grading, hardnegatives
+from core.labeling import grading, hardnegatives
 
 
 @pytest.fixture

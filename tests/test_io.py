@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from core.errors import InputError
-from core.export import export
-from core.io import import_path
-from core.schemas import Document
+from core.labeling.export import export
+from core.storage.imports import import_path
+from core.storage.schemas import Document
 from tests.conftest import SHARED
 
 CRANFIELD = SHARED / "cranfield"
@@ -112,7 +112,7 @@ def test_wrong_encoding_is_named(store, tmp_path):
 
 
 def test_failure_during_write_restores_every_table(store, tmp_path, monkeypatch):
-    import core.io as io
+    import core.storage.imports as io
 
     folder = write_beir(tmp_path / "b", GOOD_CORPUS, GOOD_QUERIES, {"test": HEADER + "q1\ta\t3\n"})
     original = store.upsert

@@ -8,9 +8,11 @@ import time
 
 import pytest
 
-from core import jobs, training
 from core.errors import ConflictError, FlywheelError
-from core.schemas import Run, now
+from core.storage.schemas import Run, now
+from core.training import jobs
+from core.training import run as training
+from core.training.config import TrainConfig
 from tests.tiny_model import build_tiny_model
 
 
@@ -76,13 +78,13 @@ def test_failure_marks_the_run_failed_and_the_next_run_can_start(store, workspac
 
 
 def test_a_bad_base_model_fails_the_run_with_a_clear_error(small_store, workspace):
-    job = training.launch(small_store, workspace, training.TrainConfig(kind="bi-encoder", base_model="/no/such/model", max_steps=1))
+    job = training.launch(small_store, workspace, TrainConfig(kind="bi-encoder", base_model="/no/such/model", max_steps=1))
     assert job.wait(60) == "failed"
     assert "cannot load embedding model '/no/such/model'" in jobs.read_run(small_store, job.run_id)["error"]
 
 
 def test_training_without_eval_queries_fails_cleanly(store, workspace):
-    job = training.launch(store, workspace, training.TrainConfig(kind="adapter"))
+    job = training.launch(store, workspace, TrainConfig(kind="adapter"))
     assert job.wait(60) == "failed"
     assert "eval queries" in jobs.read_run(store, job.run_id)["error"]
 
@@ -103,7 +105,7 @@ def test_runs_of_dead_processes_are_marked_interrupted(store):
 
 def test_cancelling_a_real_trainer_stops_it_through_the_callback(small_store, workspace, tmp_path):
     tiny = build_tiny_model(tmp_path / "tiny")
-    config = training.TrainConfig(kind="bi-encoder", base_model=tiny, max_steps=100_000, batch_size=4, mine=False)
+    config = TrainConfig(kind="bi-encoder", base_model=tiny, max_steps=100_000, batch_size=4, mine=False)
     job = training.launch(small_store, workspace, config)
     assert wait_for(lambda: job.progress().get("step", 0) >= 2, timeout=120)
     job.cancel()

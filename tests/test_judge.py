@@ -4,11 +4,11 @@ import json
 
 import pytest
 
-from core import judge
 from core.errors import ProviderError
-from core.llm import make_client
-from core.schemas import Run, now
+from core.labeling import judge
+from core.labeling.llm import make_client
 from core.settings import Settings
+from core.storage.schemas import Run, now
 from tests.http_stub import JsonHandler, serve
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from core.schemas import Document
 from core.settings import Settings
-from core.store import Store
+from core.storage.schemas import Document
+from core.storage.store import Store
 from tests.conftest import ROOT
 
 

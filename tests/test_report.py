@@ -5,9 +5,10 @@ import re
 
 import pytest
 
-from core import cli, report, results
+from core.commands import main as cli
 from core.errors import InputError
-from core.schemas import Query, now
+from core.evaluation import report, results
+from core.storage.schemas import Query, now
 from tests.results_seed import seed_results
 
 

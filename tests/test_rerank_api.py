@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from core import evaluation, rerank_api
 from core.errors import InputError, ProviderError
+from core.evaluation import metrics, rerank_api
 from core.settings import Settings
 from tests.http_stub import JsonHandler, serve
 
@@ -39,13 +39,13 @@ def cohere_url():
 
 def test_cohere_stage_reranks_the_before_ranking(small_store, workspace, cohere_url):
     settings = replace(workspace, cohere_api_key="test-key", cohere_base_url=cohere_url)
-    ids = evaluation.eval_query_ids(small_store)
-    qrels = evaluation.eval_qrels(small_store, ids)
+    ids = metrics.eval_query_ids(small_store)
+    qrels = metrics.eval_qrels(small_store, ids)
     docs = sorted(small_store.read("documents", columns=["doc_id"])["doc_id"])
     rankings = {q: [(d, 1.0 - i / 100) for i, d in enumerate(docs)] for q in ids}  # an uninformed order
     means = rerank_api.cohere_stage(small_store, settings, "r1", qrels, rankings, model="rerank-v3.5")
     assert small_store.count("metrics", "run_id = 'r1' AND stage = 'cohere-rerank'") == 25
-    assert means["mrr@10"] > evaluation.compute(qrels, rankings)[0]["mrr@10"]
+    assert means["mrr@10"] > metrics.compute(qrels, rankings)[0]["mrr@10"]
     sent = CohereStub.requests[0]
     assert sent["path"] == "/v2/rerank" and sent["auth"] == "Bearer test-key" and len(sent["documents"]) == len(docs)
 

@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from core import results
 from core.errors import InputError
-from core.schemas import Judgment, now
+from core.evaluation import results
+from core.storage.schemas import Judgment, now
 from tests.results_seed import seed_results, values_for
 
 
@@ -138,9 +138,9 @@ def test_bad_inputs_say_what_was_expected(seeded):
 
 
 def test_reads_what_core_evaluation_writes(small_store):
-    """The contract end to end: rows stored by core.evaluation.save_stage feed the views unchanged."""
-    from core.evaluation import eval_qrels, save_stage, snapshot_hash
-    from core.schemas import Run
+    """The contract end to end: rows stored by core.evaluation.metrics.save_stage feed the views unchanged."""
+    from core.evaluation.metrics import eval_qrels, save_stage, snapshot_hash
+    from core.storage.schemas import Run
 
     eval_ids = ["q5", "q6", "q7", "q8"]
     qrels = eval_qrels(small_store, eval_ids)

@@ -8,11 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from core import claims, review
 from core.errors import ConflictError, InputError
-from core.generation import OfflineGenerator, generate
-from core.store import Store
-from core.workspace import status
+from core.labeling import review
+from core.labeling.generation import OfflineGenerator, generate
+from core.storage import claims
+from core.storage.status import status
+from core.storage.store import Store
 
 
 def seed_pending(store: Store, doc_ids=("d1", "d4", "d6", "d7", "d8", "d10")) -> list[str]:

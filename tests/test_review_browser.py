@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from core import review
-from core.generation import OfflineGenerator, generate
-from core.store import Store
+from core.labeling import review
+from core.labeling.generation import OfflineGenerator, generate
+from core.storage.store import Store
 from tests.conftest import fill_small, start_app
 
 pytestmark = pytest.mark.browser

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import review
-from core.generation import OfflineGenerator, generate
+from core.labeling import review
+from core.labeling.generation import OfflineGenerator, generate
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "review.py")
 

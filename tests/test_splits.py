@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from core import splits
 from core.errors import InputError
-from core.schemas import Query, now
+from core.storage import splits
+from core.storage.schemas import Query, now
 
 
 def _queries(store, rows):

@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core import stats
 from core.errors import InputError
+from core.evaluation import stats
 
 # Fixed per-query data: 40 queries, after = before + a clear gain on most of them.
 BEFORE = np.array([0.2, 0.5, 0.0, 1.0, 0.3, 0.6, 0.1, 0.4, 0.0, 0.7] * 4)

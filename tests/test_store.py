@@ -6,8 +6,8 @@ import threading
 
 import lancedb
 
-from core.schemas import KEYS, TABLES, Judgment, now
-from core.store import PRIMARY_KEY, Store
+from core.storage.schemas import KEYS, TABLES, Judgment, now
+from core.storage.store import PRIMARY_KEY, Store
 
 
 def primary_key(table) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from core.store import Store
+from core.storage.store import Store
 
 pytestmark = pytest.mark.browser
 

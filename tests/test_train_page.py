@@ -7,8 +7,8 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import jobs
-from core.schemas import Query, now
+from core.storage.schemas import Query, now
+from core.training import jobs
 from tests.conftest import ROOT
 from tests.tiny_model import build_tiny_model
 
@@ -96,7 +96,7 @@ def test_a_cross_encoder_run_says_why_its_results_equal_the_retriever(small_stor
     import json
     from datetime import timedelta
 
-    from core.schemas import Run
+    from core.storage.schemas import Run
 
     stamp = now()
     training = {"fusion_weight": 0.0, "retriever_validation_ndcg@10": 0.587, "fused_validation_ndcg@10": 0.587}

@@ -8,11 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import evaluation, jobs, training
 from core.errors import InputError
-from core.models import Embedder
-from core.schemas import Judgment, Query, now
-from core.train_cross import choose_weight, fuse, fusion_note
+from core.evaluation import metrics
+from core.search.models import Embedder
+from core.storage.schemas import Judgment, Query, now
+from core.training import jobs
+from core.training import run as training
+from core.training.config import TrainConfig
+from core.training.cross_encoder import choose_weight, fuse, fusion_note
 from tests.tiny_model import build_tiny_model
 
 
@@ -22,7 +25,7 @@ def tiny(tmp_path_factory) -> str:
 
 
 def run(store, settings, **config):
-    job = training.launch(store, settings, training.TrainConfig(**config))
+    job = training.launch(store, settings, TrainConfig(**config))
     assert job.wait(240) == "succeeded", jobs.read_run(store, job.run_id)["error"]
     return job, jobs.read_run(store, job.run_id)
 
@@ -74,8 +77,8 @@ def test_cross_encoder_before_is_the_retriever_ranking(small_store, workspace, t
     assert spec["retriever"] == tiny and 0.0 <= spec["weight"] <= 1.0
     assert windows == [(0, 20)]  # negatives mined from the top 20 it re-ranks
     assert row["progress"]["training"]["fusion_weight"] == spec["weight"] == job.result["training"]["fusion_weight"]
-    ids = evaluation.eval_query_ids(small_store)
-    retriever = evaluation.rank_with_model(small_store, Embedder(tiny), ids)
+    ids = metrics.eval_query_ids(small_store)
+    retriever = metrics.rank_with_model(small_store, Embedder(tiny), ids)
     stored = small_store.read("query_results", where=f"run_id = '{row['run_id']}' AND stage = 'before'")
     for qid, ranking in zip(stored["query_id"], stored["ranking"]):
         assert [d for d, _ in json.loads(ranking)] == [d for d, _ in retriever[qid]]
@@ -153,9 +156,9 @@ def test_validation_drives_early_stopping_and_progress_history(small_store, work
 
 def test_bad_config_is_refused_before_a_run_exists(small_store, workspace):
     with pytest.raises(InputError, match="epochs"):
-        training.launch(small_store, workspace, training.TrainConfig(epochs=-1))
+        training.launch(small_store, workspace, TrainConfig(epochs=-1))
     with pytest.raises(InputError, match="kind"):
-        training.launch(small_store, workspace, training.TrainConfig(kind="gpt"))
+        training.launch(small_store, workspace, TrainConfig(kind="gpt"))
     assert small_store.count("runs") == 0
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from core import trainingdata
-from core.schemas import Judgment, Query, now
+from core.storage.schemas import Judgment, Query, now
+from core.training import data as trainingdata
 
 
 def _judge(store, rows):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from core.errors import FlywheelError
-from core.models import Embedder
+from core.search.models import Embedder
 from core.settings import Settings
-from core.store import Store
+from core.storage.store import Store
 
 REVIEWER_KEY = "reviewer"
 WORKSPACE_KEY = "workspace"
@@ -23,7 +23,7 @@ def settings() -> Settings:
 @st.cache_resource(show_spinner=False)
 def _store(uri: str) -> Store:
     """Opened once per process: runs left `running` by a dead process are marked interrupted here."""
-    from core.jobs import mark_interrupted
+    from core.training.jobs import mark_interrupted
 
     store = Store(uri)
     mark_interrupted(store)

@@ -2,7 +2,7 @@
 callbacks (so a grade is stored before the next document renders), and readable documents.
 
 Only view state lives in st.session_state (which query, which document); every grade goes
-to the store at once through core.grading.
+to the store at once through core.labeling.grading.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ import re
 
 import streamlit as st
 
-from core import claims, grading
 from core.errors import FlywheelError
-from core.labels import GRADE_MEANINGS
+from core.labeling import grading
+from core.labeling.labels import GRADE_MEANINGS
+from core.storage import claims
 from ui.common import embedder, reviewer, store
 
 ITEM, POS, SKIP, CANDS, ERROR, TARGET, OPTIONS = "g_item", "g_pos", "g_skip", "g_cands", "g_error", "grade_target", "g_options"
@@ -195,7 +196,7 @@ def on_list_grade(query_id: str, doc_id: str) -> None:
 
 @st.cache_resource(show_spinner="Loading the cross-encoder…")
 def cross_encoder(path: str):
-    from core.judge import load_cross_encoder
+    from core.labeling.judge import load_cross_encoder
 
     return load_cross_encoder(path)
 

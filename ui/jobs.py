@@ -6,11 +6,12 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core import evaluation, jobs
 from core.errors import FlywheelError
-from core.schemas import RunKind
-from core.store import Store
-from core.train_cross import fusion_note
+from core.evaluation import metrics
+from core.storage.schemas import RunKind
+from core.storage.store import Store
+from core.training import jobs
+from core.training.cross_encoder import fusion_note
 from ui.common import show_error
 
 POLL_S = 2.0
@@ -40,7 +41,7 @@ def loss_chart(history: list[dict]) -> None:
 
 def headline(store: Store, run_id: str) -> None:
     """'recall@10 0.72 → 0.89' for each headline metric."""
-    stages = evaluation.stage_metrics(store, run_id)
+    stages = metrics.stage_metrics(store, run_id)
     before, after = stages.get("before", {}), stages.get("after", {})
     if not after:
         return

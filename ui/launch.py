@@ -3,7 +3,10 @@
 Streamlit treats an app with a `pages/` folder beside its main script as an old-style
 multipage app until the first st.navigation call, so the first deep link (e.g. /review)
 would run that page without the app frame. Clearing the flag before start-up avoids it.
-Usage: python ui/launch.py [streamlit run options…]
+
+The server's options live here, not in a .streamlit/config.toml that only applies when the
+app starts from the repository folder: `flywheel app` behaves the same wherever it starts.
+Usage: python ui/launch.py [streamlit run options…] (later options win).
 """
 
 from __future__ import annotations
@@ -12,6 +15,31 @@ import sys
 from pathlib import Path
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
+MAX_UPLOAD_MB = 500
+
+SERVER_OPTIONS = {
+    "server.maxUploadSize": str(MAX_UPLOAD_MB),
+    "server.address": "127.0.0.1",  # loopback unless --host says otherwise
+    # No file watching or run-on-save when serving users: the watcher walks the repository,
+    # .venv and the workspace, floods the log with inotify overflows and costs idle CPU.
+    "server.fileWatcherType": "none",
+    "server.runOnSave": "false",
+    "browser.gatherUsageStats": "false",
+    "client.toolbarMode": "minimal",
+    # Streamlit's gc.collect(2) after every run costs ~0.7 s with torch loaded: grading latency
+    # went from a median of 962 ms to 374 ms per key press without it (bench/grade_latency.py).
+    "runner.postScriptGC": "false",
+}
+DEV_OPTIONS = {"server.fileWatcherType": "auto", "server.runOnSave": "true"}
+
+
+def streamlit_args(extra: list[str], *, dev: bool = False) -> list[str]:
+    """`streamlit run` arguments: the server options, then the caller's (which win)."""
+    options = SERVER_OPTIONS | (DEV_OPTIONS if dev else {})
+    args = ["streamlit", "run", str(APP)]
+    for name, value in options.items():
+        args += [f"--{name}", value]
+    return args + extra
 
 
 def main() -> None:
@@ -19,7 +47,9 @@ def main() -> None:
     from streamlit.web import cli
 
     PagesManager.uses_pages_directory = False
-    sys.argv = ["streamlit", "run", str(APP), *sys.argv[1:]]
+    extra = sys.argv[1:]
+    dev = "--dev" in extra
+    sys.argv = streamlit_args([a for a in extra if a != "--dev"], dev=dev)
     cli.main()
 
 

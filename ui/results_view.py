@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core import results
+from core.evaluation import results
 from ui.grading import TARGET as GRADE_TARGET
 
 GRADE_PAGE = Path(__file__).resolve().parent.parent / "pages" / "grade.py"

@@ -9,10 +9,10 @@ import html
 
 import streamlit as st
 
-from core import generation, review
 from core.errors import ConflictError, FlywheelError
+from core.labeling import generation, review
 from core.settings import Settings
-from core.store import Store
+from core.storage.store import Store
 from ui.common import embedder, show_error
 
 CURRENT = "review_current"  # the query id on screen (claimed by this reviewer)

@@ -8,15 +8,15 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from core.cli import print_json
+from core.commands.output import print_json
 from core.settings import Settings
-from core.store import Store
+from core.storage.store import Store
 
 LAUNCHER = Path(__file__).resolve().parent.parent.parent / "ui" / "launch.py"
 
 
 def _demo(settings: Settings, args) -> int:
-    from core.demo import load_demo
+    from core.storage.demo import load_demo
 
     result = load_demo(Store(settings.db_uri), reset_workspace=args.reset)
     print_json(asdict(result) if result else {"demo": "already loaded", "workspace": settings.workspace})
@@ -24,21 +24,21 @@ def _demo(settings: Settings, args) -> int:
 
 
 def _import(settings: Settings, args) -> int:
-    from core.io import import_path
+    from core.storage.imports import import_path
 
     print_json(asdict(import_path(Store(settings.db_uri), args.path, name=args.name, id_prefix=args.id_prefix)))
     return 0
 
 
 def _export(settings: Settings, args) -> int:
-    from core.export import export
+    from core.labeling.export import export
 
     print_json(export(Store(settings.db_uri), args.format, args.out))
     return 0
 
 
 def _status(settings: Settings, args) -> int:
-    from core.workspace import status
+    from core.storage.status import status
 
     print_json({"workspace": settings.workspace, **status(Store(settings.db_uri))})
     return 0
@@ -46,9 +46,11 @@ def _status(settings: Settings, args) -> int:
 
 def _app(settings: Settings, args) -> int:
     env = {**os.environ, "FLYWHEEL_WORKSPACE": settings.workspace}
-    command = [sys.executable, str(LAUNCHER), "--server.port", str(args.port), "--browser.gatherUsageStats", "false"]
+    command = [sys.executable, str(LAUNCHER), "--server.port", str(args.port), "--server.address", args.host]
     if args.headless:
         command += ["--server.headless", "true"]
+    if args.dev:
+        command.append("--dev")
     return subprocess.call(command, env=env)
 
 
@@ -73,5 +75,7 @@ def register(subparsers) -> None:
 
     app = subparsers.add_parser("app", help="start the Streamlit app on this workspace")
     app.add_argument("--port", type=int, default=8501)
+    app.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
     app.add_argument("--headless", action="store_true", help="do not open a browser")
+    app.add_argument("--dev", action="store_true", help="watch files and rerun on save (development only)")
     app.set_defaults(handler=_app)

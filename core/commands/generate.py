@@ -7,10 +7,10 @@ import json
 import math
 import sys
 
-from core.generation import Selection, Style, generate, make_generator, select_documents
-from core.review import review_summary
+from core.labeling.generation import Selection, Style, generate, make_generator, select_documents
+from core.labeling.review import review_summary
 from core.settings import Settings
-from core.store import Store
+from core.storage.store import Store
 
 
 def register(subparsers) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
-from core.cli import print_json
+from core.commands.output import print_json
 from core.settings import Settings
-from core.store import Store
+from core.storage.store import Store
 
 
 def _clean(value):
@@ -15,7 +15,7 @@ def _clean(value):
 
 def summary(store: Store, include_imports: bool = False) -> dict:
     """The same figures as the Agreement page, as one JSON-able dict."""
-    from core import agreement, grading
+    from core.labeling import agreement, grading
 
     judgments = agreement.read_judgments(store, include_imports=True)
     people = judgments[judgments["reviewer"].map(grading.is_human)]

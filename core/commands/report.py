@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from core.cli import print_json
+from core.commands.output import print_json
 from core.settings import Settings
-from core.store import Store
+from core.storage.store import Store
 
 
 def _report(settings: Settings, args) -> int:
-    from core import report, results
+    from core.evaluation import report, results
 
     store = Store(settings.db_uri)
     path = report.write_report(store, args.run_id, args.out, args.metric)

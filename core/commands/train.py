@@ -1,7 +1,7 @@
 """`flywheel split | train | eval | runs`: the headless training path.
 
 Multi-GPU: the training step is a plain Hugging Face Trainer, so
-`accelerate launch --num_processes 4 -m core.cli train --kind bi-encoder` runs it data-parallel;
+`accelerate launch --num_processes 4 -m core.commands.main train --kind bi-encoder` runs it data-parallel;
 every rank builds the same seeded data, rank 0 alone writes the run row, metrics and model
 (set FLYWHEEL_RUN_ID so all ranks agree on the run folder).
 """
@@ -12,9 +12,9 @@ import json
 import os
 import sys
 
-from core.cli import print_json
+from core.commands.output import print_json
 from core.settings import Settings
-from core.store import Store
+from core.storage.store import Store
 
 TRAIN_OPTIONS = {  # flag -> (TrainConfig field, type, help)
     "--base-model": ("base_model", str, "local path or hub id (default: the bundled MiniLM)"),
@@ -33,7 +33,7 @@ TRAIN_OPTIONS = {  # flag -> (TrainConfig field, type, help)
 
 
 def _split(settings: Settings, args) -> int:
-    from core.splits import assign_splits, leaked_texts
+    from core.storage.splits import assign_splits, leaked_texts
 
     store = Store(settings.db_uri)
     counts = assign_splits(store, args.eval_fraction, args.seed, reset=args.reset)
@@ -42,9 +42,10 @@ def _split(settings: Settings, args) -> int:
 
 
 def _train(settings: Settings, args) -> int:
-    from core.evaluation import headline
-    from core.jobs import mark_interrupted, read_run
-    from core.training import TrainConfig, launch
+    from core.evaluation.metrics import headline
+    from core.training.config import TrainConfig
+    from core.training.jobs import mark_interrupted, read_run
+    from core.training.run import launch
 
     store = Store(settings.db_uri)
     mark_interrupted(store)
@@ -71,20 +72,20 @@ _NAMES = tuple(f"{n}@{k}" for n in ("recall", "precision", "mrr", "ndcg", "map")
 
 
 def _eval(settings: Settings, args) -> int:
-    from core import evaluation
-    from core.models import Embedder
+    from core.evaluation import metrics
+    from core.search.models import Embedder
 
     store = Store(settings.db_uri)
-    ids = evaluation.eval_query_ids(store)
-    qrels = evaluation.eval_qrels(store, ids)
-    rankings = evaluation.rank_with_model(store, Embedder(args.model or None), ids)
+    ids = metrics.eval_query_ids(store)
+    qrels = metrics.eval_qrels(store, ids)
+    rankings = metrics.rank_with_model(store, Embedder(args.model or None), ids)
     if args.reranker:
-        from core.train_cross import Reranker
+        from core.training.cross_encoder import Reranker
 
         rankings = Reranker(args.reranker, args.weight).rerank_all(store, rankings)
-    means, _ = evaluation.compute(qrels, rankings, settings.relevant_grade)
-    print_json({"model": args.model or "bundled", "reranker": args.reranker, "eval_queries": len(evaluation.judged_queries(qrels, settings.relevant_grade)),
-                "snapshot_hash": evaluation.snapshot_hash(qrels), "metrics": headline_all(means)})
+    means, _ = metrics.compute(qrels, rankings, settings.relevant_grade)
+    print_json({"model": args.model or "bundled", "reranker": args.reranker, "eval_queries": len(metrics.judged_queries(qrels, settings.relevant_grade)),
+                "snapshot_hash": metrics.snapshot_hash(qrels), "metrics": headline_all(means)})
     return 0
 
 
@@ -93,7 +94,7 @@ def headline_all(means: dict[str, float]) -> dict[str, float]:
 
 
 def _runs(settings: Settings, args) -> int:
-    from core.jobs import list_runs, mark_interrupted
+    from core.training.jobs import list_runs, mark_interrupted
 
     store = Store(settings.db_uri)
     mark_interrupted(store)

@@ -1,0 +1,328 @@
+"""Tidy pandas views of runs, metrics and query_results: what the Results page, the HTML
+report and Home read. Nothing here writes; charts and pages only format these frames.
+
+A run is loaded once (`load_run`) and every view is computed from that snapshot, so a page
+rerun reads each table once.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from core.errors import InputError
+from core.evaluation import stats
+from core.storage.schemas import RunStatus
+from core.storage.store import Store, sql_in, sql_str
+
+METRICS = ("recall", "precision", "mrr", "ndcg", "map")
+LABELS = {"recall": "Recall", "precision": "Precision", "mrr": "MRR", "ndcg": "nDCG", "map": "MAP"}
+KS = (1, 3, 5, 10, 20)
+DEFAULT_METRIC = "recall@10"
+BEFORE = "before"
+RANK_BUCKETS = ("1", "2", "3", "4–5", "6–10", "11–20", "not in top 20")
+
+
+def parse_metric(metric: str) -> tuple[str, int]:
+    """'recall@10' -> ('recall', 10)."""
+    name, _, k = metric.partition("@")
+    if name not in METRICS or not k.isdigit() or int(k) not in KS:
+        raise InputError(
+            f"a metric is expected as name@k with name in {', '.join(METRICS)} and k in {', '.join(map(str, KS))}, "
+            f"but got '{metric}'; try '{DEFAULT_METRIC}'"
+        )
+    return name, int(k)
+
+
+def metric_label(metric: str) -> str:
+    name, k = parse_metric(metric)
+    return f"{LABELS[name]}@{k}"
+
+
+def _json(text: str | None, default):
+    try:
+        value = json.loads(text) if text else default
+    except (TypeError, ValueError):
+        return default
+    return value if isinstance(value, type(default)) else default
+
+
+def _run_record(row: dict) -> dict:
+    record = dict(row)
+    for column in ("config", "progress", "snapshot"):
+        record[column] = _json(row.get(column), {})
+    snapshot = record["snapshot"]
+    record["train_pairs"] = int(snapshot.get("train_pairs") or 0)
+    record["eval_queries"] = int(snapshot.get("eval_queries") or 0)
+    return record
+
+
+def runs_frame(store: Store) -> pd.DataFrame:
+    """Every run, newest first, with `has_results` (evaluated after training, not just 'before') and snapshot counts."""
+    runs = store.read("runs")
+    if runs.empty:
+        return pd.DataFrame(columns=["run_id", "kind", "base_model", "status", "created_at", "train_pairs", "eval_queries",
+                                     "snapshot_hash", "has_results"])
+    stages = store.read("metrics", columns=["run_id", "stage"])
+    with_metrics = set(stages[stages["stage"] != BEFORE]["run_id"])
+    records = [_run_record(row) for row in runs.to_dict("records")]
+    frame = pd.DataFrame(records)
+    frame["has_results"] = frame["run_id"].isin(with_metrics)
+    return frame.sort_values("created_at", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def runs_with_results(store: Store, frame: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The evaluated runs of `frame` (read from the store when not given)."""
+    frame = runs_frame(store) if frame is None else frame
+    return frame[frame["has_results"].astype(bool)].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class RunData:
+    """One run's row (JSON fields parsed), its metrics and per-query results."""
+
+    run: dict
+    metrics: pd.DataFrame  # stage, name, k, value
+    queries: pd.DataFrame  # stage, query_id, first_relevant_rank, values (dict), ranking (list)
+    texts: dict[str, str]  # query_id -> query text
+
+    @property
+    def run_id(self) -> str:
+        return self.run["run_id"]
+
+    @property
+    def stages(self) -> list[str]:
+        """'before' first, then 'after', then comparisons (e.g. cohere-rerank)."""
+        found = set(self.metrics["stage"]) | set(self.queries["stage"])
+        rest = sorted(found - {BEFORE, "after"})
+        return [s for s in (BEFORE, "after") if s in found] + rest
+
+    @property
+    def default_stage(self) -> str:
+        others = [s for s in self.stages if s != BEFORE]
+        if not others:
+            raise InputError(f"run {self.run_id} has only a 'before' evaluation; wait for it to finish or re-run it")
+        return others[0]
+
+
+def load_run(store: Store, run_id: str) -> RunData:
+    rows = store.read("runs", where=f"run_id = {sql_str(run_id)}")
+    if rows.empty:
+        raise InputError(f"a run id is expected, but no run '{run_id}' exists; list runs with `flywheel runs` or on the Train page")
+    where = f"run_id = {sql_str(run_id)}"
+    metrics = store.read("metrics", where=where, columns=["stage", "name", "k", "value"])
+    results = store.read("query_results", where=where, columns=["stage", "query_id", "first_relevant_rank", "values", "ranking"])
+    results["values"] = [_json(v, {}) for v in results["values"]]
+    results["ranking"] = [_json(v, []) for v in results["ranking"]]
+    ids = sorted(set(results["query_id"]))
+    texts = {}
+    if ids:
+        frame = store.read("queries", where=sql_in("query_id", ids), columns=["query_id", "text"])
+        texts = dict(zip(frame["query_id"], frame["text"], strict=True))
+    return RunData(_run_record(rows.iloc[0].to_dict()), metrics, results, texts)
+
+
+def metric_value(data: RunData, metric: str, stage: str) -> float | None:
+    """The stored aggregate; falls back to the mean of the per-query values."""
+    name, k = parse_metric(metric)
+    m = data.metrics
+    hit = m[(m["stage"] == stage) & (m["name"] == name) & (m["k"] == k)]
+    if not hit.empty:
+        return float(hit["value"].iloc[0])
+    values = [v[metric] for s, v in zip(data.queries["stage"], data.queries["values"], strict=True) if s == stage and metric in v]
+    return float(sum(values) / len(values)) if values else None
+
+
+def per_k_table(data: RunData, stage: str | None = None) -> pd.DataFrame:
+    """One row per metric and k: before, after, absolute and relative change."""
+    stage = stage or data.default_stage
+    m = data.metrics
+    wide = m[m["stage"].isin([BEFORE, stage])].pivot_table(index=["name", "k"], columns="stage", values="value", aggfunc="first")
+    wide = wide.reindex(columns=[BEFORE, stage]).rename(columns={BEFORE: "before", stage: "after"}).reset_index()
+    wide["delta"] = wide["after"] - wide["before"]
+    wide["rel_change"] = [d / b if b else math.nan for d, b in zip(wide["delta"], wide["before"], strict=True)]
+    order = {name: i for i, name in enumerate(METRICS)}
+    wide = wide.sort_values(["name", "k"], key=lambda col: col.map(order) if col.name == "name" else col)
+    wide.columns.name = None
+    return wide.reset_index(drop=True)
+
+
+def curve(data: RunData, name: str = "recall") -> pd.DataFrame:
+    """metric@k for every k and stage (the recall@k curve): stage, k, value."""
+    m = data.metrics
+    frame = m[m["name"] == name][["stage", "k", "value"]]
+    order = {s: i for i, s in enumerate(data.stages)}
+    return frame.sort_values(["stage", "k"], key=lambda c: c.map(order) if c.name == "stage" else c).reset_index(drop=True)
+
+
+def per_query(data: RunData, metric: str = DEFAULT_METRIC, stage: str | None = None) -> pd.DataFrame:
+    """One row per eval query scored in both stages: before, after, delta, change, first relevant ranks."""
+    stage = stage or data.default_stage
+    parse_metric(metric)
+    q = data.queries
+    columns = ["query_id", "query", "before", "after", "delta", "change", "rank_before", "rank_after"]
+
+    def side(which: str) -> pd.DataFrame:
+        part = q[q["stage"] == which]
+        return pd.DataFrame({
+            "query_id": part["query_id"],
+            "value": [v.get(metric, math.nan) for v in part["values"]],
+            "rank": part["first_relevant_rank"].astype(int),
+        })
+
+    merged = side(BEFORE).merge(side(stage), on="query_id", suffixes=("_b", "_a"))
+    if merged.empty:
+        return pd.DataFrame(columns=columns)
+    merged = merged.dropna(subset=["value_b", "value_a"])
+    frame = pd.DataFrame({
+        "query_id": merged["query_id"],
+        "query": [data.texts.get(qid, "") for qid in merged["query_id"]],
+        "before": merged["value_b"].astype(float),
+        "after": merged["value_a"].astype(float),
+        "rank_before": merged["rank_b"],
+        "rank_after": merged["rank_a"],
+    })
+    frame["delta"] = frame["after"] - frame["before"]
+    frame["change"] = ["better" if d > stats.TIE else "worse" if d < -stats.TIE else "same" for d in frame["delta"]]
+    return frame[columns].sort_values("query_id").reset_index(drop=True)
+
+
+def _bucket(rank: int) -> str:
+    if rank <= 0:
+        return RANK_BUCKETS[-1]
+    for limit, label in ((1, "1"), (2, "2"), (3, "3"), (5, "4–5"), (10, "6–10"), (20, "11–20")):
+        if rank <= limit:
+            return label
+    return RANK_BUCKETS[-1]
+
+
+def first_rank_distribution(data: RunData, stage: str | None = None) -> pd.DataFrame:
+    """How many eval queries find their first relevant document at rank 1, 2, 3, 4–5, …: stage, bucket, count, share."""
+    stages = [BEFORE, stage or data.default_stage]
+    rows = []
+    for s in stages:
+        ranks = data.queries[data.queries["stage"] == s]["first_relevant_rank"].astype(int)
+        counts = ranks.map(_bucket).value_counts()
+        for bucket in RANK_BUCKETS:
+            n = int(counts.get(bucket, 0))
+            rows.append({"stage": s, "bucket": bucket, "count": n, "share": n / len(ranks) if len(ranks) else 0.0})
+    return pd.DataFrame(rows, columns=["stage", "bucket", "count", "share"])
+
+
+def headline(data: RunData, metric: str = DEFAULT_METRIC, stage: str | None = None, *, seed: int = 0) -> dict:
+    """The one number that matters, before -> after, with CI, p-value and the plain-words verdict."""
+    stage = stage or data.default_stage
+    pq = per_query(data, metric, stage)
+    result = stats.compare(
+        metric_label(metric), pq["before"].to_numpy(), pq["after"].to_numpy(), seed=seed,
+        before_mean=metric_value(data, metric, BEFORE), after_mean=metric_value(data, metric, stage),
+    )
+    run = data.run
+    return {
+        "run_id": data.run_id, "kind": run.get("kind", ""), "base_model": run.get("base_model", ""), "stage": stage,
+        "finished_at": run.get("finished_at"), "metric_key": metric, **result.as_dict(),
+    }
+
+
+def latest_headline(store: Store, metric: str = DEFAULT_METRIC) -> dict | None:
+    """For Home: the newest succeeded run that has results, or None when there is none yet."""
+    runs = runs_with_results(store)
+    runs = runs[runs["status"] == RunStatus.succeeded.value]
+    for run_id in runs["run_id"]:
+        data = load_run(store, run_id)
+        if len(data.stages) > 1:
+            return headline(data, metric)
+    return None
+
+
+def data_counts(run: dict) -> dict[str, int]:
+    """The numeric counts of the run's data snapshot (train/eval queries, pairs, hard negatives, …)."""
+    return {k: int(v) for k, v in run.get("snapshot", {}).items() if isinstance(v, int | float) and not isinstance(v, bool)}
+
+
+def compare_runs(store: Store, run_ids: list[str], metric: str = DEFAULT_METRIC, *, strict: bool = False) -> pd.DataFrame:
+    """One row per run: before/after on `metric`, and `same_eval_set` against the first run.
+
+    Runs evaluated on a different eval set (another snapshot_hash) are flagged, never silently
+    compared; with `strict=True` they raise instead.
+    """
+    columns = ["run_id", "kind", "base_model", "train_pairs", "eval_queries", "before", "after", "delta",
+               "snapshot_hash", "same_eval_set"]
+    if not run_ids:
+        return pd.DataFrame(columns=columns)
+    rows = []
+    for run_id in run_ids:
+        data = load_run(store, run_id)
+        stage = data.default_stage if len(data.stages) > 1 else None
+        before = metric_value(data, metric, BEFORE)
+        after = metric_value(data, metric, stage) if stage else None
+        rows.append({
+            "run_id": run_id, "kind": data.run["kind"], "base_model": data.run["base_model"],
+            "train_pairs": data.run["train_pairs"], "eval_queries": data.run["eval_queries"], "before": before, "after": after,
+            "delta": after - before if before is not None and after is not None else None,
+            "snapshot_hash": data.run.get("snapshot_hash", ""),
+        })
+    reference = rows[0]["snapshot_hash"]
+    for row in rows:
+        row["same_eval_set"] = bool(reference) and row["snapshot_hash"] == reference
+    frame = pd.DataFrame(rows, columns=columns)
+    mismatched = frame[~frame["same_eval_set"]]["run_id"].tolist()
+    if strict and mismatched:
+        raise InputError(
+            f"comparing runs expects one eval set (snapshot {reference[:12] or 'unknown'} of run {run_ids[0]}), but "
+            f"{', '.join(mismatched)} {'was' if len(mismatched) == 1 else 'were'} evaluated on a different one; "
+            "compare runs of the same eval split, or re-evaluate them on it"
+        )
+    return frame
+
+
+def learning_curve(store: Store, run_ids: list[str], metric: str = DEFAULT_METRIC) -> pd.DataFrame:
+    """Metric after vs number of training pairs, only over runs on the first run's eval set."""
+    frame = compare_runs(store, run_ids, metric)
+    frame = frame[frame["same_eval_set"] & frame["after"].notna()]
+    return frame[["run_id", "kind", "base_model", "train_pairs", "before", "after"]].sort_values("train_pairs").reset_index(drop=True)
+
+
+def drill_down(store: Store, data: RunData, metric: str = DEFAULT_METRIC, *, direction: str = "regressed", n: int = 5,
+               stage: str | None = None, top: int = 10, relevant_grade: int = 1) -> list[dict]:
+    """The queries that regressed (or improved) most: text, relevant docs, top results before/after with grades."""
+    if direction not in ("regressed", "improved"):
+        raise InputError(f"drill-down expects direction 'regressed' or 'improved', but got '{direction}'")
+    stage = stage or data.default_stage
+    pq = per_query(data, metric, stage)
+    pq = pq[pq["delta"] < -stats.TIE] if direction == "regressed" else pq[pq["delta"] > stats.TIE]
+    pq = pq.sort_values(["delta", "query_id"], ascending=[direction == "regressed", True]).head(n)
+    if pq.empty:
+        return []
+    ids = pq["query_id"].tolist()
+    from core.evaluation.metrics import eval_qrels  # lazy: it pulls in torch, which the report and Home do not need
+
+    qrels = eval_qrels(store, ids)
+    q = data.queries
+    rankings = {(s, qid): r for s, qid, r in zip(q["stage"], q["query_id"], q["ranking"], strict=True)}
+    doc_ids = {d for qid in ids for d in qrels.get(qid, {})}
+    doc_ids |= {row[0] for s in (BEFORE, stage) for qid in ids for row in rankings.get((s, qid), [])[:top]}
+    docs = store.read("documents", where=sql_in("doc_id", sorted(doc_ids)), columns=["doc_id", "title"]) if doc_ids else None
+    titles = dict(zip(docs["doc_id"], docs["title"], strict=True)) if docs is not None else {}
+
+    def table(qid: str, s: str) -> pd.DataFrame:
+        grades = qrels.get(qid, {})
+        rows = [{"rank": i + 1, "doc_id": d, "title": titles.get(d, ""), "score": float(score), "grade": grades.get(d)}
+                for i, (d, score) in enumerate(rankings.get((s, qid), [])[:top])]
+        return pd.DataFrame(rows, columns=["rank", "doc_id", "title", "score", "grade"]).astype({"grade": "Int64"})
+
+    out = []
+    for row in pq.to_dict("records"):
+        qid = row["query_id"]
+        relevant = sorted(((d, g) for d, g in qrels.get(qid, {}).items() if g >= relevant_grade), key=lambda x: (-x[1], x[0]))
+        out.append({
+            **row,
+            "relevant": pd.DataFrame([{"doc_id": d, "title": titles.get(d, ""), "grade": g} for d, g in relevant],
+                                     columns=["doc_id", "title", "grade"]),
+            "top_before": table(qid, BEFORE),
+            "top_after": table(qid, stage),
+        })
+    return out

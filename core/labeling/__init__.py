@@ -1,0 +1,11 @@
+"""Labeling: every step where people (or an LLM) say what is relevant.
+
+- labels: every label rule, once (consensus, positives, negatives, grade meanings).
+- llm, generation: synthetic queries; review: approve/edit/reject.
+- grading, judge: graded candidates and pre-grade suggestions.
+- agreement: inter-reviewer statistics; hardnegatives: mined candidates.
+- export: BEIR, triplets, HF, Cohere files.
+- text: highlighting and stop words.
+"""
+
+__all__ = ["labels", "llm", "generation", "review", "grading", "judge", "agreement", "hardnegatives", "export", "text"]

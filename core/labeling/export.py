@@ -1,0 +1,140 @@
+"""Exporting judgments for other tools: BEIR/TREC qrels, triplets, a datasets folder, Cohere rerank JSONL.
+
+Grades from several reviewers are merged by core.labeling.labels.consensus (median), so every
+format says the same thing about a (query, document).
+"""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+
+import pandas as pd
+
+from core.errors import InputError
+from core.labeling.labels import POSITIVE_GRADE, consensus_labels, negative_mask
+from core.search.models import document_text
+from core.storage.schemas import QueryStatus, Split
+from core.storage.store import Store
+
+SPLIT_FILES = {Split.train.value: "train", Split.eval.value: "test", Split.none.value: "unassigned"}
+
+
+class ExportFormat(str, Enum):
+    beir = "beir"
+    triplets = "triplets"
+    hf = "hf"
+    cohere = "cohere"
+
+
+def _labelled(store: Store) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(labels joined to their query's split, the queries, the documents) — rejected queries left out."""
+    labels = consensus_labels(store)
+    queries = store.read("queries", columns=["query_id", "text", "split", "status"])
+    queries = queries[queries["status"] != QueryStatus.rejected.value]
+    docs = store.read("documents", columns=["doc_id", "title", "text"])
+    labels = labels.merge(queries[["query_id", "split"]], on="query_id", how="inner")
+    if labels.empty:
+        raise InputError("there are no judgments to export yet: grade some documents or import qrels first")
+    return labels, queries, docs
+
+
+def _write_jsonl(path: Path, records) -> int:
+    count = 0
+    with path.open("w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            count += 1
+    return count
+
+
+def export_beir(store: Store, out: Path) -> dict[str, int]:
+    """corpus.jsonl, queries.jsonl, qrels/{train,test,unassigned}.tsv, hard_negatives.tsv and a TREC qrels file."""
+    labels, queries, docs = _labelled(store)
+    (out / "qrels").mkdir(parents=True, exist_ok=True)
+    counts = {"documents": _write_jsonl(out / "corpus.jsonl", ({"_id": d, "title": t, "text": x} for d, t, x in docs.itertuples(index=False)))}
+    judged = queries[queries["query_id"].isin(labels["query_id"])]
+    counts["queries"] = _write_jsonl(out / "queries.jsonl", ({"_id": q, "text": t} for q, t in zip(judged["query_id"], judged["text"])))
+    for split, frame in labels.groupby("split"):
+        name = SPLIT_FILES[split]
+        frame[["query_id", "doc_id", "grade"]].rename(columns={"query_id": "query-id", "doc_id": "corpus-id", "grade": "score"}).to_csv(
+            out / "qrels" / f"{name}.tsv", sep="\t", index=False
+        )
+        counts[f"qrels_{name}"] = len(frame)
+    negatives = labels[labels["hard_negative"]]
+    negatives[["query_id", "doc_id"]].rename(columns={"query_id": "query-id", "doc_id": "corpus-id"}).to_csv(
+        out / "hard_negatives.tsv", sep="\t", index=False
+    )
+    with (out / "qrels.trec").open("w") as handle:
+        for query_id, doc_id, grade in labels[["query_id", "doc_id", "grade"]].itertuples(index=False):
+            handle.write(f"{query_id} 0 {doc_id} {grade}\n")
+    counts["hard_negatives"] = len(negatives)
+    return counts
+
+
+def training_triplets(labels: pd.DataFrame, queries: pd.DataFrame, docs: pd.DataFrame) -> pd.DataFrame:
+    """(anchor, positive, negative) rows: each positive (grade >= 3) with each negative of the
+    same query (labels.negative_mask, the rule training uses), flagged hard negatives first."""
+    text = {d: document_text(t, x) for d, t, x in docs.itertuples(index=False)}
+    query_text = dict(zip(queries["query_id"], queries["text"]))
+    rows = []
+    for query_id, group in labels.groupby("query_id"):
+        positives = group[group["grade"] >= POSITIVE_GRADE]
+        negatives = group[negative_mask(group)]
+        negatives = negatives.sort_values(["hard_negative", "grade"], ascending=[False, True])
+        for positive in positives["doc_id"]:
+            for negative in negatives["doc_id"]:
+                rows.append({"query_id": query_id, "anchor": query_text[query_id], "positive": text[positive],
+                             "negative": text[negative], "split": group["split"].iloc[0]})
+    return pd.DataFrame(rows, columns=["query_id", "anchor", "positive", "negative", "split"])
+
+
+def export_triplets(store: Store, out: Path) -> dict[str, int]:
+    labels, queries, docs = _labelled(store)
+    out.mkdir(parents=True, exist_ok=True)
+    triplets = training_triplets(labels, queries, docs)
+    if triplets.empty:
+        raise InputError("no query has both a positive (grade >= 3) and a negative (grade <= 1 or flagged) to make a triplet")
+    return {"triplets": _write_jsonl(out / "triplets.jsonl", triplets[["anchor", "positive", "negative"]].to_dict("records"))}
+
+
+def export_hf(store: Store, out: Path) -> dict[str, int]:
+    """A `datasets.DatasetDict` folder (train / eval / unassigned) of graded pairs, for load_from_disk."""
+    from datasets import Dataset, DatasetDict
+
+    labels, queries, docs = _labelled(store)
+    text = {d: document_text(t, x) for d, t, x in docs.itertuples(index=False)}
+    query_text = dict(zip(queries["query_id"], queries["text"]))
+    frame = labels.assign(query=labels["query_id"].map(query_text), document=labels["doc_id"].map(text))
+    frame = frame[["query_id", "query", "doc_id", "document", "grade", "hard_negative", "split"]]
+    splits = {split: Dataset.from_pandas(part.drop(columns="split").reset_index(drop=True)) for split, part in frame.groupby("split")}
+    DatasetDict(splits).save_to_disk(str(out / "hf"))
+    return {f"hf_{split}": len(dataset) for split, dataset in splits.items()}
+
+
+def export_cohere(store: Store, out: Path) -> dict[str, int]:
+    """Cohere rerank fine-tuning JSONL: {query, relevant_passages, hard_negatives} per query."""
+    labels, queries, docs = _labelled(store)
+    out.mkdir(parents=True, exist_ok=True)
+    text = {d: document_text(t, x) for d, t, x in docs.itertuples(index=False)}
+    query_text = dict(zip(queries["query_id"], queries["text"]))
+    records = []
+    for query_id, group in labels.groupby("query_id"):
+        relevant = [text[d] for d in group.loc[group["grade"] >= POSITIVE_GRADE, "doc_id"]]
+        negatives = [text[d] for d in group.loc[negative_mask(group), "doc_id"]]
+        if relevant:
+            records.append({"query": query_text[query_id], "relevant_passages": relevant, "hard_negatives": negatives})
+    return {"cohere": _write_jsonl(out / "cohere_rerank.jsonl", records)}
+
+
+EXPORTERS = {
+    ExportFormat.beir: export_beir,
+    ExportFormat.triplets: export_triplets,
+    ExportFormat.hf: export_hf,
+    ExportFormat.cohere: export_cohere,
+}
+
+
+def export(store: Store, fmt: ExportFormat | str, out: str | Path) -> dict[str, int]:
+    return EXPORTERS[ExportFormat(fmt)](store, Path(out))

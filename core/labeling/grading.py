@@ -1,0 +1,320 @@
+"""Relevance grading: store a reviewer's 0–5 grade, undo it, and decide what to grade next.
+
+A grade is one `judgments` row per (query, doc, reviewer), upserted so a re-grade replaces
+the old one (keeping when it was first graded), with an `events` row that remembers the
+previous state: undo restores it, across reloads and processes.
+
+The queue works on queries: a reviewer grades a query's top-k candidates in one sitting.
+Fresh queries are claimed on queue 'grade' so two reviewers never get the same one; a share
+of finished queries is offered once more to a second reviewer on queue 'grade-overlap', so
+agreement can be measured.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.errors import InputError
+from core.labeling.labels import GRADE_MEANINGS
+from core.search.models import Embedder
+from core.search.retrieval import SearchMode, corpus_matrix, rank_many, search
+from core.storage import claims
+from core.storage.schemas import Event, Judgment, QueryStatus, now
+from core.storage.store import Store, sql_in, sql_str
+
+QUEUE = "grade"
+OVERLAP_QUEUE = "grade-overlap"
+GRADES = tuple(range(6))
+UNDO_WINDOW = timedelta(hours=12)  # undo reaches back this far (a working session)
+GAP_SCALE = 0.1  # cosine gap between the top two candidates below which a query counts as uncertain
+IMPORT_PREFIX = "import:"
+
+__all__ = ["GRADE_MEANINGS", "Strategy", "QueueItem", "grade", "undo_last", "next_query"]
+
+
+class Strategy(StrEnum):
+    ungraded = "ungraded first"
+    uncertain = "most uncertain first"
+    overlap = "overlap first"
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    queue: str  # QUEUE or OVERLAP_QUEUE
+    query_id: str
+
+
+def is_human(reviewer: str) -> bool:
+    return not reviewer.startswith(IMPORT_PREFIX)
+
+
+def _check_reviewer(reviewer: str) -> str:
+    name = (reviewer or "").strip()
+    if not name or not is_human(name):
+        raise InputError(f"grading expects a reviewer name (not empty, not '{IMPORT_PREFIX}…'), but got '{reviewer}'. Enter your name.")
+    return name
+
+
+# -- reads ---------------------------------------------------------------------------------
+def gradeable_queries(store: Store) -> pd.DataFrame:
+    """Approved queries of any split, oldest first (the order they were created)."""
+    frame = store.read("queries", where=f"status = {sql_str(QueryStatus.approved.value)}", columns=["query_id", "text", "split", "created_at"])
+    return frame.sort_values(["created_at", "query_id"], kind="stable").reset_index(drop=True)
+
+
+def query_text(store: Store, query_id: str) -> str:
+    rows = store.read("queries", where=f"query_id = {sql_str(query_id)}", columns=["text"])
+    if rows.empty:
+        raise InputError(f"grading expects a known query id, but got '{query_id}'. Pick a query from the list.")
+    return str(rows["text"].iloc[0])
+
+
+def judgments_for(store: Store, query_id: str, reviewer: str | None = None) -> pd.DataFrame:
+    """Judgments of one query (one reviewer's, when given)."""
+    where = f"query_id = {sql_str(query_id)}"
+    if reviewer is not None:
+        where += f" AND reviewer = {sql_str(reviewer)}"
+    return store.read("judgments", where=where, columns=["query_id", "doc_id", "reviewer", "grade", "hard_negative", "note", "created_at", "updated_at"])
+
+
+def candidates(
+    store: Store, embedder: Embedder | None, query_id: str, k: int = 10, mode: SearchMode | str = SearchMode.hybrid, include: Iterable[str] = ()
+) -> pd.DataFrame:
+    """The query's top-k documents from the current retriever: doc_id, score, rank, title, text;
+    documents in `include` (a re-grade) are added at the end when the retriever misses them."""
+    if not 1 <= int(k) <= 100:
+        raise InputError(f"grading expects k between 1 and 100 candidates, but got {k}.")
+    hits = search(store, embedder, query_text(store, query_id), int(k), mode)
+    missing = [d for d in include if d not in set(hits["doc_id"])]
+    if missing:
+        extra = store.read("documents", where=sql_in("doc_id", missing), columns=["doc_id", "title", "text"])
+        extra = extra.assign(score=float("nan"), rank=0)
+        hits = pd.concat([hits, extra[hits.columns]], ignore_index=True)
+    return hits
+
+
+# -- writes --------------------------------------------------------------------------------
+def _row(store: Store, query_id: str, doc_id: str, reviewer: str) -> dict | None:
+    rows = store.read(
+        "judgments",
+        where=f"query_id = {sql_str(query_id)} AND doc_id = {sql_str(doc_id)} AND reviewer = {sql_str(reviewer)}",
+    )
+    return None if rows.empty else rows.iloc[0].to_dict()
+
+
+def _plain(row: dict | None) -> dict | None:
+    if row is None:
+        return None
+    return {
+        "grade": int(row["grade"]),
+        "hard_negative": bool(row["hard_negative"]),
+        "note": str(row["note"] or ""),
+        "created_at": pd.Timestamp(row["created_at"]).isoformat(),
+        "updated_at": pd.Timestamp(row["updated_at"]).isoformat(),
+    }
+
+
+def grade(store: Store, reviewer: str, query_id: str, doc_id: str, value: int, *, hard_negative: bool = False, note: str = "") -> dict | None:
+    """Store one grade (replacing this reviewer's earlier one) and its event; returns the previous state."""
+    reviewer = _check_reviewer(reviewer)
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) not in GRADES:
+        raise InputError(f"a grade expects an integer 0–5, but got {value!r}.")
+    previous = _plain(_row(store, query_id, doc_id, reviewer))
+    stamp = now()
+    created = pd.Timestamp(previous["created_at"]).to_pydatetime() if previous else stamp
+    row = Judgment(query_id=query_id, doc_id=doc_id, reviewer=reviewer, grade=int(value), hard_negative=bool(hard_negative),
+                   note=note or "", created_at=created, updated_at=stamp)
+    detail = {"grade": int(value), "hard_negative": bool(hard_negative), "note": note or "", "previous": previous}
+    event = Event(event_id=uuid.uuid4().hex, at=stamp, actor=reviewer, action="grade", target=f"judgment:{query_id}/{doc_id}", detail=json.dumps(detail))
+    with store.atomic("judgments", "events"):
+        store.upsert("judgments", [row])
+        store.add("events", [event])
+    return previous
+
+
+def set_hard_negative(store: Store, reviewer: str, query_id: str, doc_id: str, flag: bool) -> bool:
+    """Flip the flag on this reviewer's existing grade; False when they have not graded the doc yet."""
+    current = _plain(_row(store, query_id, doc_id, _check_reviewer(reviewer)))
+    if current is None:
+        return False
+    grade(store, reviewer, query_id, doc_id, current["grade"], hard_negative=flag, note=current["note"])
+    return True
+
+
+def undo_last(store: Store, reviewer: str) -> tuple[str, str] | None:
+    """Undo this reviewer's latest grade not yet undone; returns its (query_id, doc_id), or None."""
+    reviewer = _check_reviewer(reviewer)
+    since = (now() - UNDO_WINDOW).isoformat(sep=" ")
+    events = store.read(
+        "events",
+        where=f"actor = {sql_str(reviewer)} AND action IN ('grade', 'undo') AND at > TIMESTAMP {sql_str(since)}",
+        columns=["event_id", "at", "action", "target", "detail"],
+    )
+    if events.empty:
+        return None
+    undone = {json.loads(d).get("undid") for d in events.loc[events["action"] == "undo", "detail"]}
+    grades = events[(events["action"] == "grade") & ~events["event_id"].isin(undone)].sort_values("at")
+    if grades.empty:
+        return None
+    last = grades.iloc[-1]
+    query_id, doc_id = last["target"].removeprefix("judgment:").split("/", 1)
+    previous = json.loads(last["detail"]).get("previous")
+    key = f"query_id = {sql_str(query_id)} AND doc_id = {sql_str(doc_id)} AND reviewer = {sql_str(reviewer)}"
+    with store.atomic("judgments", "events"):
+        if previous is None:
+            store.delete("judgments", key)
+        else:
+            restored = Judgment(query_id=query_id, doc_id=doc_id, reviewer=reviewer, grade=previous["grade"],
+                                hard_negative=previous["hard_negative"], note=previous["note"],
+                                created_at=pd.Timestamp(previous["created_at"]).to_pydatetime(),
+                                updated_at=pd.Timestamp(previous["updated_at"]).to_pydatetime())
+            store.upsert("judgments", [restored])
+        store.log(reviewer, "undo", last["target"], undid=last["event_id"])
+    return query_id, doc_id
+
+
+# -- what to grade next --------------------------------------------------------------------
+def in_overlap_sample(query_id: str, share: float) -> bool:
+    """A fixed pseudo-random share of queries (by hash), the same for every reviewer and process."""
+    return int(hashlib.sha1(query_id.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < share
+
+
+def _progress(store: Store, query_ids: list[str]) -> pd.DataFrame:
+    """Judgment counts per (query_id, reviewer)."""
+    frame = store.read("judgments", columns=["query_id", "reviewer"])
+    frame = frame[frame["query_id"].isin(query_ids)]
+    return frame.groupby(["query_id", "reviewer"]).size().rename("n").reset_index()
+
+
+def queue_order(
+    store: Store,
+    reviewer: str,
+    strategy: Strategy | str = Strategy.ungraded,
+    *,
+    k: int = 10,
+    overlap_share: float = 0.2,
+    uncertainty: dict[str, float] | None = None,
+) -> list[QueueItem]:
+    """Every query this reviewer could grade now, best first (claims are not consulted here).
+
+    A query is done for a reviewer once they graded min(k, documents) of its documents.
+    Order: the reviewer's own unfinished queries, then overlap items due (finished by exactly
+    one other person and in the overlap sample; every such item under Strategy.overlap), then
+    fresh queries nobody finished: fewest judgments first, or most uncertain first.
+    """
+    strategy = Strategy(strategy)
+    queries = gradeable_queries(store)
+    ids = list(queries["query_id"])
+    if not ids:
+        return []
+    need = max(1, min(int(k), store.count("documents")))
+    progress = _progress(store, ids)
+    done = progress[progress["n"] >= need]
+    finished_by: dict[str, set[str]] = {}
+    for qid, who in zip(done["query_id"], done["reviewer"], strict=False):
+        if is_human(who):
+            finished_by.setdefault(qid, set()).add(who)
+    mine = progress[progress["reviewer"] == reviewer].set_index("query_id")["n"].to_dict()
+    total = progress.groupby("query_id")["n"].sum().to_dict()
+    share = 1.0 if strategy is Strategy.overlap else overlap_share
+
+    started = [q for q in ids if 0 < mine.get(q, 0) < need]
+    overlap = [q for q in ids if q not in mine and len(finished_by.get(q, ())) == 1 and in_overlap_sample(q, share)]
+    fresh = [q for q in ids if q not in mine and not finished_by.get(q)]
+    position = {q: i for i, q in enumerate(ids)}
+    if strategy is Strategy.uncertain and uncertainty:
+        fresh.sort(key=lambda q: (-uncertainty.get(q, -1.0), position[q]))
+    else:
+        fresh.sort(key=lambda q: (total.get(q, 0), position[q]))
+    return [QueueItem(QUEUE, q) for q in started] + [QueueItem(OVERLAP_QUEUE, q) for q in overlap] + [QueueItem(QUEUE, q) for q in fresh]
+
+
+def next_query(store: Store, reviewer: str, strategy: Strategy | str = Strategy.ungraded, *, skip: Iterable[str] = (), **options: Any) -> QueueItem | None:
+    """The first queue item nobody else holds, now claimed by `reviewer`; None when all are done or taken."""
+    reviewer = _check_reviewer(reviewer)
+    skipped = set(skip)
+    held = {QUEUE: claims.held_by_others(store, QUEUE, reviewer), OVERLAP_QUEUE: claims.held_by_others(store, OVERLAP_QUEUE, reviewer)}
+    for item in queue_order(store, reviewer, strategy, **options):
+        if item.query_id in skipped or item.query_id in held[item.queue]:
+            continue
+        if claims.try_claim(store, item.queue, item.query_id, reviewer):
+            return item
+    return None
+
+
+def release(store: Store, reviewer: str, item: QueueItem) -> None:
+    claims.release(store, item.queue, item.query_id, reviewer)
+
+
+def uncertainty(store: Store, embedder: Embedder, query_ids: list[str] | None = None, k: int = 10, cross_encoder: Any = None) -> dict[str, float]:
+    """Per query, how unsure the retriever is about its top candidates, in [0, 2].
+
+    closeness = 1 − gap/GAP_SCALE (clipped), where gap is the cosine gap between the top two
+    documents; plus, once a cross-encoder exists, disagreement = (1 − Kendall's tau)/2 between
+    its order and the bi-encoder's over the top k.
+    """
+    from scipy.stats import kendalltau
+
+    queries = gradeable_queries(store)
+    if query_ids is not None:
+        queries = queries[queries["query_id"].isin(query_ids)]
+    if queries.empty:
+        return {}
+    doc_ids, matrix = corpus_matrix(store, embedder)
+    rankings = rank_many(embedder.encode_queries(list(queries["text"])), doc_ids, matrix, k)
+    texts = {}
+    if cross_encoder is not None:
+        needed = {d for ranking in rankings for d, _ in ranking}
+        docs = store.read("documents", where=sql_in("doc_id", needed), columns=["doc_id", "title", "text"])
+        texts = {d: f"{t}\n{x}" if t else x for d, t, x in zip(docs["doc_id"], docs["title"], docs["text"], strict=False)}
+    out: dict[str, float] = {}
+    for qid, text, ranking in zip(queries["query_id"], queries["text"], rankings, strict=False):
+        scores = [s for _, s in ranking]
+        gap = scores[0] - scores[1] if len(scores) > 1 else 1.0
+        value = 1.0 - min(max(gap, 0.0) / GAP_SCALE, 1.0)
+        if cross_encoder is not None and len(ranking) > 1:
+            ce = cross_encoder.predict([(text, texts.get(d, "")) for d, _ in ranking], show_progress_bar=False)
+            tau = kendalltau(scores, np.asarray(ce, dtype=float)).statistic
+            value += (1.0 - (0.0 if np.isnan(tau) else tau)) / 2.0
+        out[qid] = float(value)
+    return out
+
+
+# -- reading aids --------------------------------------------------------------------------
+STOPWORDS = frozenset("a an and are as at be by do does for from how i in is it me my of on or the to what when where which who why with you your".split())
+
+
+def query_terms(query: str) -> list[str]:
+    """Content words of a query, for highlighting in documents."""
+    words = {w.lower() for w in re.findall(r"[\w$%.,-]+", query)}
+    words = {w.strip(".,-") for w in words}
+    return sorted((w for w in words if len(w) > 1 and w not in STOPWORDS), key=len, reverse=True)
+
+
+def highlight_spans(text: str, query: str) -> list[tuple[str, bool]]:
+    """Split text into (segment, is_match) pieces where a query term starts a word."""
+    terms = query_terms(query)
+    if not terms or not text:
+        return [(text, False)] if text else []
+    pattern = re.compile(r"(?<!\w)(" + "|".join(re.escape(t) for t in terms) + r")", re.IGNORECASE)
+    pieces: list[tuple[str, bool]] = []
+    last = 0
+    for match in pattern.finditer(text):
+        if match.start() > last:
+            pieces.append((text[last : match.start()], False))
+        pieces.append((match.group(0), True))
+        last = match.end()
+    if last < len(text):
+        pieces.append((text[last:], False))
+    return pieces

@@ -1,0 +1,138 @@
+"""Hard-negative candidates for reviewers to confirm or reject, and the confirmed list.
+
+A hard negative looks relevant to the retriever but is not. Two sources of candidates:
+documents the retriever ranks in the top k that people graded low, and documents never
+graded for a query that sentence-transformers' `mine_hard_negatives` finds close to one of
+its positives. A confirmation is the reviewer's own judgment with the flag set (so undo and
+agreement see it); decisions are logged, and a decided pair is not offered again.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from core.labeling import grading
+from core.labeling.labels import POSITIVE_GRADE, consensus
+from core.search.models import Embedder, document_text
+from core.search.retrieval import corpus_matrix, rank_many
+from core.storage.store import Store, sql_in, sql_str
+
+CONFIRM, REJECT = "confirm-hard-negative", "reject-hard-negative"
+COLUMNS = ["query_id", "query", "doc_id", "title", "text", "source", "score", "grade"]
+
+
+def decided_pairs(store: Store) -> set[tuple[str, str]]:
+    """(query_id, doc_id) pairs someone confirmed or rejected, or already flagged."""
+    events = store.read("events", where=f"action IN ({sql_str(CONFIRM)}, {sql_str(REJECT)})", columns=["target"])
+    pairs = {tuple(t.removeprefix("judgment:").split("/", 1)) for t in events["target"]}
+    flagged = store.read("judgments", where="hard_negative = true", columns=["query_id", "doc_id"])
+    return pairs | set(zip(flagged["query_id"], flagged["doc_id"], strict=False))
+
+
+def _ranked_low(queries: pd.DataFrame, labels: pd.DataFrame, rankings, low_grade: int) -> list[dict]:
+    grades = {(q, d): g for q, d, g in zip(labels["query_id"], labels["doc_id"], labels["grade"], strict=False)}
+    out = []
+    for qid, text, ranking in zip(queries["query_id"], queries["text"], rankings, strict=False):
+        for rank, (doc_id, score) in enumerate(ranking, start=1):
+            grade = grades.get((qid, doc_id))
+            if grade is not None and grade <= low_grade:
+                out.append({"query_id": qid, "query": text, "doc_id": doc_id, "source": f"ranked #{rank}, graded {grade}",
+                            "score": score, "grade": grade})
+    return out
+
+
+def _similar_to_positive(store: Store, embedder: Embedder, queries: pd.DataFrame, labels: pd.DataFrame, positive_grade: int,
+                         per_query: int) -> list[dict]:
+    from datasets import Dataset
+    from sentence_transformers.util import mine_hard_negatives
+
+    positives = labels[labels["grade"] >= positive_grade]
+    if positives.empty:
+        return []
+    docs = store.read("documents", columns=["doc_id", "title", "text"])
+    corpus = [document_text(t, x) for t, x in zip(docs["title"], docs["text"], strict=False)]
+    by_text = dict(zip(corpus, docs["doc_id"], strict=False))
+    doc_text = dict(zip(docs["doc_id"], corpus, strict=False))
+    text_of = dict(zip(queries["query_id"], queries["text"], strict=False))
+    pairs = [(q, doc_text[d]) for q, d in zip(positives["query_id"], positives["doc_id"], strict=False) if q in text_of and d in doc_text]
+    if not pairs or len(corpus) < 3:
+        return []
+    dataset = Dataset.from_dict({"anchor": [text_of[q] for q, _ in pairs], "positive": [p for _, p in pairs]})
+    mined = mine_hard_negatives(dataset, embedder.model, corpus=corpus, num_negatives=per_query, output_format="n-tuple",
+                                output_scores=True, verbose=False)
+    query_of = {t: q for q, t in text_of.items()}
+    judged = set(zip(labels["query_id"], labels["doc_id"], strict=False))
+    out, seen = [], set()
+    for row in mined:
+        qid = query_of.get(row["anchor"])
+        positive = by_text.get(row["positive"], "")
+        for n in range(1, per_query + 1):
+            doc_id = by_text.get(row.get(f"negative_{n}"))
+            if qid is None or doc_id is None or (qid, doc_id) in judged or (qid, doc_id) in seen:
+                continue
+            seen.add((qid, doc_id))
+            out.append({"query_id": qid, "query": row["anchor"], "doc_id": doc_id, "source": f"never graded, similar to positive {positive}",
+                        "score": float(row["scores"][n]), "grade": None})
+    return out
+
+
+def mined_candidates(
+    store: Store,
+    embedder: Embedder,
+    *,
+    k: int = 10,
+    low_grade: int = 1,
+    positive_grade: int = POSITIVE_GRADE,
+    per_query: int = 3,
+    query_ids: list[str] | None = None,
+) -> pd.DataFrame:
+    """Undecided hard-negative candidates, most similar first (columns COLUMNS)."""
+    queries = grading.gradeable_queries(store)
+    if query_ids is not None:
+        queries = queries[queries["query_id"].isin(query_ids)]
+    if queries.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    judgments = store.read("judgments", where=sql_in("query_id", queries["query_id"]),
+                           columns=["query_id", "doc_id", "reviewer", "grade", "hard_negative"])
+    labels = consensus(judgments)
+    doc_ids, matrix = corpus_matrix(store, embedder)
+    rankings = rank_many(embedder.encode_queries(list(queries["text"])), doc_ids, matrix, k)
+    rows = _ranked_low(queries, labels, rankings, low_grade) + _similar_to_positive(store, embedder, queries, labels, positive_grade, per_query)
+    decided = decided_pairs(store)
+    rows = [r for r in rows if (r["query_id"], r["doc_id"]) not in decided]
+    if not rows:
+        return pd.DataFrame(columns=COLUMNS)
+    frame = pd.DataFrame(rows).drop_duplicates(["query_id", "doc_id"])
+    docs = store.read("documents", where=sql_in("doc_id", set(frame["doc_id"])), columns=["doc_id", "title", "text"])
+    frame = frame.merge(docs, on="doc_id", how="left")
+    return frame.sort_values(["score", "query_id"], ascending=[False, True]).reset_index(drop=True)[COLUMNS]
+
+
+def confirm(store: Store, reviewer: str, query_id: str, doc_id: str, grade: int | None = None, note: str = "") -> None:
+    """Record the reviewer's judgment with the hard-negative flag (grade: theirs so far, else 0)."""
+    mine = grading.judgments_for(store, query_id, reviewer)
+    mine = mine[mine["doc_id"] == doc_id]
+    if grade is None:
+        grade = int(mine["grade"].iloc[0]) if not mine.empty else 0
+    grading.grade(store, reviewer, query_id, doc_id, grade, hard_negative=True, note=note or (mine["note"].iloc[0] if not mine.empty else ""))
+    store.log(reviewer, CONFIRM, f"judgment:{query_id}/{doc_id}", grade=grade)
+
+
+def reject(store: Store, reviewer: str, query_id: str, doc_id: str) -> None:
+    """Not a hard negative: clear the reviewer's own flag if set, and stop offering the pair."""
+    grading.set_hard_negative(store, reviewer, query_id, doc_id, False)
+    store.log(reviewer, REJECT, f"judgment:{query_id}/{doc_id}")
+
+
+def confirmed(store: Store, query_ids: list[str] | None = None) -> pd.DataFrame:
+    """Confirmed hard negatives per query: query_id, query, doc_id, title, reviewers, grade."""
+    where = "hard_negative = true" + (f" AND {sql_in('query_id', query_ids)}" if query_ids is not None else "")
+    flagged = store.read("judgments", where=where, columns=["query_id", "doc_id", "reviewer", "grade"])
+    columns = ["query_id", "query", "doc_id", "title", "reviewers", "grade"]
+    if flagged.empty:
+        return pd.DataFrame(columns=columns)
+    out = flagged.groupby(["query_id", "doc_id"]).agg(reviewers=("reviewer", lambda r: ", ".join(sorted(r))), grade=("grade", "median")).reset_index()
+    queries = store.read("queries", where=sql_in("query_id", set(out["query_id"])), columns=["query_id", "text"]).rename(columns={"text": "query"})
+    docs = store.read("documents", where=sql_in("doc_id", set(out["doc_id"])), columns=["doc_id", "title"])
+    out = out.merge(queries, on="query_id", how="left").merge(docs, on="doc_id", how="left")
+    return out.sort_values(["query_id", "doc_id"]).reset_index(drop=True)[columns]

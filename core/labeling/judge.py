@@ -1,0 +1,106 @@
+"""Pre-grades for reviewers: an LLM judge through instructor, or offline the trained
+cross-encoder (else the retriever's score). Stored in `suggestions`, never as judgments,
+and shown only when the reviewer asks for them.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from pydantic import BaseModel, Field
+
+from core.labeling.labels import GRADE_MEANINGS
+from core.labeling.llm import LLMClient
+from core.storage.schemas import RunKind, RunStatus, Suggestion, now
+from core.storage.store import Store, sql_in, sql_str
+
+PROMPT_VERSION = "judge-v1"
+MAX_DOC_CHARS = 4000  # long documents are cut before they reach the judge
+
+
+class JudgeGrade(BaseModel):
+    """The LLM judge's answer for one (query, document)."""
+
+    grade: int = Field(ge=0, le=5, description="relevance 0-5: " + "; ".join(f"{g} = {m}" for g, m in GRADE_MEANINGS.items()))
+    reason: str = Field(max_length=400, description="one short sentence saying why")
+
+
+def build_messages(query: str, title: str, text: str) -> list[dict]:
+    scale = "\n".join(f"{g}: {m}" for g, m in GRADE_MEANINGS.items())
+    return [
+        {"role": "system", "content": "You grade how well a document answers a search query, for a retrieval evaluation. "
+                                      f"Use this scale:\n{scale}\nBe strict: a document that only mentions the topic is 1."},
+        {"role": "user", "content": f"Query: {query}\n\nDocument title: {title}\nDocument:\n{text[:MAX_DOC_CHARS]}"},
+    ]
+
+
+def _pairs(store: Store, query_id: str, doc_ids: list[str]) -> tuple[str, pd.DataFrame]:
+    query = store.read("queries", where=f"query_id = {sql_str(query_id)}", columns=["text"])
+    docs = store.read("documents", where=sql_in("doc_id", doc_ids), columns=["doc_id", "title", "text"])
+    order = {d: i for i, d in enumerate(doc_ids)}
+    docs = docs.assign(_order=docs["doc_id"].map(order)).sort_values("_order")
+    return (str(query["text"].iloc[0]) if not query.empty else ""), docs
+
+
+def llm_suggest(store: Store, client: LLMClient, query_id: str, doc_ids: list[str]) -> pd.DataFrame:
+    """Ask the LLM judge for each document, store the suggestions, return them (doc_id, grade, reason)."""
+    query, docs = _pairs(store, query_id, doc_ids)
+    agent = f"llm:{client.name}@{PROMPT_VERSION}"
+    rows = []
+    for doc_id, title, text in zip(docs["doc_id"], docs["title"], docs["text"], strict=False):
+        answer = client.create(JudgeGrade, build_messages(query, title, text))
+        rows.append(Suggestion(query_id=query_id, doc_id=doc_id, agent=agent, grade=float(answer.grade), reason=answer.reason, created_at=now()))
+        store.upsert("suggestions", rows[-1:])  # each answer is kept even if a later call fails
+    return pd.DataFrame([{"doc_id": r.doc_id, "grade": r.grade, "reason": r.reason, "agent": r.agent} for r in rows])
+
+
+def latest_cross_encoder(store: Store) -> dict | None:
+    """The newest succeeded cross-encoder run whose model folder still exists, or None."""
+    runs = store.read("runs", where=f"kind = {sql_str(RunKind.cross_encoder.value)} AND status = {sql_str(RunStatus.succeeded.value)}",
+                      columns=["run_id", "model_path", "finished_at", "created_at"])
+    if runs.empty:
+        return None
+    runs = runs.assign(_at=runs["finished_at"].fillna(runs["created_at"])).sort_values("_at", ascending=False)
+    for row in runs.to_dict("records"):
+        if row["model_path"] and Path(row["model_path"]).exists():
+            return row
+    return None
+
+
+def load_cross_encoder(path: str) -> Any:
+    from sentence_transformers import CrossEncoder
+
+    return CrossEncoder(path, device="cpu")
+
+
+def _probability(score: float) -> float:
+    return score if 0.0 <= score <= 1.0 else 1.0 / (1.0 + math.exp(-score))
+
+
+def offline_suggest(store: Store, query_id: str, candidates: pd.DataFrame | list[dict], cross_encoder: Any = None, run_id: str = "") -> pd.DataFrame:
+    """Suggest from the cross-encoder (its probability × 5 as a grade) or, without one, the retriever score."""
+    candidates = pd.DataFrame(candidates, columns=None if len(candidates) else ["doc_id", "score"])
+    if candidates.empty:
+        return pd.DataFrame(columns=["doc_id", "grade", "score", "agent"])
+    stamp = now()
+    if cross_encoder is not None:
+        query, docs = _pairs(store, query_id, list(candidates["doc_id"]))
+        texts = [f"{t}\n{x}" if t else x for t, x in zip(docs["title"], docs["text"], strict=False)]
+        scores = [float(s) for s in cross_encoder.predict([(query, t) for t in texts], show_progress_bar=False)]
+        agent = f"cross-encoder:{run_id}"
+        rows = [Suggestion(query_id=query_id, doc_id=d, agent=agent, grade=float(round(5 * _probability(s))), score=s, created_at=stamp)
+                for d, s in zip(docs["doc_id"], scores, strict=False)]
+    else:
+        agent = "retriever"
+        rows = [Suggestion(query_id=query_id, doc_id=d, agent=agent, score=float(s), created_at=stamp)
+                for d, s in zip(candidates["doc_id"], candidates["score"], strict=False)]
+    store.upsert("suggestions", rows)
+    return pd.DataFrame([{"doc_id": r.doc_id, "grade": r.grade, "score": r.score, "agent": r.agent} for r in rows])
+
+
+def suggestions_for(store: Store, query_id: str) -> pd.DataFrame:
+    """All stored suggestions for a query: doc_id, agent, grade, score, reason."""
+    return store.read("suggestions", where=f"query_id = {sql_str(query_id)}", columns=["doc_id", "agent", "grade", "score", "reason"])

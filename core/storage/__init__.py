@@ -1,0 +1,14 @@
+"""Storage, the bottom of the stack: the only LanceDB code and everything that reads or writes
+workspace data as such.
+
+- schemas: one LanceModel per table, enums, key columns.
+- store: the Store (LanceDB connection, typed reads, upserts, atomic operations).
+- claims: leases on queue items, so two reviewers never hold the same one.
+- imports: BEIR folders, .zip, JSONL/CSV documents, all or nothing.
+- splits: train/eval assignment.
+- demo: the bundled demo workspace.
+- archive: zip export of a workspace.
+- status: counts, milestones and the next step.
+"""
+
+__all__ = ["schemas", "store", "claims", "imports", "splits", "demo", "archive", "status"]

@@ -1,0 +1,64 @@
+"""Short leases on queue items, so two reviewers never work on the same item at once.
+
+A claim is a row (queue, item_id) → reviewer, expires_at. Taking one is a conditional
+merge_insert (it only replaces a claim that has expired or is already the reviewer's own),
+then a read-back to confirm; that also holds across processes sharing a workspace.
+Overlap (the same item deliberately given to a second reviewer) is the queue's decision:
+it claims under a per-reviewer item id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from core.storage.schemas import Claim, now
+from core.storage.store import Store, sql_str
+
+DEFAULT_TTL = timedelta(minutes=10)
+EPOCH = datetime(1970, 1, 1)
+
+
+def held_by_others(store: Store, queue: str, reviewer: str) -> set[str]:
+    """Item ids that another reviewer holds an unexpired claim on."""
+    stamp = now().isoformat(sep=" ")
+    rows = store.read(
+        "claims",
+        where=f"queue = {sql_str(queue)} AND reviewer != {sql_str(reviewer)} AND expires_at > TIMESTAMP {sql_str(stamp)}",
+        columns=["item_id"],
+    )
+    return set(rows["item_id"])
+
+
+def try_claim(store: Store, queue: str, item_id: str, reviewer: str, ttl: timedelta = DEFAULT_TTL) -> bool:
+    """Claim one item for `reviewer`; False when someone else holds it.
+
+    The upsert only replaces an expired claim or the reviewer's own. (queue, item_id) is the
+    table's primary key, so LanceDB retries a writer that raced another on the same key against
+    the winner's row (store.ensure_tables); reading the row back tells who won.
+    """
+    stamp = now()
+    guard = f"target.expires_at <= TIMESTAMP {sql_str(stamp.isoformat(sep=' '))} OR target.reviewer = {sql_str(reviewer)}"
+    with store._lock:
+        store.upsert("claims", [Claim(queue=queue, item_id=item_id, reviewer=reviewer, expires_at=stamp + ttl)], only_if=guard)
+        rows = store.read("claims", where=f"queue = {sql_str(queue)} AND item_id = {sql_str(item_id)}", columns=["reviewer"])
+    return not rows.empty and bool((rows["reviewer"] == reviewer).all())
+
+
+def claim_next(store: Store, queue: str, reviewer: str, candidates: Iterable[str], ttl: timedelta = DEFAULT_TTL) -> str | None:
+    """The first candidate nobody else holds, now claimed by `reviewer`; None when all are taken."""
+    taken = held_by_others(store, queue, reviewer)
+    for item_id in candidates:
+        if item_id not in taken and try_claim(store, queue, item_id, reviewer, ttl):
+            return item_id
+    return None
+
+
+def release(store: Store, queue: str, item_id: str, reviewer: str) -> None:
+    """Give an item back by expiring the claim."""
+    store.update_where("claims", f"queue = {sql_str(queue)} AND item_id = {sql_str(item_id)} AND reviewer = {sql_str(reviewer)}",
+                       {"expires_at": EPOCH})
+
+
+def release_all(store: Store, queue: str, reviewer: str) -> None:
+    store.update_where("claims", f"queue = {sql_str(queue)} AND reviewer = {sql_str(reviewer)}", {"expires_at": EPOCH})

@@ -1,0 +1,95 @@
+"""Train/eval split of queries: seeded, persisted on the queries rows, no leakage.
+
+Imported splits are kept; only approved queries still at split "none" are assigned. Queries
+with the same normalised text form one group and always land on the same side, and groups
+are stratified by their source document (or best-graded document) so every topic shows up
+in both halves where it can.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import defaultdict
+
+from core.errors import InputError
+from core.storage.schemas import QueryStatus, Split
+from core.storage.store import Store, sql_in, sql_str
+
+DEFAULT_EVAL_FRACTION = 0.3
+
+
+def normalise(text: str) -> str:
+    """Case, punctuation and spacing do not make two queries different."""
+    return re.sub(r"\W+", " ", str(text).lower()).strip()
+
+
+def _strata(store: Store, query_ids: list[str], source_doc: dict[str, str | None]) -> dict[str, str]:
+    """Stratum per query: its source document, else the document it graded highest, else ''."""
+    best: dict[str, tuple[int, str]] = {}
+    if query_ids:
+        rows = store.read("judgments", where=sql_in("query_id", query_ids), columns=["query_id", "doc_id", "grade"])
+        for qid, did, grade in zip(rows["query_id"], rows["doc_id"], rows["grade"]):
+            if qid not in best or (int(grade), did) > best[qid]:
+                best[qid] = (int(grade), did)
+    return {q: source_doc.get(q) or (best[q][1] if q in best and best[q][0] > 0 else "") for q in query_ids}
+
+
+def assign_splits(store: Store, eval_fraction: float = DEFAULT_EVAL_FRACTION, seed: int = 0, reset: bool = False) -> dict[str, int]:
+    """Assign approved, unsplit queries to train or eval and persist it; returns the counts.
+
+    `reset` first clears every split (imported ones too) so the whole set is re-drawn.
+    """
+    if not 0.0 < eval_fraction < 1.0:
+        raise InputError(f"split expects an eval fraction between 0 and 1, but got {eval_fraction}. Use e.g. 0.3.")
+    approved = f"status = {sql_str(QueryStatus.approved.value)}"
+    if reset:
+        store.update_where("queries", approved, {"split": Split.none.value})
+    frame = store.read("queries", where=approved, columns=["query_id", "text", "source_doc_id", "split"])
+    # A new query whose text already sits on one side joins that side.
+    side_of_text = {normalise(t): s for t, s in zip(frame["text"], frame["split"]) if s != Split.none.value}
+    todo = frame[frame["split"] == Split.none.value]
+    assigned: dict[str, list[str]] = {Split.train.value: [], Split.eval.value: []}
+    groups: dict[str, list[str]] = defaultdict(list)
+    for qid, text in zip(todo["query_id"], todo["text"]):
+        side = side_of_text.get(normalise(text))
+        if side in assigned:
+            assigned[side].append(qid)
+        else:
+            groups[normalise(text)].append(qid)
+    ids = [q for members in groups.values() for q in members]
+    strata = _strata(store, ids, dict(zip(todo["query_id"], todo["source_doc_id"])))
+    by_stratum: dict[str, list[list[str]]] = defaultdict(list)
+    for members in groups.values():
+        by_stratum[strata[members[0]]].append(sorted(members))
+    rng = random.Random(seed)
+    ordered: list[list[str]] = []
+    for key in sorted(by_stratum):
+        members = sorted(by_stratum[key])
+        rng.shuffle(members)
+        ordered.extend(members)
+    # Systematic sampling over the stratum-ordered groups: every stratum gets its share.
+    offset = rng.random()
+    for i, members in enumerate(ordered):
+        side = Split.eval.value if int((i + 1) * eval_fraction + offset) > int(i * eval_fraction + offset) else Split.train.value
+        assigned[side].extend(members)
+    for side, qids in assigned.items():
+        for start in range(0, len(qids), 500):
+            store.update_where("queries", sql_in("query_id", qids[start : start + 500]), {"split": side})
+    counts = split_counts(store)
+    store.log("system", "split", "queries", eval_fraction=eval_fraction, seed=seed, reset=reset, **counts)
+    return counts
+
+
+def split_counts(store: Store) -> dict[str, int]:
+    approved = f"status = {sql_str(QueryStatus.approved.value)}"
+    return {side.value: store.count("queries", f"{approved} AND split = {sql_str(side.value)}") for side in Split}
+
+
+def leaked_texts(store: Store) -> set[str]:
+    """Normalised query texts present in both train and eval (should be empty)."""
+    frame = store.read("queries", where=f"split != {sql_str(Split.none.value)}", columns=["text", "split"])
+    sides: dict[str, set[str]] = defaultdict(set)
+    for text, split in zip(frame["text"], frame["split"]):
+        sides[normalise(text)].add(split)
+    return {t for t, s in sides.items() if {Split.train.value, Split.eval.value} <= s}

@@ -1,0 +1,103 @@
+"""Bi-encoder fine-tuning with SentenceTransformerTrainer and MultipleNegativesRankingLoss.
+
+Rows are (anchor, positive, negative_1..n): the hard negatives are what makes it learn.
+Early stopping watches nDCG@10 on validation queries carved from the train split, and the
+best checkpoint is the one saved.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from pathlib import Path
+from typing import Any
+
+from core.training.callbacks import ProgressCallback
+from core.training.data import TrainingData, bi_encoder_rows
+from core.training.jobs import Reporter
+
+VALIDATION_CORPUS = 500  # docs scored per validation pass (judged ones first), so evaluation stays quick on CPU
+VALIDATION_NAME = "val"
+
+
+def validation_corpus(data: TrainingData, seed: int, size: int = VALIDATION_CORPUS) -> dict[str, str]:
+    """The validation queries' judged documents, filled up with a seeded sample of the rest."""
+    judged = {d for docs in data.validation.values() for d in docs if d in data.doc_text}
+    rest = sorted(set(data.doc_text) - judged)
+    extra = random.Random(seed).sample(rest, max(0, min(len(rest), size - len(judged))))
+    return {d: data.doc_text[d] for d in sorted(judged) + extra}
+
+
+def eval_steps(config: Any, rows: int) -> int:
+    if config.eval_steps:
+        return config.eval_steps
+    per_epoch = max(1, math.ceil(rows / config.batch_size))
+    return max(1, per_epoch // 2)
+
+
+def train_bi_encoder(config: Any, data: TrainingData, base_path: str, model_dir: Path, checkpoints: Path, reporter: Reporter) -> dict[str, Any]:
+    """Fine-tune, keep the best checkpoint by validation nDCG@10, save to `model_dir`."""
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sentence_transformers.base.training_args import BatchSamplers
+    from sentence_transformers.sentence_transformer.evaluation import InformationRetrievalEvaluator
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+    from transformers import EarlyStoppingCallback
+
+    model = SentenceTransformer(base_path)
+    rows = bi_encoder_rows(data, config.negatives_per_query, config.seed)
+    train_dataset = Dataset.from_dict(rows)
+    texts_per_row = 2 + config.negatives_per_query
+    # Without duplicates in a batch, a repeated positive is not an in-batch false negative; a tiny
+    # corpus (27 categories) cannot fill such batches, so it keeps the plain sampler.
+    sampler = BatchSamplers.NO_DUPLICATES if len(data.doc_text) >= 4 * config.batch_size * texts_per_row else BatchSamplers.BATCH_SAMPLER
+    evaluator = None
+    key = ""
+    if data.validation:
+        relevant = {q: {d for d, g in docs.items() if g >= 1} for q, docs in data.validation.items()}
+        evaluator = InformationRetrievalEvaluator(
+            queries={q: data.query_text[q] for q in data.validation}, corpus=validation_corpus(data, config.seed),
+            relevant_docs=relevant, name=VALIDATION_NAME, ndcg_at_k=[10], mrr_at_k=[10], accuracy_at_k=[5], precision_recall_at_k=[5],
+            map_at_k=[10], write_csv=False, batch_size=64,
+        )
+        key = f"eval_{VALIDATION_NAME}_cosine_ndcg@10"
+    steps = eval_steps(config, len(train_dataset))
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(checkpoints),
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps or -1,
+        per_device_train_batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
+        warmup_steps=0.1,
+        batch_sampler=sampler,
+        eval_strategy="steps" if evaluator else "no",
+        eval_steps=steps,
+        save_strategy="steps" if evaluator else "no",
+        save_steps=steps,
+        save_total_limit=2,
+        save_only_model=True,
+        load_best_model_at_end=evaluator is not None,
+        metric_for_best_model=key or None,
+        greater_is_better=True,
+        logging_steps=1,
+        report_to="none",
+        disable_tqdm=True,
+        seed=config.seed,
+        dataloader_drop_last=False,
+    )
+    callbacks = [ProgressCallback(reporter, key)]
+    if evaluator:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.patience))
+    trainer = SentenceTransformerTrainer(
+        model=model, args=args, train_dataset=train_dataset, loss=MultipleNegativesRankingLoss(model),
+        evaluator=evaluator, callbacks=callbacks,
+    )
+    output = trainer.train()
+    reporter.raise_if_cancelled()
+    if reporter.primary:
+        model.save(str(model_dir))
+    best = trainer.state.best_metric
+    return {
+        "steps": trainer.state.global_step, "train_loss": round(float(output.training_loss), 5), "rows": len(train_dataset),
+        "sampler": sampler.value, "best_validation_ndcg@10": None if best is None else round(float(best), 5), "stopped": reporter.stop_reason or "completed",
+    }

@@ -1,0 +1,261 @@
+"""Training examples from the team's labels: positives, ordered negatives, validation queries.
+
+Positives are documents graded >= `positive_grade` (median over reviewers) or the source
+document of an approved synthetic query. Negatives come in order of value: reviewer-flagged
+hard negatives, low-graded candidates (0-1), then documents mined with the base model
+(`sentence_transformers.util.mine_hard_negatives`, with a margin so near-duplicates of the
+positive are not used). Validation queries are carved out of the train split, never eval.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.evaluation.metrics import eval_qrels
+from core.search.models import document_text
+from core.storage.schemas import QueryOrigin, QueryStatus, Split
+from core.storage.splits import normalise
+from core.storage.store import Store, sql_in, sql_str
+
+LOW_GRADE = 1  # a candidate graded 0 or 1 is a useful negative
+MIN_PAIRS = 20  # below this, a run is unlikely to beat the base model
+MIN_VALIDATION = 5
+# sentence-transformers' recommended mining window (from the NV-Retriever paper): the base model's
+# top 10 unlabelled documents are too often relevant ones nobody graded, so skip them, sample at
+# random from the next 40, and drop any that scores above 0.8 or within 5% of the positive.
+MINE_SKIP, MINE_WINDOW, MINE_MAX_SCORE = 10, 50, 0.8
+
+
+@dataclass
+class TrainingData:
+    query_text: dict[str, str]
+    doc_text: dict[str, str]
+    positives: dict[str, list[str]]  # train query -> positive doc ids
+    negatives: dict[str, list[str]]  # train query -> negative doc ids, most valuable first
+    negative_source: dict[tuple[str, str], str]  # (query, doc) -> flagged | low-graded | mined
+    grades: dict[str, dict[str, int]]  # train query -> doc -> aggregated grade (cross-encoder labels)
+    validation: dict[str, dict[str, int]]  # validation query -> doc -> grade
+    eval_query_count: int = 0
+    below_threshold: int = 0  # pairs graded 1 .. positive_grade-1
+    positive_grade: int = 3
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def pairs(self) -> list[tuple[str, str]]:
+        return [(q, d) for q, docs in self.positives.items() for d in docs]
+
+    def counts(self) -> dict[str, int]:
+        sources = list(self.negative_source.values())
+        return {
+            "train_queries": len(self.positives),
+            "validation_queries": len(self.validation),
+            "eval_queries": self.eval_query_count,
+            "train_pairs": len(self.pairs),
+            "positives": len({d for docs in self.positives.values() for d in docs}),
+            "hard_negatives": sources.count("flagged"),
+            "low_graded": sources.count("low-graded"),
+            "mined": sources.count("mined"),
+            "graded_pairs": sum(len(g) for g in self.grades.values()),
+        }
+
+
+def _queries(store: Store, split: str) -> dict[str, str]:
+    frame = store.read(
+        "queries",
+        where=f"split = {sql_str(split)} AND status = {sql_str(QueryStatus.approved.value)}",
+        columns=["query_id", "text"],
+    )
+    return dict(zip(frame["query_id"], frame["text"]))
+
+
+def _flagged(store: Store, query_ids: list[str]) -> set[tuple[str, str]]:
+    flagged: set[tuple[str, str]] = set()
+    for start in range(0, len(query_ids), 500):
+        rows = store.read(
+            "judgments", where=f"{sql_in('query_id', query_ids[start : start + 500])} AND hard_negative", columns=["query_id", "doc_id"]
+        )
+        flagged |= set(zip(rows["query_id"], rows["doc_id"]))
+    return flagged
+
+
+def build(
+    store: Store,
+    positive_grade: int = 3,
+    negatives_per_query: int = 3,
+    validation_fraction: float = 0.15,
+    seed: int = 0,
+    miner: Any = None,
+    mining_margin: float = 0.05,
+    relevant_grade: int = 1,
+    mining_window: tuple[int, int] | None = None,
+) -> TrainingData:
+    """Collect the training data; `miner` (a SentenceTransformer) adds mined negatives, from
+    `mining_window` (skip, end) of its ranking or, by default, the bi-encoder window (MINE_*)."""
+    train = _queries(store, Split.train.value)
+    evaluation = _queries(store, Split.eval.value)
+    eval_texts = {normalise(t) for t in evaluation.values()}
+    train = {q: t for q, t in train.items() if normalise(t) not in eval_texts}  # no leakage, even of duplicates
+    ids = sorted(train)
+    grades = eval_qrels(store, ids)  # same aggregation as eval: median over reviewers
+    synthetic = store.read(
+        "queries", where=f"{sql_in('query_id', ids)} AND origin = {sql_str(QueryOrigin.synthetic.value)}", columns=["query_id", "source_doc_id"]
+    ) if ids else None
+    sources = {} if synthetic is None else {q: d for q, d in zip(synthetic["query_id"], synthetic["source_doc_id"]) if d}
+    flagged = _flagged(store, ids)
+    docs = store.read("documents", columns=["doc_id", "title", "text"])
+    doc_text = {d: document_text(t, x) for d, t, x in zip(docs["doc_id"], docs["title"], docs["text"])}
+
+    positives: dict[str, list[str]] = {}
+    for q in ids:
+        graded = grades.get(q, {})
+        pos = [d for d, g in sorted(graded.items(), key=lambda item: -item[1]) if g >= positive_grade and d in doc_text]
+        source = sources.get(q)
+        if source and source in doc_text and source not in pos and graded.get(source, positive_grade) >= positive_grade:
+            pos.append(source)
+        if pos:
+            positives[q] = pos
+
+    rng = random.Random(seed)
+    with_pos = sorted(positives)
+    validation: dict[str, dict[str, int]] = {}
+    n_val = int(round(len(with_pos) * validation_fraction))
+    if validation_fraction > 0 and n_val >= MIN_VALIDATION and len(with_pos) - n_val >= MIN_VALIDATION:
+        for q in rng.sample(with_pos, n_val):
+            validation[q] = {d: g for d, g in grades.get(q, {}).items()} | {d: 5 for d in positives[q] if d not in grades.get(q, {})}
+            del positives[q]
+
+    negatives: dict[str, list[str]] = defaultdict(list)
+    negative_source: dict[tuple[str, str], str] = {}
+
+    def add_negative(q: str, d: str, source: str) -> None:
+        graded = grades.get(q, {})
+        if d in doc_text and d not in positives[q] and d not in negatives[q] and len(negatives[q]) < negatives_per_query:
+            if source == "mined" and d in graded and graded[d] > low:
+                return  # a reviewer found it at least partly relevant
+            negatives[q].append(d)
+            negative_source[(q, d)] = source
+
+    # 0-1 is "low", but never a grade the eval counts as relevant (TREC's 1 is relevant by default).
+    low = min(LOW_GRADE, relevant_grade - 1)
+    flagged_by_query: dict[str, list[str]] = defaultdict(list)
+    for q, d in sorted(flagged):
+        flagged_by_query[q].append(d)
+    for q in positives:
+        graded = grades.get(q, {})
+        for d in (d for d in flagged_by_query[q] if graded.get(d, 0) < positive_grade):
+            add_negative(q, d, "flagged")
+        for d, g in sorted(graded.items(), key=lambda item: item[1]):
+            if g <= low:
+                add_negative(q, d, "low-graded")
+    if miner is not None and negatives_per_query > 0:
+        for q, d in mine(miner, train, doc_text, positives, negatives_per_query, mining_margin, seed, mining_window):
+            add_negative(q, d, "mined")
+
+    data = TrainingData(
+        query_text={q: train[q] for q in list(positives) + list(validation)},
+        doc_text=doc_text,
+        positives=positives,
+        negatives=dict(negatives),
+        negative_source=negative_source,
+        grades={q: grades.get(q, {}) for q in positives},
+        validation=validation,
+        eval_query_count=len(evaluation),
+        below_threshold=sum(1 for q in ids for g in grades.get(q, {}).values() if 1 <= g < positive_grade),
+        positive_grade=positive_grade,
+    )
+    data.warnings = warnings(data, negatives_per_query, mined=miner is not None)
+    return data
+
+
+def mine(miner: Any, queries: dict[str, str], doc_text: dict[str, str], positives: dict[str, list[str]], count: int, margin: float,
+         seed: int = 0, window: tuple[int, int] | None = None) -> list[tuple[str, str]]:
+    """(query, doc) negatives from sentence-transformers' miner, in `window` (skip, end) of its
+    ranking; by default its recommended bi-encoder window (MINE_*)."""
+    from datasets import Dataset
+    from sentence_transformers.util import mine_hard_negatives
+
+    pairs = [(q, d) for q, docs in positives.items() for d in docs[:1]]
+    if not pairs or len(doc_text) < 2:
+        return []
+    corpus = list(dict.fromkeys(doc_text.values()))
+    by_text: dict[str, list[str]] = defaultdict(list)
+    for d, t in doc_text.items():
+        by_text[t].append(d)
+    if window is None:
+        skip = min(MINE_SKIP, len(corpus) // 10)  # a tiny corpus (27 categories) keeps most of its candidates
+        end = max(MINE_WINDOW, skip + count + 5)
+    else:
+        skip, end = window
+    end = min(len(corpus), end)
+    dataset = Dataset.from_dict({"anchor": [queries[q] for q, _ in pairs], "positive": [doc_text[d] for _, d in pairs]})
+    state = random.getstate()  # the miner samples with the global `random`: seed it, then put it back
+    random.seed(seed)
+    try:
+        mined = mine_hard_negatives(
+            dataset, miner, corpus=corpus, num_negatives=max(1, min(count + 5, end - skip - 1)), range_min=skip, range_max=end,
+            max_score=MINE_MAX_SCORE, relative_margin=margin, sampling_strategy="random", output_format="triplet", batch_size=64,
+            verbose=False,
+        )
+    finally:
+        random.setstate(state)
+    query_of_text = {queries[q]: q for q, _ in pairs}
+    out: list[tuple[str, str]] = []
+    for row in mined:
+        q = query_of_text.get(row["anchor"])
+        if q is not None:
+            out.extend((q, d) for d in by_text.get(row["negative"], []))
+    return out
+
+
+def warnings(data: TrainingData, negatives_per_query: int, mined: bool) -> list[str]:
+    counts = data.counts()
+    notes = []
+    if counts["train_pairs"] == 0:
+        notes.append(f"No training pairs: approve queries or grade documents >= {data.positive_grade} in the train split (run `flywheel split`).")
+    elif counts["train_pairs"] < MIN_PAIRS:
+        notes.append(f"Only {counts['train_pairs']} training pairs: expect little or no gain below about {MIN_PAIRS}.")
+    if counts["train_pairs"] < MIN_PAIRS and data.below_threshold:
+        notes.append(f"{data.below_threshold} judged pairs are graded below the positive grade {data.positive_grade}: "
+                     "lower it (e.g. 1 for binary qrels) to train on them.")
+    if counts["eval_queries"] == 0:
+        notes.append("No eval queries: assign a train/eval split first, or before/after cannot be measured.")
+    if not data.validation:
+        notes.append("Too few train queries for a validation set: no early stopping, and the re-ranker fusion weight stays 0.5.")
+    if negatives_per_query and not mined and counts["hard_negatives"] + counts["low_graded"] == 0:
+        notes.append("No flagged or low-graded negatives yet: negatives will be mined with the base model at launch.")
+    return notes
+
+
+def bi_encoder_rows(data: TrainingData, negatives_per_query: int, seed: int = 0) -> dict[str, list[str]]:
+    """Columns anchor, positive, negative_1..n for MultipleNegativesRankingLoss (every row has n)."""
+    rng = random.Random(seed)
+    all_docs = sorted(data.doc_text)
+    columns: dict[str, list[str]] = {"anchor": [], "positive": []} | {f"negative_{i + 1}": [] for i in range(negatives_per_query)}
+    for q, d in data.pairs:
+        negs = list(data.negatives.get(q, []))
+        if not negs and negatives_per_query:  # random documents, never one a reviewer graded above 0
+            pool = [x for x in all_docs if x not in data.positives[q] and not data.grades.get(q, {}).get(x, 0)]
+            negs = rng.sample(pool, min(len(pool), negatives_per_query))
+        columns["anchor"].append(data.query_text[q])
+        columns["positive"].append(data.doc_text[d])
+        for i in range(negatives_per_query):
+            columns[f"negative_{i + 1}"].append(data.doc_text[negs[i % len(negs)]] if negs else data.doc_text[d])
+    return columns
+
+
+def cross_encoder_rows(data: TrainingData) -> dict[str, list]:
+    """Columns query, document, label in [0, 1]: graded pairs (grade / 5), positives 1, negatives 0."""
+    rows: dict[tuple[str, str], float] = {}
+    for q in data.positives:
+        for d, g in data.grades.get(q, {}).items():
+            if d in data.doc_text:
+                rows[(q, d)] = g / 5.0
+        for d in data.positives[q]:
+            rows.setdefault((q, d), 1.0)
+        for d in data.negatives.get(q, []):
+            rows.setdefault((q, d), 0.0)
+    keys = sorted(rows)
+    return {"query": [data.query_text[q] for q, _ in keys], "document": [data.doc_text[d] for _, d in keys], "label": [rows[k] for k in keys]}

@@ -1,0 +1,241 @@
+"""Training runs as background jobs: one at a time, progress in the `runs` row, cancellable.
+
+The job thread never touches Streamlit. Progress (step/total, loss, ETA, eval metric,
+history) goes into the run's row through a `transformers.TrainerCallback` (or the adapter's
+own loop) and the page polls it. Cancel is an in-process flag plus a `cancel` event in the
+audit log, so any session or process can cancel a run. Runs left running by a process that
+died are marked `interrupted` by `mark_interrupted` at start-up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from core.errors import ConflictError, FlywheelError
+from core.settings import Settings
+from core.storage.schemas import Run, RunStatus, now
+from core.storage.store import Store, sql_in, sql_str
+
+ACTIVE = (RunStatus.queued.value, RunStatus.running.value)
+FINAL = (RunStatus.succeeded.value, RunStatus.failed.value, RunStatus.cancelled.value, RunStatus.interrupted.value)
+WRITE_EVERY_S = 1.0
+CANCEL_CHECK_EVERY_S = 2.0
+MAX_HISTORY = 2000
+
+
+class Cancelled(Exception):
+    """Raised inside the job when a cancel request stopped it."""
+
+
+def pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def mark_interrupted(store: Store) -> list[str]:
+    """Mark runs left queued/running by a dead process as interrupted; returns their ids."""
+    rows = store.read("runs", where=sql_in("status", ACTIVE), columns=["run_id", "pid"])
+    dead = [r for r, p in zip(rows["run_id"], rows["pid"]) if not pid_alive(int(p))]
+    for run_id in dead:
+        store.update_where(
+            "runs",
+            f"run_id = {sql_str(run_id)} AND {sql_in('status', ACTIVE)}",
+            {"status": RunStatus.interrupted.value, "error": "The process running it ended before it finished; start it again.", "finished_at": now()},
+        )
+    return dead
+
+
+def read_run(store: Store, run_id: str) -> dict[str, Any]:
+    rows = store.read("runs", where=f"run_id = {sql_str(run_id)}")
+    if rows.empty:
+        raise FlywheelError(f"no run with id '{run_id}': see `flywheel runs` for the ids.")
+    row = rows.iloc[0].to_dict()
+    for key in ("config", "progress", "snapshot"):
+        row[key] = json.loads(row.get(key) or "{}")
+    return row
+
+
+def cancel_requested(store: Store, run_id: str) -> bool:
+    return store.count("events", f"action = 'cancel' AND target = {sql_str('run:' + run_id)}") > 0
+
+
+class Reporter:
+    """Throttled progress writes into the runs row, and the 'should training stop?' answer."""
+
+    def __init__(self, store: Store, run_id: str, cancel: threading.Event, time_budget_s: float = 0.0, primary: bool = True):
+        self.store, self.run_id, self.cancel = store, run_id, cancel
+        self.deadline = time.monotonic() + time_budget_s if time_budget_s > 0 else None
+        self.primary = primary  # on multi-process (accelerate) runs only rank 0 writes
+        self.started = time.monotonic()
+        self.state: dict[str, Any] = {"step": 0, "total": 0, "loss": None, "eta_s": None, "eval": {}, "history": [], "phase": "starting"}
+        self._last_write = 0.0
+        self._last_check = 0.0
+        self.stop_reason = ""
+
+    def phase(self, name: str) -> None:
+        self.state["phase"] = name
+        self.write(force=True)
+
+    def update(self, step: int, total: int, loss: float | None = None, evaluation: dict[str, float] | None = None) -> None:
+        elapsed = time.monotonic() - self.started
+        self.state.update(step=int(step), total=int(total), phase="training")
+        if step > 0 and total > 0:
+            self.state["eta_s"] = round(elapsed / step * max(total - step, 0), 1)
+        if loss is not None:
+            self.state["loss"] = round(float(loss), 5)
+            self.state["history"].append({"step": int(step), "loss": round(float(loss), 5)})
+        if evaluation:
+            self.state["eval"] = {k: round(float(v), 5) for k, v in evaluation.items()}
+            if "ndcg@10" in evaluation:
+                self.state["history"].append({"step": int(step), "eval_ndcg@10": round(float(evaluation["ndcg@10"]), 5)})
+        if len(self.state["history"]) > MAX_HISTORY:  # long runs: keep the curve's shape, not every step
+            self.state["history"] = self.state["history"][::2]
+        self.write(force=bool(evaluation))
+
+    def write(self, force: bool = False) -> None:
+        if not self.primary or (not force and time.monotonic() - self._last_write < WRITE_EVERY_S):
+            return
+        self._last_write = time.monotonic()
+        self.store.update_where("runs", f"run_id = {sql_str(self.run_id)}", {"progress": json.dumps(self.state)})
+
+    def should_stop(self) -> bool:
+        if self.cancel.is_set():
+            self.stop_reason = "cancelled"
+        elif self.primary and time.monotonic() - self._last_check > CANCEL_CHECK_EVERY_S:
+            self._last_check = time.monotonic()
+            if cancel_requested(self.store, self.run_id):
+                self.cancel.set()
+                self.stop_reason = "cancelled"
+        if not self.stop_reason and self.deadline is not None and time.monotonic() > self.deadline:
+            self.stop_reason = "time budget"
+        return bool(self.stop_reason)
+
+    def raise_if_cancelled(self) -> None:
+        if self.should_stop() and self.stop_reason == "cancelled":
+            raise Cancelled()
+
+
+Work = Callable[[Store, Settings, str, dict[str, Any], Reporter], dict[str, Any]]
+
+
+class Job:
+    """One training run off the script thread: start(), status(), progress(), cancel(), wait()."""
+
+    def __init__(self, store: Store, settings: Settings, run_id: str, work: Work, config: dict[str, Any], time_budget_s: float = 0.0):
+        self.store, self.settings, self.run_id, self.work, self.config = store, settings, run_id, work, config
+        self.cancel_event = threading.Event()
+        self.primary = int(os.environ.get("RANK", "0")) == 0
+        self.reporter = Reporter(store, run_id, self.cancel_event, time_budget_s, primary=self.primary)
+        self.thread: threading.Thread | None = None
+        self.result: dict[str, Any] = {}
+
+    @classmethod
+    def create(cls, store: Store, settings: Settings, kind: str, base_model: str, config: dict[str, Any], work: Work, actor: str = "cli") -> Job:
+        """Insert the run row (queued); refuses while another run is active in a live process."""
+        mark_interrupted(store)
+        primary = int(os.environ.get("RANK", "0")) == 0
+        if primary and store.count("runs", sql_in("status", ACTIVE)):
+            active = store.read("runs", where=sql_in("status", ACTIVE), columns=["run_id"])
+            raise ConflictError(f"run {active['run_id'].iloc[0]} is still going: wait for it or cancel it, one run at a time.")
+        run_id = os.environ.get("FLYWHEEL_RUN_ID") or f"{now():%Y%m%d-%H%M%S}-{kind}-{uuid.uuid4().hex[:6]}"
+        if primary:
+            store.add("runs", [Run(run_id=run_id, kind=kind, base_model=base_model, config=json.dumps(config), pid=os.getpid(), created_at=now())])
+            store.log(actor, "launch", f"run:{run_id}", kind=kind)
+        return cls(store, settings, run_id, work, config, float(config.get("time_budget_s") or 0))
+
+    def start(self) -> Job:
+        self.thread = threading.Thread(target=self.run, name=f"flywheel-{self.run_id}", daemon=True)
+        self.thread.start()
+        return self
+
+    def run(self) -> dict[str, Any]:
+        """The job body; call directly to run in the foreground (CLI, accelerate launch)."""
+        self._set(status=RunStatus.running.value, started_at=now())
+        try:
+            self.result = self.work(self.store, self.settings, self.run_id, self.config, self.reporter) or {}
+        except Cancelled:
+            self._finish(RunStatus.cancelled.value, "Cancelled before it finished.")
+        except FlywheelError as error:
+            self._finish(RunStatus.failed.value, str(error))
+        except BaseException as error:  # noqa: BLE001 - any failure (OOM, bad model) ends the run, never the app
+            detail = "".join(traceback.format_exception_only(type(error), error)).strip()
+            self._finish(RunStatus.failed.value, f"{detail}\n\n{traceback.format_exc(limit=6)}")
+        else:
+            self._finish(RunStatus.succeeded.value, "", model_path=str(self.result.get("model_path", "")))
+        return self.result
+
+    def _set(self, **values: Any) -> None:
+        if self.primary:
+            self.store.update_where("runs", f"run_id = {sql_str(self.run_id)}", values)
+
+    def _finish(self, status: str, error: str, **values: Any) -> None:
+        self.reporter.state["phase"] = status
+        self.reporter.write(force=True)
+        self._set(status=status, error=error, finished_at=now(), **values)
+
+    def status(self) -> str:
+        return str(read_run(self.store, self.run_id)["status"])
+
+    def progress(self) -> dict[str, Any]:
+        return read_run(self.store, self.run_id)["progress"]
+
+    def cancel(self, actor: str = "cli") -> None:
+        self.cancel_event.set()
+        request_cancel(self.store, self.run_id, actor)
+
+    def wait(self, timeout: float | None = None) -> str:
+        if self.thread is not None:
+            self.thread.join(timeout)
+        return self.status()
+
+    def alive(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+
+def request_cancel(store: Store, run_id: str, actor: str) -> None:
+    """Ask a run to stop, from any session or process: its reporter sees the event within seconds."""
+    row = read_run(store, run_id)
+    if row["status"] not in ACTIVE:
+        raise ConflictError(f"run {run_id} is already {row['status']}: only a queued or running run can be cancelled.")
+    store.log(actor, "cancel", f"run:{run_id}")
+    if not pid_alive(int(row["pid"])):
+        mark_interrupted(store)
+
+
+def list_runs(store: Store, limit: int = 50) -> list[dict[str, Any]]:
+    """Newest first: id, kind, status, times, error, and the before/after headline numbers."""
+    runs = store.read("runs", columns=["run_id", "kind", "base_model", "status", "error", "model_path", "created_at", "finished_at", "progress"])
+    runs = runs.sort_values("created_at", ascending=False).head(limit)
+    metrics = store.read("metrics", where=sql_in("run_id", list(runs["run_id"])) + " AND k = 10 AND name IN ('recall', 'ndcg')") if len(runs) else None
+    out = []
+    for row in runs.to_dict("records"):
+        item = {k: row[k] for k in ("run_id", "kind", "base_model", "status", "model_path", "created_at", "finished_at")}
+        item["error"] = str(row["error"]).splitlines()[0] if row["error"] else ""
+        item["phase"] = json.loads(row["progress"] or "{}").get("phase", "")
+        if metrics is not None:
+            mine = metrics[metrics["run_id"] == row["run_id"]]
+            for stage, name, value in zip(mine["stage"], mine["name"], mine["value"]):
+                item[f"{stage}_{name}@10"] = round(float(value), 4)
+        out.append(item)
+    return out
+
+
+def active_run(store: Store) -> str | None:
+    """The queued or running run, if any (after marking dead processes' runs interrupted)."""
+    mark_interrupted(store)
+    rows = store.read("runs", where=sql_in("status", ACTIVE), columns=["run_id"])
+    return None if rows.empty else str(rows["run_id"].iloc[0])
