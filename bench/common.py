@@ -14,10 +14,10 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DATASETS = ROOT.parent / "shared" / "datasets"
-NAMES = ("recall@5", "recall@10", "ndcg@10", "mrr@10", "map@10")
 
 
 def run_kinds(store, settings, kinds: list[str], extra: dict | None = None) -> list[dict]:
+    from core.evaluation import metrics
     from core.training.config import TrainConfig
     from core.training.jobs import read_run
     from core.training.run import launch
@@ -30,7 +30,7 @@ def run_kinds(store, settings, kinds: list[str], extra: dict | None = None) -> l
         wall = round(time.time() - started, 1)
         before, after = job.result.get("before", {}), job.result.get("after", {})
         result = {"kind": kind, "run_id": job.run_id, "status": row["status"], "wall_s": wall, "error": row["error"][:500],
-                  "before": {n: round(before.get(n, 0.0), 4) for n in NAMES}, "after": {n: round(after.get(n, 0.0), 4) for n in NAMES},
+                  "before": {n: round(before.get(n, 0.0), 4) for n in metrics.SUMMARY}, "after": {n: round(after.get(n, 0.0), 4) for n in metrics.SUMMARY},
                   "snapshot": row["snapshot"], "training": job.result.get("training", {})}
         print(json.dumps(result), flush=True)
         results.append(result)
@@ -38,8 +38,10 @@ def run_kinds(store, settings, kinds: list[str], extra: dict | None = None) -> l
 
 
 def table(results: list[dict]) -> str:
-    lines = ["| kind | wall s | " + " | ".join(f"{n} before → after" for n in NAMES) + " |", "|---|---|" + "---|" * len(NAMES)]
+    from core.evaluation.metrics import SUMMARY
+
+    lines = ["| kind | wall s | " + " | ".join(f"{n} before → after" for n in SUMMARY) + " |", "|---|---|" + "---|" * len(SUMMARY)]
     for r in results:
-        cells = " | ".join(f"{r['before'][n]:.4f} → {r['after'][n]:.4f}" for n in NAMES)
+        cells = " | ".join(f"{r['before'][n]:.4f} → {r['after'][n]:.4f}" for n in SUMMARY)
         lines.append(f"| {r['kind']} ({r['status']}) | {r['wall_s']} | {cells} |")
     return "\n".join(lines)

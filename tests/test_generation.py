@@ -12,6 +12,7 @@ import pytest
 
 from core.commands import main as cli
 from core.errors import InputError, ProviderError
+from core.labeling.text import content_words
 from core.labeling import generation
 from core.labeling.generation import OfflineGenerator, Selection, Style, generate, make_generator, select_documents
 from core.labeling.llm import make_client, parse_provider
@@ -177,8 +178,8 @@ def test_offline_generator_makes_plausible_queries_from_the_document(small_store
     rows = stored(small_store).merge(small_store.read("documents"), left_on="source_doc_id", right_on="doc_id", suffixes=("", "_doc"))
     assert len(result.written) == 20 and len(rows) == 20 and set(rows["status"]) == {"pending"}
     for query, title, text in zip(rows["text"], rows["title"], rows["text_doc"], strict=True):
-        words = set(generation.content_words(query))
-        assert words & set(generation.content_words(title + " " + text)), query
+        words = set(content_words(query))
+        assert words & set(content_words(title + " " + text)), query
     claim = {"doc_id": "d6", "title": "How to submit a claim", "text": "Submit a claim online within 90 days of the service."}
     assert OfflineGenerator(1).queries(claim, Style.question, 1, generation.Examples()) == ["how do I submit a claim?"]
     keywords = OfflineGenerator(1).queries(claim, Style.keyword, 3, generation.Examples())

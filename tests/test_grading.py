@@ -191,10 +191,3 @@ def test_candidates_come_from_the_retriever_and_include_a_regrade_target(small_s
         grading.candidates(small_store, embedder, "nope", k=3)
     with pytest.raises(InputError, match="between 1 and 100"):
         grading.candidates(small_store, embedder, "q1", k=0)
-
-
-def test_highlight_marks_query_terms_at_word_starts():
-    pieces = grading.highlight_spans("The Silver PPO plan has a deductible; silverware not.", "What is the silver PPO deductible?")
-    assert [p for p, hit in pieces if hit] == ["Silver", "PPO", "deductible", "silver"]
-    assert "".join(p for p, _ in pieces) == "The Silver PPO plan has a deductible; silverware not."
-    assert grading.query_terms("what is the") == []

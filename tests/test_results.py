@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from core.errors import InputError
-from core.evaluation import results
+from core.evaluation import metrics, results
 from core.storage.schemas import Judgment, now
 from tests.results_seed import seed_results, values_for
 
@@ -32,13 +32,13 @@ def test_per_k_table_matches_the_seeded_means(seeded):
     store, info = seeded
     data = results.load_run(store, "r-big")
     table = results.per_k_table(data).set_index(["name", "k"])
-    assert len(table) == len(results.METRICS) * len(results.KS)
+    assert len(table) == len(metrics.NAMES) * len(metrics.KS)
     for name, k in [("recall", 10), ("ndcg", 5), ("mrr", 20), ("precision", 1)]:
         before, after = _expected_mean(info["before"], f"{name}@{k}"), _expected_mean(info["after"], f"{name}@{k}")
         assert table.loc[(name, k), "before"] == pytest.approx(before)
         assert table.loc[(name, k), "after"] == pytest.approx(after)
         assert table.loc[(name, k), "delta"] == pytest.approx(after - before)
-    assert list(table.index.get_level_values("name").unique()) == list(results.METRICS)
+    assert list(table.index.get_level_values("name").unique()) == list(metrics.NAMES)
 
 
 def test_recall_curve_grows_with_k(seeded):

@@ -16,6 +16,7 @@ from core.labeling import grading
 from core.labeling.labels import GRADE_MEANINGS
 from core.storage import claims
 from ui.common import embedder, reviewer, store
+from ui.highlight import highlighted_html
 
 ITEM, POS, SKIP, CANDS, ERROR, TARGET, OPTIONS = "g_item", "g_pos", "g_skip", "g_cands", "g_error", "grade_target", "g_options"
 COLLAPSE_AT = 900  # characters of a document shown before "show the whole document"
@@ -27,19 +28,15 @@ def escape(text: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text).replace("\n", "  \n")
 
 
-def highlighted(text: str, query: str) -> str:
-    return "".join(f":orange-background[**{escape(piece)}**]" if hit else escape(piece) for piece, hit in grading.highlight_spans(text, query))
-
-
 def show_document(title: str, text: str, query: str) -> None:
-    st.markdown(f"##### {highlighted(title or '(untitled)', query)}")
+    st.html(f"<h5>{highlighted_html(title or '(untitled)', query)}</h5>")
     if len(text) <= COLLAPSE_AT:
-        st.markdown(highlighted(text, query))
+        st.html(f"<div>{highlighted_html(text, query)}</div>")
         return
     cut = text.rfind(" ", 0, COLLAPSE_AT)
-    st.markdown(highlighted(text[: cut if cut > 0 else COLLAPSE_AT], query) + " …")
+    st.html(f"<div>{highlighted_html(text[: cut if cut > 0 else COLLAPSE_AT], query)} …</div>")
     with st.expander(f"Show the whole document ({len(text):,} characters)"):
-        st.markdown(highlighted(text, query))
+        st.html(f"<div>{highlighted_html(text, query)}</div>")
 
 
 def legend() -> str:

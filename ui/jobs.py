@@ -15,7 +15,6 @@ from core.training.cross_encoder import fusion_note
 from ui.common import show_error
 
 POLL_S = 2.0
-HEADLINE = ("recall@5", "recall@10", "ndcg@10", "mrr@10")
 
 
 def _eta(seconds: float | None) -> str:
@@ -39,14 +38,14 @@ def loss_chart(history: list[dict]) -> None:
         st.plotly_chart(figure, key="loss_chart")
 
 
-def headline(store: Store, run_id: str) -> None:
-    """'recall@10 0.72 → 0.89' for each headline metric."""
+def summary_cards(store: Store, run_id: str) -> None:
+    """'recall@10 0.72 → 0.89' for each summary metric."""
     stages = metrics.stage_metrics(store, run_id)
     before, after = stages.get("before", {}), stages.get("after", {})
     if not after:
         return
-    columns = st.columns(len(HEADLINE))
-    for column, name in zip(columns, HEADLINE):
+    columns = st.columns(len(metrics.SUMMARY))
+    for column, name in zip(columns, metrics.SUMMARY):
         change = after.get(name, 0) - before.get(name, 0)
         column.metric(name, f"{before.get(name, 0):.2f} → {after.get(name, 0):.2f}", delta=f"{change:+.3f}" if abs(change) >= 0.0005 else None)
     for stage, values in stages.items():
@@ -55,7 +54,7 @@ def headline(store: Store, run_id: str) -> None:
 
 
 def render(store: Store, run_id: str, actor: str) -> str:
-    """Progress, loss curve, cancel button, then the before/after headline; returns the status."""
+    """Progress, loss curve, cancel button, then the before/after summary; returns the status."""
     run = jobs.read_run(store, run_id)
     progress, status = run["progress"], run["status"]
     step, total = progress.get("step", 0), progress.get("total", 0)
@@ -73,7 +72,7 @@ def render(store: Store, run_id: str, actor: str) -> str:
                 show_error(error)
     loss_chart(progress.get("history", []))
     if status == "succeeded":
-        headline(store, run_id)
+        summary_cards(store, run_id)
         if run["kind"] == RunKind.cross_encoder.value and progress.get("training"):
             st.info(fusion_note(progress["training"]), icon=":material/merge:")
         st.caption(f"Model saved to `{run['model_path']}`")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core.evaluation import results
+from core.evaluation import metrics, results
 from ui.grading import TARGET as GRADE_TARGET
 
 GRADE_PAGE = Path(__file__).resolve().parent.parent / "pages" / "grade.py"
@@ -34,9 +34,9 @@ def metric_chooser(data: results.RunData) -> tuple[str, str]:
     """The headline metric (default recall@10) and, when a run has several, the stage compared with 'before'."""
     stages = [s for s in data.stages if s != results.BEFORE]
     with st.container(horizontal=True, gap="large"):
-        name = st.segmented_control("Metric", list(results.METRICS), default="recall", format_func=results.LABELS.get,
+        name = st.segmented_control("Metric", list(metrics.NAMES), default="recall", format_func=metrics.LABELS.get,
                                     key="results_metric", required=True)
-        k = st.segmented_control("At k", list(results.KS), default=10, format_func=lambda v: f"@{v}", key="results_k", required=True)
+        k = st.segmented_control("At k", list(metrics.KS), default=10, format_func=lambda v: f"@{v}", key="results_k", required=True)
         stage = (st.selectbox("Compared with before", stages, key="results_stage", width=220) if len(stages) > 1
                  else data.default_stage)
     return f"{name or 'recall'}@{k or 10}", stage

@@ -14,6 +14,7 @@ from core.labeling import generation, review
 from core.settings import Settings
 from core.storage.store import Store
 from ui.common import embedder, show_error
+from ui.highlight import highlighted_html
 
 CURRENT = "review_current"  # the query id on screen (claimed by this reviewer)
 SKIPPED = "review_skipped"  # ids skipped this session: not offered again until the page is reloaded
@@ -61,17 +62,13 @@ def generation_panel(store: Store, settings: Settings, reviewer: str) -> None:
 
 
 # -- the item card --------------------------------------------------------------------------
-def highlighted(query: str, text: str) -> str:
-    return "".join(f"<mark>{html.escape(seg)}</mark>" if hit else html.escape(seg) for seg, hit in review.highlight(query, text))
-
-
 def item_card(item: review.ReviewItem) -> None:
     st.html(f"<div style='font-size:1.6rem;font-weight:600;margin:.2rem 0' data-testid='review-query'>{html.escape(item.text)}</div>")
     st.caption(f"Generator `{item.generator or '—'}` · query `{item.query_id}` · source document `{item.source_doc_id or '—'}`")
     if item.source_doc_id:
         st.html(
             "<div style='border:1px solid #ddd;border-radius:.5rem;padding:.8rem;max-height:22rem;overflow:auto'>"
-            f"<b>{highlighted(item.text, item.doc_title)}</b><br>{highlighted(item.text, item.doc_text)}</div>"
+            f"<b>{highlighted_html(item.doc_title, item.text)}</b><br>{highlighted_html(item.doc_text, item.text)}</div>"
         )
 
 

@@ -42,7 +42,7 @@ def _split(settings: Settings, args) -> int:
 
 
 def _train(settings: Settings, args) -> int:
-    from core.evaluation.metrics import headline
+    from core.evaluation.metrics import ALL, summary
     from core.training.config import TrainConfig
     from core.training.jobs import mark_interrupted, read_run
     from core.training.run import launch
@@ -62,13 +62,10 @@ def _train(settings: Settings, args) -> int:
     if row["error"]:
         print(row["error"], file=sys.stderr)
     result = {"run_id": job.run_id, "status": row["status"], "model_path": row["model_path"],
-              "before": headline(job.result.get("before", {}), _NAMES), "after": headline(job.result.get("after", {}), _NAMES),
+              "before": summary(job.result.get("before", {}), ALL), "after": summary(job.result.get("after", {}), ALL),
               "training": job.result.get("training", {})}
     print(json.dumps(result))
     return 0 if row["status"] == "succeeded" else 1
-
-
-_NAMES = tuple(f"{n}@{k}" for n in ("recall", "precision", "mrr", "ndcg", "map") for k in (1, 3, 5, 10, 20))
 
 
 def _eval(settings: Settings, args) -> int:
@@ -85,12 +82,8 @@ def _eval(settings: Settings, args) -> int:
         rankings = Reranker(args.reranker, args.weight).rerank_all(store, rankings)
     means, _ = metrics.compute(qrels, rankings, settings.relevant_grade)
     print_json({"model": args.model or "bundled", "reranker": args.reranker, "eval_queries": len(metrics.judged_queries(qrels, settings.relevant_grade)),
-                "snapshot_hash": metrics.snapshot_hash(qrels), "metrics": headline_all(means)})
+                "snapshot_hash": metrics.snapshot_hash(qrels), "metrics": metrics.summary(means, metrics.ALL)})
     return 0
-
-
-def headline_all(means: dict[str, float]) -> dict[str, float]:
-    return {name: round(float(means[name]), 4) for name in _NAMES}
 
 
 def _runs(settings: Settings, args) -> int:
@@ -124,5 +117,5 @@ def register(subparsers) -> None:
     ev.add_argument("--weight", type=float, default=None, help="fusion weight (default: the one chosen at training)")
     ev.set_defaults(handler=_eval)
 
-    runs = subparsers.add_parser("runs", help="list runs with status and headline metrics (one JSON line each)")
+    runs = subparsers.add_parser("runs", help="list runs with status and summary metrics (one JSON line each)")
     runs.set_defaults(handler=_runs)

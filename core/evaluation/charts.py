@@ -11,7 +11,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from core.evaluation.results import KS, LABELS, METRICS, RANK_BUCKETS
+from core.evaluation.metrics import KS, LABELS, NAMES
+from core.evaluation.results import RANK_BUCKETS
 
 BEFORE_COLOR = "#9aa5b1"
 AFTER_COLOR = "#1f77b4"
@@ -40,7 +41,7 @@ def _layout(fig: go.Figure, title: str, height: int = 380) -> go.Figure:
 
 def per_k_bars(table: pd.DataFrame) -> go.Figure:
     """Grouped bars, before vs after, one panel per metric, k = 1…20 along each panel."""
-    metrics = [m for m in METRICS if m in set(table["name"])]
+    metrics = [m for m in NAMES if m in set(table["name"])]
     fig = make_subplots(rows=1, cols=max(len(metrics), 1), shared_yaxes=True, horizontal_spacing=0.02,
                         subplot_titles=[LABELS[m] for m in metrics])
     colors = stage_colors(["before", "after"])

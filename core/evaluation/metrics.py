@@ -19,8 +19,13 @@ from core.search.retrieval import corpus_matrix, rank_many
 from core.storage.schemas import Metric, QueryOrigin, QueryResult, QueryStatus, Split
 from core.storage.store import Store, sql_in, sql_str
 
+# The metric vocabulary, defined once: names in display order, cut-offs, labels, and the
+# summary set that CLI JSON, run cards, the Train page and benches print.
 NAMES = ("recall", "precision", "mrr", "ndcg", "map")
 KS = (1, 3, 5, 10, 20)
+LABELS = {"recall": "Recall", "precision": "Precision", "mrr": "MRR", "ndcg": "nDCG", "map": "MAP"}
+ALL = tuple(f"{name}@{k}" for name in NAMES for k in KS)
+SUMMARY = ("recall@5", "recall@10", "ndcg@10", "mrr@10", "map@10")
 DEPTH = 20  # rankings are stored and scored to this depth
 Ranking = list[tuple[str, float]]
 Qrels = dict[str, dict[str, int]]
@@ -171,7 +176,8 @@ def save_stage(
     return means
 
 
-def headline(means: Mapping[str, float], names: Sequence[str] = ("recall@5", "recall@10", "ndcg@10", "mrr@10", "map@10")) -> dict[str, float]:
+def summary(means: Mapping[str, float], names: Sequence[str] = SUMMARY) -> dict[str, float]:
+    """A few metrics, rounded for printing (the Results page's *headline* is one metric with its CI)."""
     return {name: round(float(means[name]), 4) for name in names if name in means}
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.errors import InputError
-from core.evaluation import charts, results
+from core.evaluation import charts, metrics, results
 from core.storage.store import Store
 
 CSS = """
@@ -98,7 +98,7 @@ def render_report(store: Store, run_id: str, metric: str = results.DEFAULT_METRI
     run = data.run
     counts = results.data_counts(run)
     counts_frame = pd.DataFrame({"item": list(counts), "count": list(counts.values())})
-    table_out = table.assign(metric=table["name"].map(results.LABELS))[["metric", "k", "before", "after", "delta", "rel_change"]]
+    table_out = table.assign(metric=table["name"].map(metrics.LABELS))[["metric", "k", "before", "after", "delta", "rel_change"]]
     worst = pq.sort_values("delta").head(5)[["query_id", "query", "before", "after", "delta"]]
     best = pq.sort_values("delta", ascending=False).head(5)[["query_id", "query", "before", "after", "delta"]]
     when = pd.Timestamp(run.get("finished_at") or run.get("created_at")).strftime("%Y-%m-%d %H:%M UTC")

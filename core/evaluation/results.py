@@ -15,12 +15,10 @@ import pandas as pd
 
 from core.errors import InputError
 from core.evaluation import stats
+from core.evaluation.metrics import KS, LABELS, NAMES, eval_qrels
 from core.storage.schemas import RunStatus
 from core.storage.store import Store, sql_in, sql_str
 
-METRICS = ("recall", "precision", "mrr", "ndcg", "map")
-LABELS = {"recall": "Recall", "precision": "Precision", "mrr": "MRR", "ndcg": "nDCG", "map": "MAP"}
-KS = (1, 3, 5, 10, 20)
 DEFAULT_METRIC = "recall@10"
 BEFORE = "before"
 RANK_BUCKETS = ("1", "2", "3", "4–5", "6–10", "11–20", "not in top 20")
@@ -29,9 +27,9 @@ RANK_BUCKETS = ("1", "2", "3", "4–5", "6–10", "11–20", "not in top 20")
 def parse_metric(metric: str) -> tuple[str, int]:
     """'recall@10' -> ('recall', 10)."""
     name, _, k = metric.partition("@")
-    if name not in METRICS or not k.isdigit() or int(k) not in KS:
+    if name not in NAMES or not k.isdigit() or int(k) not in KS:
         raise InputError(
-            f"a metric is expected as name@k with name in {', '.join(METRICS)} and k in {', '.join(map(str, KS))}, "
+            f"a metric is expected as name@k with name in {', '.join(NAMES)} and k in {', '.join(map(str, KS))}, "
             f"but got '{metric}'; try '{DEFAULT_METRIC}'"
         )
     return name, int(k)
@@ -144,7 +142,7 @@ def per_k_table(data: RunData, stage: str | None = None) -> pd.DataFrame:
     wide = wide.reindex(columns=[BEFORE, stage]).rename(columns={BEFORE: "before", stage: "after"}).reset_index()
     wide["delta"] = wide["after"] - wide["before"]
     wide["rel_change"] = [d / b if b else math.nan for d, b in zip(wide["delta"], wide["before"], strict=True)]
-    order = {name: i for i, name in enumerate(METRICS)}
+    order = {name: i for i, name in enumerate(NAMES)}
     wide = wide.sort_values(["name", "k"], key=lambda col: col.map(order) if col.name == "name" else col)
     wide.columns.name = None
     return wide.reset_index(drop=True)
@@ -298,7 +296,6 @@ def drill_down(store: Store, data: RunData, metric: str = DEFAULT_METRIC, *, dir
     if pq.empty:
         return []
     ids = pq["query_id"].tolist()
-    from core.evaluation.metrics import eval_qrels  # lazy: it pulls in torch, which the report and Home do not need
 
     qrels = eval_qrels(store, ids)
     q = data.queries

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from core.errors import InputError
 from core.labeling.llm import LLMClient
+from core.labeling.text import content_words
 from core.storage.schemas import Query, QueryOrigin, QueryStatus, Split, now
 from core.storage.store import Store, sql_in, sql_str
 
@@ -168,20 +169,6 @@ class LLMGenerator:
 
 
 # -- the offline generator ------------------------------------------------------------------
-STOPWORDS = frozenset(
-    "a an and are as at be by can do does for from has have how i if in is it its me my no not of on or our so such "
-    "that the their then there these this to us was we what when where which who why will with you your within after "
-    "before per than into out about over same some any all also only more most other each both up".split()
-)
-WORD = re.compile(r"[A-Za-z0-9$][A-Za-z0-9$,.'%-]*[A-Za-z0-9%]|[A-Za-z0-9]")
-
-
-def content_words(text: str) -> list[str]:
-    """Words that carry meaning (no stopwords), in order, without repeats."""
-    words = [w.strip(".,'").lower() for w in WORD.findall(text)]
-    return list(dict.fromkeys(w for w in words if w and w not in STOPWORDS))
-
-
 class OfflineGenerator:
     """Plausible queries made from the document's own title and words: no LLM, no network, deterministic per seed."""
 

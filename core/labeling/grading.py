@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -289,32 +288,3 @@ def uncertainty(store: Store, embedder: Embedder, query_ids: list[str] | None = 
             value += (1.0 - (0.0 if np.isnan(tau) else tau)) / 2.0
         out[qid] = float(value)
     return out
-
-
-# -- reading aids --------------------------------------------------------------------------
-STOPWORDS = frozenset("a an and are as at be by do does for from how i in is it me my of on or the to what when where which who why with you your".split())
-
-
-def query_terms(query: str) -> list[str]:
-    """Content words of a query, for highlighting in documents."""
-    words = {w.lower() for w in re.findall(r"[\w$%.,-]+", query)}
-    words = {w.strip(".,-") for w in words}
-    return sorted((w for w in words if len(w) > 1 and w not in STOPWORDS), key=len, reverse=True)
-
-
-def highlight_spans(text: str, query: str) -> list[tuple[str, bool]]:
-    """Split text into (segment, is_match) pieces where a query term starts a word."""
-    terms = query_terms(query)
-    if not terms or not text:
-        return [(text, False)] if text else []
-    pattern = re.compile(r"(?<!\w)(" + "|".join(re.escape(t) for t in terms) + r")", re.IGNORECASE)
-    pieces: list[tuple[str, bool]] = []
-    last = 0
-    for match in pattern.finditer(text):
-        if match.start() > last:
-            pieces.append((text[last : match.start()], False))
-        pieces.append((match.group(0), True))
-        last = match.end()
-    if last < len(text):
-        pieces.append((text[last:], False))
-    return pieces

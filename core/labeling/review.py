@@ -9,7 +9,6 @@ nothing a reviewer decides is lost. Rejected queries stay (they teach the genera
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -22,8 +21,6 @@ from core.storage.store import Store, sql_in, sql_str
 QUEUE = "review"
 DECISIONS = ("approve", "edit", "reject")
 PENDING = f"status = {sql_str(QueryStatus.pending.value)}"
-WORD = re.compile(r"[A-Za-z0-9$%]+(?:[.,'-][A-Za-z0-9%]+)*")
-STOP = frozenset("a an and are as at be by can do does for from how i in is it me my of on or the to what when where with you your".split())
 
 
 @dataclass
@@ -237,31 +234,3 @@ def decided(store: Store, *, generator: str | None = None, doc_id: str | None = 
     ) if not events.empty else pd.Series(dtype=str)
     rows["history"] = rows["query_id"].map(lines).fillna("")
     return rows
-
-
-# -- highlighting ---------------------------------------------------------------------------
-def _norm(word: str) -> str:
-    word = word.lower().strip(".,'")
-    return word[:-1] if len(word) > 3 and word.endswith("s") else word
-
-
-def highlight(query: str, text: str) -> list[tuple[str, bool]]:
-    """Split `text` into (segment, shared-with-query) pieces, so the page can mark the overlap."""
-    wanted = {_norm(w) for w in WORD.findall(query)} - STOP
-    pieces: list[tuple[str, bool]] = []
-    position = 0
-    for match in WORD.finditer(text):
-        hit = _norm(match.group()) in wanted
-        if match.start() > position:
-            pieces.append((text[position:match.start()], False))
-        pieces.append((match.group(), hit))
-        position = match.end()
-    if position < len(text):
-        pieces.append((text[position:], False))
-    merged: list[tuple[str, bool]] = []
-    for segment, hit in pieces:
-        if merged and merged[-1][1] == hit:
-            merged[-1] = (merged[-1][0] + segment, hit)
-        else:
-            merged.append((segment, hit))
-    return merged

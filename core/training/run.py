@@ -102,7 +102,7 @@ def execute(store: Store, settings: Settings, run_id: str, raw: dict[str, Any], 
     reporter.phase("evaluating after")
     after = metrics.save_stage(store, run_id, "after", qrels, after_rankings, settings.relevant_grade)
     summary = {"run_id": run_id, "config": asdict(config), "snapshot": snapshot, "training": info,
-               "before": metrics.headline(before), "after": metrics.headline(after)}
+               "before": metrics.summary(before), "after": metrics.summary(after)}
     (run_dir / "flywheel_run.json").write_text(json.dumps(summary, indent=2, default=str))
     write_card(run_dir, config, snapshot, info, before, after)
     return {"model_path": str(model_dir), "before": before, "after": after, "training": info}
@@ -110,7 +110,7 @@ def execute(store: Store, settings: Settings, run_id: str, raw: dict[str, Any], 
 
 def write_card(run_dir: Path, config: TrainConfig, snapshot: dict, info: dict, before: dict, after: dict) -> None:
     """A short human model card beside the model (the libraries write their own inside it)."""
-    rows = "\n".join(f"| {name} | {before.get(name, 0):.4f} | {after.get(name, 0):.4f} |" for name in ("recall@5", "recall@10", "ndcg@10", "mrr@10", "map@10"))
+    rows = "\n".join(f"| {name} | {before.get(name, 0):.4f} | {after.get(name, 0):.4f} |" for name in metrics.SUMMARY)
     text = (
         f"# Flywheel run {run_dir.name}\n\nKind: {config.kind}. Base model: {config.base_model or 'bundled all-MiniLM-L6-v2'}.\n\n"
         f"Trained on {snapshot.get('train_pairs', 0)} pairs from {snapshot.get('train_queries', 0)} train queries "
