@@ -8,6 +8,7 @@ from core.errors import FlywheelError
 from core.labeling import grading, judge
 from core.labeling.labels import GRADE_MEANINGS
 from core.labeling.llm import make_client
+from core.search.retrieval import SearchMode
 from ui import grading as ui
 from ui.common import require_reviewer, settings, show_error, store
 
@@ -17,7 +18,7 @@ db = store()
 
 with st.expander("Queue and view settings"):
     left, middle, right = st.columns(3)
-    mode = left.selectbox("Candidates from", ["hybrid", "vector", "full-text"], key="g_mode")
+    mode = left.selectbox("Candidates from", [mode.value for mode in (SearchMode.hybrid, SearchMode.vector, SearchMode.fts)], key="g_mode")
     k = left.number_input("Candidates per query (k)", 1, 100, 10, key="g_k")
     strategy = middle.selectbox("What to grade next", [s.value for s in grading.Strategy], key="g_strategy",
                                 help="Ungraded: fewest grades first. Most uncertain: the retriever's top scores are close, or it "

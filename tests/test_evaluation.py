@@ -8,6 +8,7 @@ import math
 import pytest
 
 from core.evaluation import metrics
+from core.labeling import labels
 from core.storage.schemas import Judgment, Query, now
 
 QRELS = {"q1": {"a": 3, "b": 1, "c": 0}, "q2": {"d": 2}}
@@ -44,7 +45,7 @@ def test_relevant_grade_changes_binary_metrics_only():
     assert strict["ndcg@5"] == pytest.approx(loose["ndcg@5"])
 
 
-def test_eval_qrels_median_half_up_and_synthetic_fallback(store):
+def test_graded_qrels_median_half_up_and_synthetic_fallback(store):
     stamp = now()
     store.add("queries", [Query(query_id="q1", text="a", split="eval", created_at=stamp),
                           Query(query_id="q2", text="b", split="eval", origin="synthetic", source_doc_id="d9", created_at=stamp)])
@@ -52,7 +53,7 @@ def test_eval_qrels_median_half_up_and_synthetic_fallback(store):
               ("ann", "d3", 0, True)]
     store.add("judgments", [Judgment(query_id="q1", doc_id=d, reviewer=r, grade=g, hard_negative=h, created_at=stamp, updated_at=stamp)
                             for r, d, g, h in grades])
-    qrels = metrics.eval_qrels(store, ["q1", "q2"])
+    qrels = labels.graded_qrels(store, ["q1", "q2"])
     assert qrels == {"q1": {"d1": 3, "d2": 2, "d3": 0}, "q2": {"d9": 5}}
     assert metrics.snapshot_hash(qrels) == metrics.snapshot_hash(dict(reversed(qrels.items())))
     assert metrics.snapshot_hash(qrels) != metrics.snapshot_hash({"q1": {"d1": 3}})
@@ -60,7 +61,7 @@ def test_eval_qrels_median_half_up_and_synthetic_fallback(store):
 
 def test_save_stage_writes_metrics_and_query_rows(small_store):
     ids = metrics.eval_query_ids(small_store)
-    qrels = metrics.eval_qrels(small_store, ids)
+    qrels = labels.graded_qrels(small_store, ids)
     rankings = {q: [("d1", 0.9)] + [(d, 0.5) for d in sorted(qrels[q]) if d != "d1"] for q in ids}
     means = metrics.save_stage(small_store, "r1", "before", qrels, rankings, 1)
     again = metrics.save_stage(small_store, "r1", "before", qrels, rankings, 1)  # replaces, never duplicates

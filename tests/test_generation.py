@@ -12,10 +12,10 @@ import pytest
 
 from core.commands import main as cli
 from core.errors import InputError, ProviderError
-from core.labeling.text import content_words
 from core.labeling import generation
 from core.labeling.generation import OfflineGenerator, Selection, Style, generate, make_generator, select_documents
 from core.labeling.llm import make_client, parse_provider
+from core.labeling.text import content_words
 from core.storage.schemas import Document, Query, now
 
 OK = {"queries": ["what is the silver ppo deductible", "silver plan deductible amount"]}

@@ -8,6 +8,7 @@ import pytest
 
 from core.errors import InputError, ProviderError
 from core.evaluation import metrics, rerank_api
+from core.labeling import labels
 from core.settings import Settings
 from tests.http_stub import JsonHandler, serve
 
@@ -40,7 +41,7 @@ def cohere_url():
 def test_cohere_stage_reranks_the_before_ranking(small_store, workspace, cohere_url):
     settings = replace(workspace, cohere_api_key="test-key", cohere_base_url=cohere_url)
     ids = metrics.eval_query_ids(small_store)
-    qrels = metrics.eval_qrels(small_store, ids)
+    qrels = labels.graded_qrels(small_store, ids)
     docs = sorted(small_store.read("documents", columns=["doc_id"])["doc_id"])
     rankings = {q: [(d, 1.0 - i / 100) for i, d in enumerate(docs)] for q in ids}  # an uninformed order
     means = rerank_api.cohere_stage(small_store, settings, "r1", qrels, rankings, model="rerank-v3.5")

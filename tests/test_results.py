@@ -139,11 +139,12 @@ def test_bad_inputs_say_what_was_expected(seeded):
 
 def test_reads_what_core_evaluation_writes(small_store):
     """The contract end to end: rows stored by core.evaluation.metrics.save_stage feed the views unchanged."""
-    from core.evaluation.metrics import eval_qrels, save_stage, snapshot_hash
+    from core.evaluation.metrics import save_stage, snapshot_hash
+    from core.labeling.labels import graded_qrels
     from core.storage.schemas import Run
 
     eval_ids = ["q5", "q6", "q7", "q8"]
-    qrels = eval_qrels(small_store, eval_ids)
+    qrels = graded_qrels(small_store, eval_ids)
     small_store.add("runs", [Run(run_id="r1", kind="adapter", base_model="m", status="succeeded", created_at=now(),
                                  snapshot_hash=snapshot_hash(qrels), snapshot='{"train_pairs": 12, "eval_queries": 4}')])
     top = {"q5": "d10", "q6": "d3", "q7": "d6", "q8": "d12"}

@@ -57,7 +57,7 @@ def test_approve_then_next_item(queued):
     at = page()
     first = shown(at)
     html = "".join(h.proto.body for h in at.get("html"))
-    assert first == ids[0] and "has a <mark>deductible</mark> of $2,000" in html  # source document, overlap marked
+    assert first == ids[0] and "deductible</mark> of $2,000" in html  # source document, overlap marked
     at.button(key="approve").click().run()
     assert status(store, first)["status"] == "approved" and status(store, first)["reviewer"] == "ann"
     assert shown(at) == ids[1] and at.success[0].value == "Approved."

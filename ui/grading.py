@@ -14,6 +14,7 @@ import streamlit as st
 from core.errors import FlywheelError
 from core.labeling import grading
 from core.labeling.labels import GRADE_MEANINGS
+from core.search.retrieval import SearchMode
 from core.storage import claims
 from ui.common import embedder, reviewer, store
 from ui.highlight import highlighted_html
@@ -79,7 +80,7 @@ def candidates(query_id: str) -> list[dict]:
     key = (query_id, opts["k"], opts["mode"])
     cached = st.session_state.get(CANDS)
     if not cached or cached[0] != key or (focus and focus not in [r["doc_id"] for r in cached[1]]):
-        model = None if opts["mode"] == "full-text" else embedder("")
+        model = None if opts["mode"] == SearchMode.fts.value else embedder("")
         rows = grading.candidates(store(), model, query_id, opts["k"], opts["mode"], include=[focus] if focus else ()).to_dict("records")
         st.session_state[CANDS] = (key, rows)
     rows = st.session_state[CANDS][1]

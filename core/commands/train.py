@@ -70,11 +70,12 @@ def _train(settings: Settings, args) -> int:
 
 def _eval(settings: Settings, args) -> int:
     from core.evaluation import metrics
+    from core.labeling import labels
     from core.search.models import Embedder
 
     store = Store(settings.db_uri)
     ids = metrics.eval_query_ids(store)
-    qrels = metrics.eval_qrels(store, ids)
+    qrels = labels.graded_qrels(store, ids)
     rankings = metrics.rank_with_model(store, Embedder(args.model or None), ids)
     if args.reranker:
         from core.training.cross_encoder import Reranker

@@ -13,10 +13,10 @@ from collections.abc import Mapping, Sequence
 import pytrec_eval
 
 from core.errors import InputError
-from core.labeling.labels import consensus_labels
+from core.labeling.labels import Qrels
 from core.search.models import Embedder
 from core.search.retrieval import corpus_matrix, rank_many
-from core.storage.schemas import Metric, QueryOrigin, QueryResult, QueryStatus, Split
+from core.storage.schemas import Metric, QueryResult, QueryStatus, Split
 from core.storage.store import Store, sql_in, sql_str
 
 # The metric vocabulary, defined once: names in display order, cut-offs, labels, and the
@@ -28,7 +28,6 @@ ALL = tuple(f"{name}@{k}" for name in NAMES for k in KS)
 SUMMARY = ("recall@5", "recall@10", "ndcg@10", "mrr@10", "map@10")
 DEPTH = 20  # rankings are stored and scored to this depth
 Ranking = list[tuple[str, float]]
-Qrels = dict[str, dict[str, int]]
 
 
 def eval_query_ids(store: Store) -> list[str]:
@@ -39,33 +38,6 @@ def eval_query_ids(store: Store) -> list[str]:
         columns=["query_id"],
     )
     return sorted(frame["query_id"])
-
-
-def eval_qrels(store: Store, query_ids: Sequence[str]) -> Qrels:
-    """Per (query, doc): the median grade over all its judgments, rounded half up.
-
-    Every reviewer counts, imported qrels included. A hard-negative flag never makes a document
-    relevant (its grade decides). An approved synthetic query with no judgments at all falls
-    back to its source document at grade 5: approving the query says that document answers it.
-    """
-    if not query_ids:
-        return {}
-    qrels: Qrels = {}
-    for start in range(0, len(query_ids), 500):
-        labels = consensus_labels(store, list(query_ids[start : start + 500]))
-        for qid, did, grade in zip(labels["query_id"], labels["doc_id"], labels["grade"]):
-            qrels.setdefault(qid, {})[did] = int(grade)
-    missing = [q for q in query_ids if q not in qrels]
-    if missing:
-        rows = store.read(
-            "queries",
-            where=f"{sql_in('query_id', missing)} AND origin = {sql_str(QueryOrigin.synthetic.value)}",
-            columns=["query_id", "source_doc_id", "status"],
-        )
-        for qid, did, status in zip(rows["query_id"], rows["source_doc_id"], rows["status"]):
-            if did and status == QueryStatus.approved.value:
-                qrels[qid] = {did: 5}
-    return qrels
 
 
 def snapshot_hash(qrels: Mapping[str, Mapping[str, int]]) -> str:

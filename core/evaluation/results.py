@@ -15,7 +15,8 @@ import pandas as pd
 
 from core.errors import InputError
 from core.evaluation import stats
-from core.evaluation.metrics import KS, LABELS, NAMES, eval_qrels
+from core.evaluation.metrics import KS, LABELS, NAMES
+from core.labeling.labels import graded_qrels
 from core.storage.schemas import RunStatus
 from core.storage.store import Store, sql_in, sql_str
 
@@ -297,7 +298,7 @@ def drill_down(store: Store, data: RunData, metric: str = DEFAULT_METRIC, *, dir
         return []
     ids = pq["query_id"].tolist()
 
-    qrels = eval_qrels(store, ids)
+    qrels = graded_qrels(store, ids)
     q = data.queries
     rankings = {(s, qid): r for s, qid, r in zip(q["stage"], q["query_id"], q["ranking"], strict=True)}
     doc_ids = {d for qid in ids for d in qrels.get(qid, {})}

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.errors import InputError
-from core.labeling.labels import POSITIVE_GRADE, consensus_labels, negative_mask
+from core.labeling.labels import POSITIVE_GRADE, consensus_labels, negative_mask, negative_rule
 from core.search.models import document_text
 from core.storage.schemas import QueryStatus, Split
 from core.storage.store import Store
@@ -95,7 +95,7 @@ def export_triplets(store: Store, out: Path) -> dict[str, int]:
     out.mkdir(parents=True, exist_ok=True)
     triplets = training_triplets(labels, queries, docs)
     if triplets.empty:
-        raise InputError("no query has both a positive (grade >= 3) and a negative (grade <= 1 or flagged) to make a triplet")
+        raise InputError(f"no query has both a positive (grade >= {POSITIVE_GRADE}) and a negative ({negative_rule()}) to make a triplet")
     return {"triplets": _write_jsonl(out / "triplets.jsonl", triplets[["anchor", "positive", "negative"]].to_dict("records"))}
 
 

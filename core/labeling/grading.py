@@ -29,7 +29,7 @@ from core.labeling.labels import GRADE_MEANINGS
 from core.search.models import Embedder
 from core.search.retrieval import SearchMode, corpus_matrix, rank_many, search
 from core.storage import claims
-from core.storage.schemas import Event, Judgment, QueryStatus, now
+from core.storage.schemas import UNDO_KEY, Event, Judgment, QueryStatus, now
 from core.storage.store import Store, sql_in, sql_str
 
 QUEUE = "grade"
@@ -162,7 +162,8 @@ def undo_last(store: Store, reviewer: str) -> tuple[str, str] | None:
     )
     if events.empty:
         return None
-    undone = {json.loads(d).get("undid") for d in events.loc[events["action"] == "undo", "detail"]}
+    details = [json.loads(d) for d in events.loc[events["action"] == "undo", "detail"]]
+    undone = {d.get(UNDO_KEY, d.get("undid")) for d in details}  # "undid": workspaces from before the key was unified
     grades = events[(events["action"] == "grade") & ~events["event_id"].isin(undone)].sort_values("at")
     if grades.empty:
         return None
@@ -179,7 +180,7 @@ def undo_last(store: Store, reviewer: str) -> tuple[str, str] | None:
                                 created_at=pd.Timestamp(previous["created_at"]).to_pydatetime(),
                                 updated_at=pd.Timestamp(previous["updated_at"]).to_pydatetime())
             store.upsert("judgments", [restored])
-        store.log(reviewer, "undo", last["target"], undid=last["event_id"])
+        store.log(reviewer, "undo", last["target"], **{UNDO_KEY: last["event_id"]})
     return query_id, doc_id
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 
 from core.errors import ConflictError, InputError
 from core.storage import claims
-from core.storage.schemas import QueryOrigin, QueryStatus, now
+from core.storage.schemas import UNDO_KEY, QueryOrigin, QueryStatus, now
 from core.storage.store import Store, sql_in, sql_str
 
 QUEUE = "review"
@@ -176,7 +176,7 @@ def undo(store: Store, reviewer: str) -> str | None:
     if events.empty:
         return None
     events = events.sort_values("at", ascending=False)
-    undone = {json.loads(d).get("undoes") for d, a in zip(events["detail"], events["action"], strict=True) if a == "undo"}
+    undone = {json.loads(d).get(UNDO_KEY) for d, a in zip(events["detail"], events["action"], strict=True) if a == "undo"}
     for event in events[events["action"].isin(DECISIONS)].itertuples():
         if event.event_id in undone:
             continue
@@ -190,7 +190,7 @@ def undo(store: Store, reviewer: str) -> str | None:
         guard = f"target.reviewer = {sql_str(reviewer)} AND target.status = {sql_str(row['status'])}"
         if not _guarded_write(store, restored, guard, None, None):
             raise ConflictError(f"query {query_id} changed while undoing; reload the page")
-        store.log(reviewer, "undo", f"query:{query_id}", undoes=event.event_id, was=row["status"])
+        store.log(reviewer, "undo", f"query:{query_id}", **{UNDO_KEY: event.event_id}, was=row["status"])
         claims.try_claim(store, QUEUE, query_id, reviewer)
         return query_id
     return None

@@ -136,6 +136,9 @@ class QueryResult(LanceModel):
     ranking: str  # JSON [[doc_id, score], …] top 20
 
 
+UNDO_KEY = "undoes"  # an undo event's detail names the event it undoes under this key
+
+
 class Event(LanceModel):
     """Append-only audit log."""
 

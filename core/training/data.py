@@ -2,7 +2,7 @@
 
 Positives are documents graded >= `positive_grade` (median over reviewers) or the source
 document of an approved synthetic query. Negatives come in order of value: reviewer-flagged
-hard negatives, low-graded candidates (0-1), then documents mined with the base model
+hard negatives, low-graded candidates (labels.negative_ceiling), then documents mined with the base model
 (`sentence_transformers.util.mine_hard_negatives`, with a margin so near-duplicates of the
 positive are not used). Validation queries are carved out of the train split, never eval.
 """
@@ -14,13 +14,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.evaluation.metrics import eval_qrels
+from core.labeling.labels import graded_qrels, negative_ceiling
 from core.search.models import document_text
 from core.storage.schemas import QueryOrigin, QueryStatus, Split
 from core.storage.splits import normalise
 from core.storage.store import Store, sql_in, sql_str
 
-LOW_GRADE = 1  # a candidate graded 0 or 1 is a useful negative
 MIN_PAIRS = 20  # below this, a run is unlikely to beat the base model
 MIN_VALIDATION = 5
 # sentence-transformers' recommended mining window (from the NV-Retriever paper): the base model's
@@ -99,7 +98,7 @@ def build(
     eval_texts = {normalise(t) for t in evaluation.values()}
     train = {q: t for q, t in train.items() if normalise(t) not in eval_texts}  # no leakage, even of duplicates
     ids = sorted(train)
-    grades = eval_qrels(store, ids)  # same aggregation as eval: median over reviewers
+    grades = graded_qrels(store, ids)  # same aggregation as eval: median over reviewers
     synthetic = store.read(
         "queries", where=f"{sql_in('query_id', ids)} AND origin = {sql_str(QueryOrigin.synthetic.value)}", columns=["query_id", "source_doc_id"]
     ) if ids else None
@@ -138,8 +137,7 @@ def build(
             negatives[q].append(d)
             negative_source[(q, d)] = source
 
-    # 0-1 is "low", but never a grade the eval counts as relevant (TREC's 1 is relevant by default).
-    low = min(LOW_GRADE, relevant_grade - 1)
+    low = negative_ceiling(relevant_grade)
     flagged_by_query: dict[str, list[str]] = defaultdict(list)
     for q, d in sorted(flagged):
         flagged_by_query[q].append(d)

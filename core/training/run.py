@@ -15,6 +15,7 @@ from typing import Any
 
 from core.errors import FlywheelError, InputError
 from core.evaluation import metrics
+from core.labeling import labels
 from core.search.models import Embedder, resolve_model
 from core.settings import Settings
 from core.storage.schemas import RunKind
@@ -39,7 +40,7 @@ def execute(store: Store, settings: Settings, run_id: str, raw: dict[str, Any], 
         raise InputError(f"training expects a new model folder, but {run_dir} already exists; runs never overwrite each other.")
     run_dir.mkdir(parents=True, exist_ok=not reporter.primary)
     eval_ids = metrics.eval_query_ids(store)
-    qrels = metrics.eval_qrels(store, eval_ids)
+    qrels = labels.graded_qrels(store, eval_ids)
     if not metrics.judged_queries(qrels, settings.relevant_grade):
         raise InputError("training expects eval queries with at least one relevant document, but got none. Run `flywheel split` or grade eval queries.")
     reporter.phase("loading model")
