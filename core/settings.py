@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_WORKSPACE = "./workspace"
@@ -25,7 +25,6 @@ class Settings:
     cohere_api_key: str = ""
     cohere_base_url: str = ""
     relevant_grade: int = 1  # eval: a grade >= this counts as relevant (TREC/BEIR convention)
-    extra: dict = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, workspace: str | None = None) -> Settings:

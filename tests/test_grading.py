@@ -151,6 +151,7 @@ class ReversedCrossEncoder:
 def test_uncertainty_adds_cross_encoder_disagreement(small_store, embedder):
     plain = grading.uncertainty(small_store, embedder, k=5)
     with_ce = grading.uncertainty(small_store, embedder, k=5, cross_encoder=ReversedCrossEncoder())
+    assert len(plain) == 8 and set(with_ce) == set(plain)
     for qid in plain:
         assert with_ce[qid] == pytest.approx(plain[qid] + 1.0)  # tau = -1 → disagreement 1
 

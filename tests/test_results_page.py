@@ -94,7 +94,6 @@ def test_drill_down_sends_the_query_to_grade(store, tmp_path, monkeypatch):
         "import streamlit as st\n"
         f"st.navigation([st.Page({PAGE!r}, title='Results'), st.Page({str(grade)!r}, title='Grade')]).run()\n"
     )
-    monkeypatch.setattr(results_view, "GRADE_PAGE", grade)
     at = AppTest.from_file(str(main), default_timeout=60)
     at.session_state["results_tab"] = results_view.TABS[2]
     at.run()
@@ -106,10 +105,3 @@ def test_drill_down_sends_the_query_to_grade(store, tmp_path, monkeypatch):
     qid, doc = at.session_state[GRADE_TARGET]
     assert qid == first and doc  # the Grade page opens this query, on an ungraded result that now ranks high
     assert f"GRADE:{first}" in [m.value for m in at.markdown]
-
-
-def test_grade_button_is_disabled_without_a_grade_page(store, tmp_path, monkeypatch):
-    seed_results(store)
-    monkeypatch.setattr(results_view, "GRADE_PAGE", tmp_path / "missing.py")
-    at = _page(tab=2)
-    assert at.button and all(b.disabled for b in at.button if b.key.startswith("results_grade_"))

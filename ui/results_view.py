@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 
 from core.evaluation import metrics, results
 from ui.grading import TARGET as GRADE_TARGET
 
-GRADE_PAGE = Path(__file__).resolve().parent.parent / "pages" / "grade.py"
 TABS = [":material/bar_chart: Charts", ":material/compare_arrows: Compare runs", ":material/search: Drill-down",
         ":material/download: Export"]
 PLOTLY_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
@@ -96,8 +93,6 @@ def drill_item(item: dict, index: int, expanded: bool) -> None:
         before.dataframe(_ungraded_blank(item["top_before"]), hide_index=True, column_config=config, width="stretch")
         after.markdown("**Top results after**")
         after.dataframe(_ungraded_blank(item["top_after"]), hide_index=True, column_config=config, width="stretch")
-        available = GRADE_PAGE.exists()
-        if st.button("Grade more for this query", key=f"results_grade_{index}_{item['query_id']}", icon=":material/edit:",
-                     disabled=not available, help=None if available else "The Grade page is not installed."):
+        if st.button("Grade more for this query", key=f"results_grade_{index}_{item['query_id']}", icon=":material/edit:"):
             _send_to_grade(item)
             st.switch_page("pages/grade.py")

@@ -17,7 +17,7 @@ from core.labeling.labels import Qrels
 from core.search.models import Embedder
 from core.search.retrieval import corpus_matrix, rank_many
 from core.storage.schemas import Metric, QueryResult, QueryStatus, Split
-from core.storage.store import Store, sql_in, sql_str
+from core.storage.store import Store, sql_str
 
 # The metric vocabulary, defined once: names in display order, cut-offs, labels, and the
 # summary set that CLI JSON, run cards, the Train page and benches print.
@@ -107,8 +107,7 @@ def rank_with_model(store: Store, embedder: Embedder, query_ids: Sequence[str], 
     """Top-`depth` documents per query by exact cosine search over the cached corpus embeddings."""
     if not query_ids:
         return {}
-    frame = store.read("queries", where=sql_in("query_id", query_ids), columns=["query_id", "text"])
-    texts = dict(zip(frame["query_id"], frame["text"]))
+    texts = store.query_texts(query_ids)
     ids = [q for q in query_ids if q in texts]
     doc_ids, matrix = corpus_matrix(store, embedder)
     if not doc_ids:

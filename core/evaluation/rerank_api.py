@@ -11,9 +11,8 @@ from collections.abc import Mapping
 
 from core.errors import InputError, ProviderError
 from core.evaluation.metrics import Qrels, Ranking, save_stage
-from core.search.models import document_text
 from core.settings import Settings
-from core.storage.store import Store, sql_in
+from core.storage.store import Store
 
 STAGE = "cohere-rerank"
 DEFAULT_MODEL = "rerank-v3.5"
@@ -30,11 +29,8 @@ def client(settings: Settings):
 def rerank_rankings(store: Store, settings: Settings, rankings: Mapping[str, Ranking], model: str = DEFAULT_MODEL) -> dict[str, Ranking]:
     """Each query's candidates re-ordered by Cohere's relevance score."""
     api = client(settings)
-    queries = store.read("queries", where=sql_in("query_id", list(rankings)), columns=["query_id", "text"])
-    query_text = dict(zip(queries["query_id"], queries["text"]))
-    doc_ids = sorted({d for r in rankings.values() for d, _ in r})
-    docs = store.read("documents", where=sql_in("doc_id", doc_ids), columns=["doc_id", "title", "text"])
-    doc_text = {d: document_text(t, x) for d, t, x in zip(docs["doc_id"], docs["title"], docs["text"])}
+    query_text = store.query_texts(rankings)
+    doc_text = store.document_texts({d for r in rankings.values() for d, _ in r})
     out: dict[str, Ranking] = {}
     for qid, ranking in rankings.items():
         candidates = [d for d, _ in ranking if d in doc_text]

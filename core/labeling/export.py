@@ -73,10 +73,14 @@ def export_beir(store: Store, out: Path) -> dict[str, int]:
     return counts
 
 
+def _document_texts(docs: pd.DataFrame) -> dict[str, str]:
+    return {d: document_text(t, x) for d, t, x in docs[["doc_id", "title", "text"]].itertuples(index=False)}
+
+
 def training_triplets(labels: pd.DataFrame, queries: pd.DataFrame, docs: pd.DataFrame) -> pd.DataFrame:
     """(anchor, positive, negative) rows: each positive (grade >= 3) with each negative of the
     same query (labels.negative_mask, the rule training uses), flagged hard negatives first."""
-    text = {d: document_text(t, x) for d, t, x in docs.itertuples(index=False)}
+    text = _document_texts(docs)
     query_text = dict(zip(queries["query_id"], queries["text"]))
     rows = []
     for query_id, group in labels.groupby("query_id"):
@@ -104,7 +108,7 @@ def export_hf(store: Store, out: Path) -> dict[str, int]:
     from datasets import Dataset, DatasetDict
 
     labels, queries, docs = _labelled(store)
-    text = {d: document_text(t, x) for d, t, x in docs.itertuples(index=False)}
+    text = _document_texts(docs)
     query_text = dict(zip(queries["query_id"], queries["text"]))
     frame = labels.assign(query=labels["query_id"].map(query_text), document=labels["doc_id"].map(text))
     frame = frame[["query_id", "query", "doc_id", "document", "grade", "hard_negative", "split"]]
@@ -117,7 +121,7 @@ def export_cohere(store: Store, out: Path) -> dict[str, int]:
     """Cohere rerank fine-tuning JSONL: {query, relevant_passages, hard_negatives} per query."""
     labels, queries, docs = _labelled(store)
     out.mkdir(parents=True, exist_ok=True)
-    text = {d: document_text(t, x) for d, t, x in docs.itertuples(index=False)}
+    text = _document_texts(docs)
     query_text = dict(zip(queries["query_id"], queries["text"]))
     records = []
     for query_id, group in labels.groupby("query_id"):

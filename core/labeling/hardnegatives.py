@@ -13,7 +13,7 @@ import pandas as pd
 
 from core.labeling import grading
 from core.labeling.labels import POSITIVE_GRADE, consensus
-from core.search.models import Embedder, document_text
+from core.search.models import Embedder
 from core.search.retrieval import corpus_matrix, rank_many
 from core.storage.store import Store, sql_in, sql_str
 
@@ -49,10 +49,9 @@ def _similar_to_positive(store: Store, embedder: Embedder, queries: pd.DataFrame
     positives = labels[labels["grade"] >= positive_grade]
     if positives.empty:
         return []
-    docs = store.read("documents", columns=["doc_id", "title", "text"])
-    corpus = [document_text(t, x) for t, x in zip(docs["title"], docs["text"], strict=False)]
-    by_text = dict(zip(corpus, docs["doc_id"], strict=False))
-    doc_text = dict(zip(docs["doc_id"], corpus, strict=False))
+    doc_text = store.document_texts()
+    corpus = list(doc_text.values())
+    by_text = {text: doc_id for doc_id, text in doc_text.items()}
     text_of = dict(zip(queries["query_id"], queries["text"], strict=False))
     pairs = [(q, doc_text[d]) for q, d in zip(positives["query_id"], positives["doc_id"], strict=False) if q in text_of and d in doc_text]
     if not pairs or len(corpus) < 3:

@@ -16,6 +16,7 @@ import numpy as np
 
 from core.errors import InputError
 from core.settings import default_model_path
+from core.storage.schemas import document_text  # noqa: F401 (models read documents this way)
 
 ADAPTER_FILE = "flywheel_adapter.json"
 Progress = Callable[[int, int], None]
@@ -52,10 +53,6 @@ def model_key(name_or_path: str) -> str:
         slug = name_or_path
     slug = re.sub(r"[^A-Za-z0-9]+", "_", slug).strip("_").lower()[:40] or "model"
     return f"{slug}_{digest.hexdigest()[:10]}"
-
-
-def document_text(title: str, text: str) -> str:
-    return f"{title}\n{text}" if title else text
 
 
 class Embedder:

@@ -136,6 +136,11 @@ class QueryResult(LanceModel):
     ranking: str  # JSON [[doc_id, score], …] top 20
 
 
+def document_text(title: str, text: str) -> str:
+    """A document as models read it: the title on its own line, then the body."""
+    return f"{title}\n{text}" if title else text
+
+
 UNDO_KEY = "undoes"  # an undo event's detail names the event it undoes under this key
 
 

@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 from lancedb.pydantic import LanceModel
 
-from core.storage.schemas import KEYS, TABLES, Event, now
+from core.storage.schemas import KEYS, TABLES, Event, document_text, now
 
 EMBEDDINGS_PREFIX = "embeddings_"
 PRIMARY_KEY = "lance-schema:unenforced-primary-key"
@@ -137,6 +137,18 @@ class Store:
         if columns is not None:
             query = query.select(list(columns))
         return query.limit(limit or max(table.count_rows(), 1)).to_pandas()
+
+    def document_texts(self, doc_ids: Iterable[str] | None = None) -> dict[str, str]:
+        """doc id -> the text models read (schemas.document_text), for all documents or some."""
+        where = None if doc_ids is None else sql_in("doc_id", list(doc_ids))
+        docs = self.read("documents", where=where, columns=["doc_id", "title", "text"])
+        return {d: document_text(t, x) for d, t, x in zip(docs["doc_id"], docs["title"], docs["text"])}
+
+    def query_texts(self, query_ids: Iterable[str] | None = None, where: str | None = None) -> dict[str, str]:
+        """query id -> text, for the given ids and/or a filter."""
+        clauses = ([] if query_ids is None else [sql_in("query_id", list(query_ids))]) + ([where] if where else [])
+        frame = self.read("queries", where=" AND ".join(clauses) or None, columns=["query_id", "text"])
+        return dict(zip(frame["query_id"], frame["text"]))
 
     def count(self, name: str, where: str | None = None) -> int:
         return self.table(name).count_rows(where) if where else self.table(name).count_rows()

@@ -19,6 +19,7 @@ import numpy as np
 from core.search.models import ADAPTER_FILE, Embedder
 from core.search.retrieval import corpus_matrix
 from core.storage.store import Store
+from core.training.config import TrainConfig
 from core.training.data import TrainingData
 from core.training.jobs import Reporter
 
@@ -35,7 +36,7 @@ def _ndcg10(scores: np.ndarray, gains: np.ndarray) -> float:
     return float(np.mean(np.where(ideal > 0, dcg / np.maximum(ideal, 1e-12), 0.0)))
 
 
-def train_adapter(store: Store, config: Any, data: TrainingData, base: Embedder, model_dir: Path, reporter: Reporter) -> dict[str, Any]:
+def train_adapter(store: Store, config: TrainConfig, data: TrainingData, base: Embedder, model_dir: Path, reporter: Reporter) -> dict[str, Any]:
     import torch
 
     torch.manual_seed(config.seed)

@@ -7,12 +7,12 @@ best checkpoint is the one saved.
 
 from __future__ import annotations
 
-import math
 import random
 from pathlib import Path
 from typing import Any
 
-from core.training.callbacks import ProgressCallback
+from core.training.callbacks import ProgressCallback, trainer_arguments
+from core.training.config import TrainConfig
 from core.training.data import TrainingData, bi_encoder_rows
 from core.training.jobs import Reporter
 
@@ -28,14 +28,7 @@ def validation_corpus(data: TrainingData, seed: int, size: int = VALIDATION_CORP
     return {d: data.doc_text[d] for d in sorted(judged) + extra}
 
 
-def eval_steps(config: Any, rows: int) -> int:
-    if config.eval_steps:
-        return config.eval_steps
-    per_epoch = max(1, math.ceil(rows / config.batch_size))
-    return max(1, per_epoch // 2)
-
-
-def train_bi_encoder(config: Any, data: TrainingData, base_path: str, model_dir: Path, checkpoints: Path, reporter: Reporter) -> dict[str, Any]:
+def train_bi_encoder(config: TrainConfig, data: TrainingData, base_path: str, model_dir: Path, checkpoints: Path, reporter: Reporter) -> dict[str, Any]:
     """Fine-tune, keep the best checkpoint by validation nDCG@10, save to `model_dir`."""
     from datasets import Dataset
     from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
@@ -61,29 +54,8 @@ def train_bi_encoder(config: Any, data: TrainingData, base_path: str, model_dir:
             map_at_k=[10], write_csv=False, batch_size=64,
         )
         key = f"eval_{VALIDATION_NAME}_cosine_ndcg@10"
-    steps = eval_steps(config, len(train_dataset))
     args = SentenceTransformerTrainingArguments(
-        output_dir=str(checkpoints),
-        num_train_epochs=config.epochs,
-        max_steps=config.max_steps or -1,
-        per_device_train_batch_size=config.batch_size,
-        learning_rate=config.learning_rate,
-        warmup_steps=0.1,
-        batch_sampler=sampler,
-        eval_strategy="steps" if evaluator else "no",
-        eval_steps=steps,
-        save_strategy="steps" if evaluator else "no",
-        save_steps=steps,
-        save_total_limit=2,
-        save_only_model=True,
-        load_best_model_at_end=evaluator is not None,
-        metric_for_best_model=key or None,
-        greater_is_better=True,
-        logging_steps=1,
-        report_to="none",
-        disable_tqdm=True,
-        seed=config.seed,
-        dataloader_drop_last=False,
+        **trainer_arguments(config, checkpoints, len(train_dataset), key), batch_sampler=sampler, dataloader_drop_last=False
     )
     callbacks = [ProgressCallback(reporter, key)]
     if evaluator:

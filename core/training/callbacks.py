@@ -1,11 +1,40 @@
-"""The bridge from transformers' Trainer to a run's progress row (kept apart from jobs, so
-pages that only read run status never import transformers)."""
+"""The bridge between a run and transformers' Trainer: the arguments both trainers share, and
+the callback that writes progress into the run's row (kept apart from jobs, so pages that only
+read run status never import transformers)."""
 
 from __future__ import annotations
 
+import math
+from pathlib import Path
+from typing import Any
+
 from transformers import TrainerCallback
 
+from core.training.config import TrainConfig
 from core.training.jobs import Reporter
+
+
+def eval_steps(config: TrainConfig, rows: int) -> int:
+    """Validate every `config.eval_steps` steps, or about twice per epoch."""
+    if config.eval_steps:
+        return config.eval_steps
+    per_epoch = max(1, math.ceil(rows / config.batch_size))
+    return max(1, per_epoch // 2)
+
+
+def trainer_arguments(config: TrainConfig, checkpoints: Path, rows: int, metric_key: str) -> dict[str, Any]:
+    """Keyword arguments shared by SentenceTransformerTrainingArguments and
+    CrossEncoderTrainingArguments: schedule, validation and best-checkpoint rules, seed."""
+    validate = bool(metric_key)
+    steps = eval_steps(config, rows)
+    return {
+        "output_dir": str(checkpoints), "num_train_epochs": config.epochs, "max_steps": config.max_steps or -1,
+        "per_device_train_batch_size": config.batch_size, "learning_rate": config.learning_rate, "warmup_steps": 0.1,
+        "eval_strategy": "steps" if validate else "no", "eval_steps": steps,
+        "save_strategy": "steps" if validate else "no", "save_steps": steps, "save_total_limit": 2, "save_only_model": True,
+        "load_best_model_at_end": validate, "metric_for_best_model": metric_key or None, "greater_is_better": True,
+        "logging_steps": 1, "report_to": "none", "disable_tqdm": True, "seed": config.seed,
+    }
 
 
 class ProgressCallback(TrainerCallback):

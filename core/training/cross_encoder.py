@@ -11,7 +11,6 @@ switched off rather than trusted on noise.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,9 +18,10 @@ from typing import Any
 import numpy as np
 
 from core.evaluation import metrics, stats
-from core.search.models import Embedder, document_text
-from core.storage.store import Store, sql_in
-from core.training.callbacks import ProgressCallback
+from core.search.models import Embedder
+from core.storage.store import Store
+from core.training.callbacks import ProgressCallback, trainer_arguments
+from core.training.config import TrainConfig
 from core.training.data import TrainingData, cross_encoder_rows
 from core.training.jobs import Reporter
 
@@ -86,13 +86,10 @@ class Reranker:
 
 
 def _texts(store: Store, rankings: Mapping[str, Ranking]) -> tuple[dict[str, str], dict[str, str]]:
-    qframe = store.read("queries", where=sql_in("query_id", list(rankings)), columns=["query_id", "text"])
-    doc_ids = sorted({d for r in rankings.values() for d, _ in r})
-    dframe = store.read("documents", where=sql_in("doc_id", doc_ids), columns=["doc_id", "title", "text"])
-    return dict(zip(qframe["query_id"], qframe["text"])), {d: document_text(t, x) for d, t, x in zip(dframe["doc_id"], dframe["title"], dframe["text"])}
+    return store.query_texts(rankings), store.document_texts({d for r in rankings.values() for d, _ in r})
 
 
-def train_cross_encoder(store: Store, config: Any, data: TrainingData, retriever: Embedder, model_dir: Path, checkpoints: Path, reporter: Reporter) -> dict[str, Any]:
+def train_cross_encoder(store: Store, config: TrainConfig, data: TrainingData, retriever: Embedder, model_dir: Path, checkpoints: Path, reporter: Reporter) -> dict[str, Any]:
     import torch
     from datasets import Dataset
     from sentence_transformers import CrossEncoder, CrossEncoderTrainer, CrossEncoderTrainingArguments
@@ -118,15 +115,7 @@ def train_cross_encoder(store: Store, config: Any, data: TrainingData, retriever
         if samples:
             evaluator = CrossEncoderRerankingEvaluator(samples, at_k=10, always_rerank_positives=False, name=VALIDATION_NAME, write_csv=False)
             key = f"eval_{VALIDATION_NAME}_ndcg@10"
-    per_epoch = max(1, math.ceil(len(train_dataset) / config.batch_size))
-    steps = config.eval_steps or max(1, per_epoch // 2)
-    args = CrossEncoderTrainingArguments(
-        output_dir=str(checkpoints), num_train_epochs=config.epochs, max_steps=config.max_steps or -1,
-        per_device_train_batch_size=config.batch_size, learning_rate=config.learning_rate, warmup_steps=0.1,
-        eval_strategy="steps" if evaluator else "no", eval_steps=steps, save_strategy="steps" if evaluator else "no", save_steps=steps,
-        save_total_limit=2, save_only_model=True, load_best_model_at_end=evaluator is not None, metric_for_best_model=key or None,
-        greater_is_better=True, logging_steps=1, report_to="none", disable_tqdm=True, seed=config.seed,
-    )
+    args = CrossEncoderTrainingArguments(**trainer_arguments(config, checkpoints, len(train_dataset), key))
     callbacks = [ProgressCallback(reporter, key)] + ([EarlyStoppingCallback(early_stopping_patience=config.patience)] if evaluator else [])
     trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=train_dataset, loss=BinaryCrossEntropyLoss(model), evaluator=evaluator, callbacks=callbacks)
     output = trainer.train()

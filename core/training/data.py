@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.labeling.labels import graded_qrels, negative_ceiling
-from core.search.models import document_text
 from core.storage.schemas import QueryOrigin, QueryStatus, Split
 from core.storage.splits import normalise
 from core.storage.store import Store, sql_in, sql_str
@@ -62,12 +61,7 @@ class TrainingData:
 
 
 def _queries(store: Store, split: str) -> dict[str, str]:
-    frame = store.read(
-        "queries",
-        where=f"split = {sql_str(split)} AND status = {sql_str(QueryStatus.approved.value)}",
-        columns=["query_id", "text"],
-    )
-    return dict(zip(frame["query_id"], frame["text"]))
+    return store.query_texts(where=f"split = {sql_str(split)} AND status = {sql_str(QueryStatus.approved.value)}")
 
 
 def _flagged(store: Store, query_ids: list[str]) -> set[tuple[str, str]]:
@@ -104,8 +98,7 @@ def build(
     ) if ids else None
     sources = {} if synthetic is None else {q: d for q, d in zip(synthetic["query_id"], synthetic["source_doc_id"]) if d}
     flagged = _flagged(store, ids)
-    docs = store.read("documents", columns=["doc_id", "title", "text"])
-    doc_text = {d: document_text(t, x) for d, t, x in zip(docs["doc_id"], docs["title"], docs["text"])}
+    doc_text = store.document_texts()
 
     positives: dict[str, list[str]] = {}
     for q in ids:
