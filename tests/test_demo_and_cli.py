@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import ast
 import json
 
 from core.commands.main import main
 from core.storage.demo import DEMO_DIR, load_demo
 from core.storage.status import status
-from tests.conftest import ROOT, SHARED
+from tests.conftest import SHARED
 
 
 def test_demo_loads_once_with_its_counts(store):
@@ -37,12 +36,3 @@ def test_cli_bad_input_exits_2_with_the_reason(workspace, tmp_path, capsys):
     (tmp_path / "x.txt").write_text("hello")
     assert main(["import", str(tmp_path / "x.txt")]) == 2
     assert "expects a BEIR folder, a .zip, a .jsonl or a .csv" in capsys.readouterr().err
-
-
-def test_core_never_imports_streamlit():
-    offenders = []
-    for path in (ROOT / "core").rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""] if isinstance(node, ast.ImportFrom) else []
-            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] == "streamlit"]
-    assert offenders == []
