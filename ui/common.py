@@ -132,5 +132,5 @@ def sidebar() -> None:
 
 
 def show_error(error: FlywheelError) -> None:
-    """A core error's message as text (it may quote data: an id, a file's line)."""
-    st.error(safe_text.escape(str(error), 2000), icon=":material/error:")
+    """A core error's message as text (it may quote data: an id, a file's line), with no server path."""
+    st.error(safe_text.escape(safe_text.without_paths(str(error)), 2000), icon=":material/error:")

@@ -14,8 +14,14 @@ import re
 import streamlit as st
 
 _PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation mark: CommonMark lets each be escaped
+_ABSOLUTE_PATH = re.compile(r"(?<![\w:/.])/(?:[^\s/'\"]+/)+([^\s/'\"]*)")
 LABEL_LIMIT = 120  # characters of a value inside a label, caption or line
 TEXT_LIMIT = 900  # characters of a long text shown before "show all"
+
+
+def without_paths(message: str) -> str:
+    """A message with each absolute server path cut to its last part (an upload's scratch folder, say)."""
+    return _ABSOLUTE_PATH.sub(r"\1", message)
 
 
 def short(text: object, limit: int = LABEL_LIMIT) -> str:
