@@ -36,7 +36,7 @@ with st.container(border=True):
     left.markdown(f"**Split** · train {counts['train']} · eval {counts['eval']} · unassigned {counts['none']} approved queries")
     if counts["none"] and right.button("Assign split", help="Seeded 70/30, stratified by source document; imported splits are kept."):
         try:
-            counts = splits.assign_splits(store)
+            counts = splits.assign_splits(store, actor=actor)
             st.toast(f"Split: train {counts['train']}, eval {counts['eval']}")
             st.rerun()
         except FlywheelError as error:

@@ -14,8 +14,10 @@ import pytest
 from core.commands.main import main
 from core.errors import InputError
 from core.labeling.export import export
+from core.labeling.generation import OfflineGenerator, generate
 from core.storage.auth import Action, PermissionDenied, Role, User, Users
 from core.storage.imports import import_path
+from core.storage.splits import assign_splits
 from core.training import jobs
 from tests.conftest import ROOT, SHARED, free_port
 
@@ -63,6 +65,11 @@ def test_an_annotator_cannot_import_export_train_or_cancel_in_core(small_store, 
     with pytest.raises(PermissionDenied):
         job.cancel(ANN)
     assert not job.cancel_event.is_set()
+    with pytest.raises(PermissionDenied):
+        assign_splits(small_store, actor=ANN)
+    with pytest.raises(PermissionDenied):
+        generate(small_store, OfflineGenerator(), small_store.read("documents"), actor=ANN)
+    assert small_store.count("queries") == 8
     jobs.request_cancel(small_store, job.run_id, ENG)
     export(small_store, "beir", tmp_path / "out", actor=ENG)
     events = small_store.read("events", columns=["actor", "action"])

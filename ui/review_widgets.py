@@ -15,7 +15,7 @@ from core.settings import Settings
 from core.storage.auth import Action
 from core.storage.store import Store
 from ui import auth
-from ui.common import embedder, show_error
+from ui.common import embedder, show_error, user
 from ui.highlight import highlighted_html
 from ui.safe_text import code, escape
 
@@ -56,7 +56,7 @@ def generation_panel(store: Store, settings: Settings, reviewer: str) -> None:
             embedder=embedder() if how == generation.Selection.search.value else None,
         )
         result = generation.generate(
-            store, gen, docs, style=style, per_doc=int(per_doc), limit=int(n), use_examples=examples, actor=reviewer,
+            store, gen, docs, style=style, per_doc=int(per_doc), limit=int(n), use_examples=examples, actor=user(),
             progress=lambda done, total, title: bar.progress(min(done / max(total, 1), 1.0), text=f"{done}/{total} · {title[:60]}"),
         )
     except FlywheelError as error:
