@@ -4,21 +4,35 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.storage.auth import Action
+from ui import auth
 from ui.common import sidebar
 
 st.set_page_config(page_title="Flywheel", page_icon=":material/cyclone:", layout="wide")
 
+user = auth.current_user()  # None until signed in (when sign-in is on)
+
+
+def page(path: str, title: str, icon: str, action: Action = Action.read, **options) -> st.Page:
+    """A page, listed only for roles that may use it; reached by URL, it says why not itself."""
+    visible = user is not None and user.can(action)
+    return st.Page(path, title=title, icon=icon, visibility="visible" if visible else "hidden", **options)
+
+
 pages = [
-    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("pages/data.py", title="Data", icon=":material/database:"),
-    st.Page("pages/review.py", title="Review", icon=":material/rate_review:"),
-    st.Page("pages/grade.py", title="Grade", icon=":material/grading:"),
-    st.Page("pages/hard_negatives.py", title="Hard negatives", icon=":material/block:"),
-    st.Page("pages/agreement.py", title="Agreement", icon=":material/handshake:"),
-    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
-    st.Page("pages/results.py", title="Results", icon=":material/insights:"),
+    page("pages/home.py", "Home", ":material/home:", default=True),
+    page("pages/data.py", "Data", ":material/database:"),
+    page("pages/review.py", "Review", ":material/rate_review:", Action.review),
+    page("pages/grade.py", "Grade", ":material/grading:", Action.grade),
+    page("pages/hard_negatives.py", "Hard negatives", ":material/block:", Action.grade),
+    page("pages/agreement.py", "Agreement", ":material/handshake:"),
+    page("pages/train.py", "Train", ":material/model_training:", Action.train),
+    page("pages/results.py", "Results", ":material/insights:"),
     # FLYWHEEL-PAGES (new pages are registered here, in flywheel order)
 ]
-page = st.navigation(pages)
+current = st.navigation(pages)
+if user is None:
+    auth.sign_in_form()
+    st.stop()
 sidebar()
-page.run()
+current.run()

@@ -55,3 +55,21 @@ class Settings:
         if override:
             return Path(override)
         return Path(self.workspace) / "models" if self.is_local else Path("./workspace-models")
+
+    @property
+    def users_file(self) -> Path:
+        """Who may sign in (FLYWHEEL_USERS overrides): beside the workspace, never inside its tables."""
+        override = os.environ.get("FLYWHEEL_USERS")
+        if override:
+            return Path(override)
+        return Path(self.workspace) / "users.json" if self.is_local else Path("./flywheel-users.json")
+
+    @staticmethod
+    def workspaces() -> list[str]:
+        """The workspaces an admin lets the app switch between (FLYWHEEL_WORKSPACES, comma-separated)."""
+        return [w.strip() for w in os.environ.get("FLYWHEEL_WORKSPACES", "").split(",") if w.strip()]
+
+    @property
+    def exists(self) -> bool:
+        """Whether a local workspace was ever created (read-only commands must not create one)."""
+        return not self.is_local or Path(self.db_uri).exists()

@@ -8,6 +8,7 @@ import streamlit as st
 from core.labeling import agreement
 from ui.common import store
 from ui.grading import TARGET
+from ui.safe_text import code, escape, short
 
 
 def fmt(value: float | None, pattern: str = "{:.3f}") -> str:
@@ -32,7 +33,7 @@ if not result.items:
 
 st.subheader("Per reviewer pair")
 for pair in result.pairs.to_dict("records"):
-    st.markdown(f"**{pair['reviewer_a']} ↔ {pair['reviewer_b']}** · Cohen's κ (quadratic) **{fmt(pair['kappa'])}** · "
+    st.markdown(f"**{escape(pair['reviewer_a'], 40)} ↔ {escape(pair['reviewer_b'], 40)}** · Cohen's κ (quadratic) **{fmt(pair['kappa'])}** · "
                 f"{pair['items']} items · exact {pair['exact']:.0%} · within one {pair['within_one']:.0%}")
 
 st.subheader("Widest disagreements")
@@ -41,10 +42,10 @@ if worst.empty:
     st.caption("No disagreements.")
 for row in worst.to_dict("records"):
     line = st.columns([4, 4, 1.4, 2.6, 1.6], vertical_alignment="center")
-    line[0].markdown(f"{row['query'] or '–'}  \n:gray[`{row['query_id']}`]")
-    line[1].markdown(f"{row['title'] or '(untitled)'}  \n:gray[`{row['doc_id']}`]")
-    line[2].write(f"spread {row['spread']}")
-    line[3].write(row["grades"])
+    line[0].markdown(f"{escape(row['query'] or '–')}  \n{code(row['query_id'])}")
+    line[1].markdown(f"{escape(row['title'] or '(untitled)')}  \n{code(row['doc_id'])}")
+    line[2].text(f"spread {row['spread']}")
+    line[3].text(short(row["grades"], 300))
     if line[4].button("Re-grade", key=f"a_regrade::{row['query_id']}::{row['doc_id']}"):
         st.session_state[TARGET] = (row["query_id"], row["doc_id"])
         st.switch_page("pages/grade.py")

@@ -12,9 +12,12 @@ from core.errors import FlywheelError
 from core.labeling.export import ExportFormat, export
 from core.search.retrieval import SearchMode, ensure_corpus_embeddings, search
 from core.storage.archive import zip_folder
+from core.storage.auth import Action
 from core.storage.imports import import_path
-from ui.common import embedder, reviewer, show_error, store
+from ui import auth
+from ui.common import embedder, show_error, store, user
 from ui.progress import progress_bar
+from ui.safe_text import code, escape, show_text
 
 EXPORT_HELP = {
     ExportFormat.beir: "BEIR folder: corpus, queries, graded qrels per split, TREC qrels, hard negatives",
@@ -40,45 +43,51 @@ with search_tab:
         if hits.empty:
             st.info("No documents match. Try another mode or other words.")
         for row in hits.itertuples():
-            with st.expander(f"**{row.rank}. {row.title or row.doc_id}** · `{row.doc_id}` · score {row.score:.3f}"):
-                st.write(row.text)
+            with st.expander(f"**{row.rank}. {escape(row.title or row.doc_id)}** · {code(row.doc_id)} · score {row.score:.3f}"):
+                show_text(row.text)
     else:
         docs = db.read("documents", columns=["doc_id", "title", "text", "source"])
         st.caption(f"{len(docs):,} documents")
         st.dataframe(docs, hide_index=True, width="stretch", height=420)
 
 with import_tab:
-    st.write("A BEIR **.zip** (corpus.jsonl, queries.jsonl, qrels/{train,dev,test}.tsv), or documents as **.jsonl** "
-             "(`_id`, `title`, `text`) or **.csv** (`id`, `title`, `text`). An import is all or nothing.")
-    upload = st.file_uploader("File", type=["zip", "jsonl", "csv"])
-    name_col, prefix_col = st.columns(2)
-    name = name_col.text_input("Import name", placeholder="default: the file name")
-    prefix = prefix_col.text_input("Id prefix", placeholder="optional, when ids clash with another import")
-    if st.button("Import", type="primary", disabled=upload is None):
-        with tempfile.TemporaryDirectory() as scratch:
-            path = Path(scratch) / upload.name
-            path.write_bytes(upload.getvalue())
-            try:
-                with st.spinner("Checking and importing…"):
-                    result = import_path(db, path, name=name or None, actor=reviewer() or "ui", id_prefix=prefix)
-            except FlywheelError as error:
-                show_error(error)
-            else:
-                st.success(f"Imported {result.documents:,} documents, {result.queries:,} queries, {result.judgments:,} judgments.")
-                st.json(asdict(result))
+    if not auth.can(Action.import_data):
+        auth.explain(Action.import_data, "Importing data")
+    else:
+        st.write("A BEIR **.zip** (corpus.jsonl, queries.jsonl, qrels/{train,dev,test}.tsv), or documents as **.jsonl** "
+                 "(`_id`, `title`, `text`) or **.csv** (`id`, `title`, `text`). An import is all or nothing.")
+        upload = st.file_uploader("File", type=["zip", "jsonl", "csv"])
+        name_col, prefix_col = st.columns(2)
+        name = name_col.text_input("Import name", placeholder="default: the file name")
+        prefix = prefix_col.text_input("Id prefix", placeholder="optional, when ids clash with another import")
+        if st.button("Import", type="primary", disabled=upload is None):
+            with tempfile.TemporaryDirectory() as scratch:
+                path = Path(scratch) / upload.name
+                path.write_bytes(upload.getvalue())
+                try:
+                    with st.spinner("Checking and importing…"):
+                        result = import_path(db, path, name=name or None, actor=user(), id_prefix=prefix)
+                except FlywheelError as error:
+                    show_error(error)
+                else:
+                    st.success(f"Imported {result.documents:,} documents, {result.queries:,} queries, {result.judgments:,} judgments.")
+                    st.json(asdict(result))
 
 with export_tab:
-    fmt = st.radio("Format", list(ExportFormat), format_func=lambda f: f"{f.value} — {EXPORT_HELP[f]}")
-    if st.button("Prepare download"):
-        with tempfile.TemporaryDirectory() as scratch:
-            try:
-                counts = export(db, fmt, Path(scratch))
-            except FlywheelError as error:
-                show_error(error)
-            else:
-                st.session_state["export"] = (fmt.value, zip_folder(Path(scratch)), counts)
-    prepared = st.session_state.get("export")
-    if prepared:
-        fmt_name, payload, counts = prepared
-        st.write(counts)
-        st.download_button(f"Download {fmt_name}.zip", payload, file_name=f"flywheel-{fmt_name}.zip", mime="application/zip")
+    if not auth.can(Action.export_data):
+        auth.explain(Action.export_data, "Exporting data")
+    else:
+        fmt = st.radio("Format", list(ExportFormat), format_func=lambda f: f"{f.value} — {EXPORT_HELP[f]}")
+        if st.button("Prepare download"):
+            with tempfile.TemporaryDirectory() as scratch:
+                try:
+                    counts = export(db, fmt, Path(scratch), actor=user())
+                except FlywheelError as error:
+                    show_error(error)
+                else:
+                    st.session_state["export"] = (fmt.value, zip_folder(Path(scratch)), counts)
+        prepared = st.session_state.get("export")
+        if prepared:
+            fmt_name, payload, counts = prepared
+            st.write(counts)
+            st.download_button(f"Download {fmt_name}.zip", payload, file_name=f"flywheel-{fmt_name}.zip", mime="application/zip")

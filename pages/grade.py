@@ -11,6 +11,7 @@ from core.labeling.llm import make_client
 from core.search.retrieval import SearchMode
 from ui import grading as ui
 from ui.common import require_reviewer, settings, show_error, store
+from ui.safe_text import code, escape
 
 st.title("Grade relevance")
 name = require_reviewer()
@@ -50,12 +51,12 @@ except FlywheelError as error:
 
 mine = grading.judgments_for(db, item.query_id, name).set_index("doc_id").to_dict("index")
 qid = item.query_id
-st.markdown(f"### {ui.escape(query)}")
-st.caption(f"Query `{qid}`" + (" · second opinion (overlap sample, for agreement)" if item.queue == grading.OVERLAP_QUEUE else "")
+st.markdown(f"### {escape(query, None)}")
+st.caption(f"Query {code(qid)}" + (" · second opinion (overlap sample, for agreement)" if item.queue == grading.OVERLAP_QUEUE else "")
            + f" · you graded {sum(r['doc_id'] in mine for r in rows)} of {len(rows)} candidates")
 st.caption(ui.legend())
 if st.session_state.get(ui.ERROR):
-    st.error(st.session_state[ui.ERROR])
+    st.error(escape(st.session_state[ui.ERROR], 2000))
 if not rows:
     st.warning("No candidates for this query: add documents, or pick another retrieval mode.")
     st.button("Next query", on_click=ui.leave_query, shortcut="q")
@@ -69,13 +70,13 @@ def side_info(doc_id: str) -> None:
         others = grading.judgments_for(db, qid)
         others = others[(others["doc_id"] == doc_id) & (others["reviewer"] != name)]
         st.caption(f"Retriever score {row['score']:.3f} (rank {row['rank']}) · others: "
-                   + (", ".join(f"{r}: {g}" for r, g in zip(others["reviewer"], others["grade"], strict=False)) or "none yet"))
+                   + (", ".join(f"{escape(r, 40)}: {g}" for r, g in zip(others["reviewer"], others["grade"], strict=False)) or "none yet"))
     if suggest:
         found = judge.suggestions_for(db, qid)
         for s in found[found["doc_id"] == doc_id].to_dict("records"):
             grade = "" if s["grade"] is None or s["grade"] != s["grade"] else f"grade {int(s['grade'])} "
             score = "" if s["score"] is None or s["score"] != s["score"] else f"score {s['score']:.3f} "
-            st.caption(f"Suggestion from `{s['agent']}`: {grade}{score}{s['reason']}")
+            st.caption(f"Suggestion from {code(s['agent'])}: {grade}{score}{escape(s['reason'], 500)}")
 
 
 if view == "One at a time":
@@ -98,7 +99,7 @@ if view == "One at a time":
     status = f"Your grade: **{current['grade']}** ({GRADE_MEANINGS[current['grade']]})" if current else "Not graded by you yet"
     st.markdown(f"{status}{' · flagged hard negative' if flagged else ''}", help="Keys: 0–5 grade · h hard negative · p/n previous/next · u undo · q next query")
     with st.container(border=True, key="g_document"):
-        st.caption(f"`{doc['doc_id']}`")
+        st.caption(code(doc["doc_id"]))
         ui.show_document(doc["title"], doc["text"], query)
     st.text_input("Note (saved with the grade)", key=ui.note_key(qid, doc["doc_id"]))
     side_info(doc["doc_id"])

@@ -9,6 +9,7 @@ from core.errors import FlywheelError
 from core.labeling import hardnegatives
 from ui import grading as ui
 from ui.common import embedder, require_reviewer, show_error, store
+from ui.safe_text import code, escape
 
 st.title("Hard negatives")
 name = require_reviewer()
@@ -42,7 +43,7 @@ def decide(query_id: str, doc_id: str, keep: bool) -> None:
 
 
 if st.session_state.get("hn_error"):
-    st.error(st.session_state.pop("hn_error"))
+    st.error(escape(st.session_state.pop("hn_error"), 2000))
 candidates = st.session_state.get(found)
 if candidates is not None:
     st.subheader(f"Candidates to decide ({len(candidates)})")
@@ -50,8 +51,8 @@ if candidates is not None:
         st.caption("No undecided candidates.")
     for row in candidates[:50]:
         with st.container(border=True):
-            st.markdown(f"**Query** `{row['query_id']}`: {ui.escape(row['query'])}")
-            st.caption(f"`{row['doc_id']}` · {row['source']} · similarity {row['score']:.3f}")
+            st.markdown(f"**Query** {code(row['query_id'])}: {escape(row['query'], 500)}")
+            st.caption(f"{code(row['doc_id'])} · {escape(row['source'], 60)} · similarity {row['score']:.3f}")
             ui.show_document(row["title"], row["text"], row["query"])
             cols = st.columns([2, 1, 1])
             key = f"{row['query_id']}::{row['doc_id']}"
@@ -65,5 +66,5 @@ confirmed = hardnegatives.confirmed(db)
 if confirmed.empty:
     st.caption("None yet.")
 for query_id, group in confirmed.groupby("query_id", sort=True):
-    with st.expander(f"{query_id}: {group['query'].iloc[0]} ({len(group)})"):
+    with st.expander(f"{escape(query_id, 60)}: {escape(group['query'].iloc[0])} ({len(group)})"):
         st.dataframe(group[["doc_id", "title", "grade", "reviewers"]], hide_index=True)

@@ -8,6 +8,7 @@ from core.evaluation.results import latest_headline
 from core.labeling.review import review_summary
 from core.storage.status import milestones, next_step, status
 from ui.common import store
+from ui.safe_text import code, escape
 
 st.title(":material/cyclone: Flywheel")
 st.caption("Review synthetic queries → grade relevance → fine-tune → read the before/after charts.")
@@ -18,7 +19,7 @@ cols[0].metric("Documents", f"{counts['documents']:,}")
 cols[1].metric("Queries", f"{counts['queries']:,}", help=f"by split: {counts['queries_by_split']}")
 cols[2].metric("Judged pairs", f"{counts['judged_pairs']:,}")
 cols[3].metric("Hard negatives", f"{counts['hard_negatives']:,}")
-cols[4].metric("Reviewers", len(counts["reviewers"]), help=", ".join(counts["reviewers"]) or "none yet")
+cols[4].metric("Reviewers", len(counts["reviewers"]), help=escape(", ".join(counts["reviewers"]), 500) or "none yet")
 
 st.info(f"**Next:** {next_step(counts)}", icon=":material/arrow_forward:")
 
@@ -26,7 +27,7 @@ headline = latest_headline(store())
 if headline:
     st.subheader("Latest run")
     st.markdown(
-        f"**{headline['kind']}** on `{headline['base_model']}` · {headline['metric']} "
+        f"**{headline['kind']}** on {code(headline['base_model'])} · {headline['metric']} "
         f"**{headline['before']:.3f} → {headline['after']:.3f}** ({headline['delta']:+.3f}). {headline['verdict']}"
     )
 

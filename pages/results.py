@@ -8,8 +8,9 @@ import streamlit as st
 
 from core.errors import FlywheelError
 from core.evaluation import charts, report, results
+from core.storage.auth import Action
 from core.training import jobs
-from ui import common
+from ui import auth, common
 from ui import results_view as view
 
 st.title("Results")
@@ -120,11 +121,14 @@ if drill_tab.open:
         drill_section()
 
 with export_tab:  # cheap: the HTML report is built only when its button is clicked
-    st.write("A one-page HTML report (headline, charts, configuration, data counts) opens in any browser without the app.")
-    st.download_button("HTML report", functools.partial(report.render_report, store, run_id, metric), icon=":material/description:",
-                       file_name=f"flywheel-report-{run_id}.html", mime="text/html", type="primary", on_click="ignore")
-    st.download_button("All metrics (CSV)", per_k.to_csv(index=False), file_name=f"{run_id}-metrics.csv", mime="text/csv",
-                       on_click="ignore")
-    st.download_button(f"Per query, {label} (CSV)", per_query.to_csv(index=False), file_name=f"{run_id}-per-query.csv",
-                       mime="text/csv", on_click="ignore")
-    st.caption(f"Same report from the command line: `flywheel report {run_id} --out report.html`")
+    if not auth.can(Action.report):
+        auth.explain(Action.report, "Reports and downloads")
+    else:
+        st.write("A one-page HTML report (headline, charts, configuration, data counts) opens in any browser without the app.")
+        st.download_button("HTML report", functools.partial(report.render_report, store, run_id, metric), icon=":material/description:",
+                           file_name=f"flywheel-report-{run_id}.html", mime="text/html", type="primary", on_click="ignore")
+        st.download_button("All metrics (CSV)", per_k.to_csv(index=False), file_name=f"{run_id}-metrics.csv", mime="text/csv",
+                           on_click="ignore")
+        st.download_button(f"Per query, {label} (CSV)", per_query.to_csv(index=False), file_name=f"{run_id}-per-query.csv",
+                           mime="text/csv", on_click="ignore")
+        st.caption(f"Same report from the command line: `flywheel report {run_id} --out report.html`")

@@ -8,6 +8,7 @@ from core.errors import FlywheelError
 from core.labeling import review
 from ui import common
 from ui import review_widgets as w
+from ui.safe_text import escape
 
 st.title("Review synthetic queries")
 name = common.require_reviewer()
@@ -35,7 +36,7 @@ def queue() -> None:
     except FlywheelError as error:
         common.show_error(error)
         return
-    st.caption(f"{review.pending_count(store)} pending in the workspace · reviewing as **{name}** · "
+    st.caption(f"{review.pending_count(store)} pending in the workspace · reviewing as **{escape(name, 40)}** · "
                "keys: **A** approve · **E** edit · **X** reject · **S** skip · **U** undo")
     if item is None:
         st.success("Nothing left to review here. Generate more queries above, change the filters, or undo your last decision.")

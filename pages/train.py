@@ -7,10 +7,11 @@ import streamlit as st
 
 from core.errors import FlywheelError
 from core.storage import splits
+from core.storage.auth import Action
 from core.training import jobs
 from core.training import run as training
 from core.training.config import DEFAULTS, TrainConfig
-from ui import common
+from ui import auth, common
 from ui.jobs import progress_panel
 
 KIND_HELP = {
@@ -21,9 +22,10 @@ KIND_HELP = {
 RUN_KEY = "train_run_id"
 
 st.title("Train")
+auth.require(Action.train, "The Train page")
 store = common.store()
 settings = common.settings()
-actor = common.reviewer() or "app"
+actor = common.user()
 active = jobs.active_run(store)
 if active:
     st.session_state[RUN_KEY] = active
@@ -34,7 +36,7 @@ with st.container(border=True):
     left.markdown(f"**Split** · train {counts['train']} · eval {counts['eval']} · unassigned {counts['none']} approved queries")
     if counts["none"] and right.button("Assign split", help="Seeded 70/30, stratified by source document; imported splits are kept."):
         try:
-            counts = splits.assign_splits(store)
+            counts = splits.assign_splits(store, actor=actor)
             st.toast(f"Split: train {counts['train']}, eval {counts['eval']}")
             st.rerun()
         except FlywheelError as error:

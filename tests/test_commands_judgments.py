@@ -24,7 +24,7 @@ def test_judgments_summary(small_store, workspace, capsys):
     assert {r["reviewer"]: r["judgments"] for r in out["reviewers"]} == {"ann": 3, "bob": 3}
 
 
-def test_judgments_summary_on_an_empty_workspace(workspace, capsys):
+def test_judgments_summary_on_an_empty_workspace(store, workspace, capsys):  # created empty: read-only commands never create one
     assert main(["--workspace", workspace.workspace, "judgments"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["judgments"] == 0 and out["agreement"]["krippendorff_alpha_ordinal"] is None

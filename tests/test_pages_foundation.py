@@ -57,20 +57,22 @@ def sidebar_and_count() -> None:
     st.metric("Documents", store().count("documents"))
 
 
-def test_sidebar_switches_this_sessions_workspace(small_store, tmp_path):
+def test_no_workspace_path_can_be_typed_and_an_unlisted_one_is_ignored(small_store, tmp_path, monkeypatch):
+    monkeypatch.delenv("FLYWHEEL_WORKSPACES", raising=False)
+    at = AppTest.from_function(sidebar_and_count, default_timeout=60)
+    at.session_state["workspace_opened"] = str(tmp_path / "elsewhere")  # not on the admin's list
+    at.run()
+    assert not at.exception and at.metric[0].value == "12"
+    assert [t.label for t in at.sidebar.text_input] == ["Reviewer"] and not at.sidebar.selectbox
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_sidebar_switches_among_the_admins_workspaces(small_store, workspace, tmp_path, monkeypatch):
     other = tmp_path / "other"
     Store(Settings(workspace=str(other)).db_uri).add("documents", [Document(doc_id="z", text="only in the other workspace")])
+    monkeypatch.setenv("FLYWHEEL_WORKSPACES", f"{workspace.workspace},{other}")
     at = AppTest.from_function(sidebar_and_count, default_timeout=60).run()
-    assert at.metric[0].value == "12"
-    at.text_input(key="workspace").set_value(str(other)).run()
+    assert at.metric[0].value == "12" and at.sidebar.selectbox[0].options == [workspace.workspace, str(other)]
+    at.sidebar.selectbox[0].select(str(other)).run()
     assert not at.exception and at.metric[0].value == "1"
 
-
-def test_a_workspace_that_cannot_open_is_named_and_the_old_one_kept(small_store, tmp_path):
-    blocker = tmp_path / "a-file"
-    blocker.write_text("not a folder")
-    at = AppTest.from_function(sidebar_and_count, default_timeout=60).run()
-    at.text_input(key="workspace").set_value(str(blocker / "ws")).run()
-    assert not at.exception
-    assert "Could not open workspace" in at.sidebar.error[0].value
-    assert at.metric[0].value == "12" and at.text_input(key="workspace").value == str(small_store.uri).removesuffix("/db")

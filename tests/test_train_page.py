@@ -65,7 +65,7 @@ def test_launch_watch_and_see_before_after(small_store, tiny):
     at.run()
     labels = [m.label for m in at.metric]
     assert "recall@10" in labels and "→" in next(m.value for m in at.metric if m.label == "recall@10")
-    assert any("Model saved to" in c.value for c in at.caption)
+    assert any(c.value.startswith("Model saved in the workspace's models folder as `") for c in at.caption)
     assert small_store.count("events", f"action = 'launch' AND actor = 'ann' AND target = 'run:{run_id}'") == 1
     assert at.dataframe[0].value["status"].tolist() == ["succeeded"]
 

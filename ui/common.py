@@ -7,17 +7,22 @@ import streamlit as st
 from core.errors import FlywheelError
 from core.search.models import Embedder
 from core.settings import Settings
+from core.storage.auth import User
 from core.storage.store import Store
+from ui import auth, safe_text
 
 REVIEWER_KEY = "reviewer"
+NAME_KEY = "reviewer_name"  # the typed name, kept by the session across pages (the widget's own key is not)
 WORKSPACE_KEY = "workspace"
 OPENED_KEY = "workspace_opened"  # the last workspace that opened, to fall back to when a switch fails
 WORKSPACE_ERROR = "workspace_error"
+MAX_NAME = 64
 
 
 def settings() -> Settings:
-    """Settings from the environment; this browser session can switch workspace in the sidebar."""
-    return Settings.from_env(st.session_state.get(OPENED_KEY) or None)
+    """Settings from the environment; a session may switch to another workspace of the admin's list."""
+    chosen = st.session_state.get(OPENED_KEY)
+    return Settings.from_env(chosen if chosen in Settings.workspaces() else None)
 
 
 @st.cache_resource(show_spinner=False)
@@ -41,9 +46,26 @@ def embedder(model: str = "") -> Embedder:
     return Embedder(model or None)
 
 
+def typed_reviewer() -> str:
+    """The name a single local user typed (sign-in off); '' until they give one."""
+    name = st.session_state.get(NAME_KEY, st.session_state.get(REVIEWER_KEY, ""))  # a page run alone has no sidebar
+    return str(name).strip()[:MAX_NAME]
+
+
 def reviewer() -> str:
-    """The reviewer's name for this browser session ('' until they give one)."""
-    return st.session_state.get(REVIEWER_KEY, "").strip()
+    """The reviewer's name: the signed-in user's, or the typed one when sign-in is off ('' until given)."""
+    if auth.signed_in():
+        user = auth.current_user()
+        return user.name if user else ""
+    return typed_reviewer()
+
+
+def user() -> User:
+    """Who acts in this session, for core functions that check the role (the app stops before this when signed out)."""
+    current = auth.current_user()
+    if current is None:
+        st.stop()
+    return current
 
 
 def require_reviewer() -> str:
@@ -55,37 +77,60 @@ def require_reviewer() -> str:
     return name
 
 
-def _remember_reviewer() -> None:
-    """Keep the name in the URL too, so a reload of the tab keeps it."""
-    st.query_params[REVIEWER_KEY] = reviewer()
+def _keep_name() -> None:
+    st.session_state[NAME_KEY] = st.session_state[REVIEWER_KEY].strip()[:MAX_NAME]
 
 
 def _switch_workspace() -> None:
-    """Open the typed workspace; if it cannot be opened, say why and stay on the current one."""
-    uri = st.session_state[WORKSPACE_KEY].strip()
+    """Open the chosen workspace; if it cannot be opened, say why and stay on the current one."""
+    uri = st.session_state[WORKSPACE_KEY]
     try:
         _store(Settings.from_env(uri).db_uri)
     except Exception as error:  # noqa: BLE001 - any LanceDB/object-store failure: keep working on the old one
-        st.session_state[WORKSPACE_ERROR] = f"Could not open workspace `{uri}` ({error}); still on `{settings().workspace}`."
+        st.session_state[WORKSPACE_ERROR] = (f"Could not open workspace {safe_text.escape(uri)} ({type(error).__name__}); "
+                                             f"still on {safe_text.escape(settings().workspace)}.")
         st.session_state[WORKSPACE_KEY] = settings().workspace
         return
     st.session_state[OPENED_KEY] = uri
 
 
+def _identity() -> None:
+    """Who is working: the signed-in user, or a typed name that sticks across pages, reloads and links."""
+    if auth.signed_in():
+        current = auth.current_user()
+        if current is not None:
+            st.markdown(f"Signed in as **{safe_text.escape(current.name, 40)}** · {current.role.value}")
+            st.button("Sign out", on_click=auth.sign_out, icon=":material/logout:")
+        return
+    if NAME_KEY not in st.session_state:
+        given = st.session_state.get(REVIEWER_KEY) or st.query_params.get(REVIEWER_KEY, "")
+        st.session_state[NAME_KEY] = str(given).strip()[:MAX_NAME]
+    st.session_state[REVIEWER_KEY] = st.session_state[NAME_KEY]
+    st.text_input("Reviewer", key=REVIEWER_KEY, placeholder="your name", max_chars=MAX_NAME,
+                  help="Stored with every decision you make.", on_change=_keep_name)
+    name = typed_reviewer()
+    if name:  # page switches drop query parameters: put the name back on every page, so a reload keeps it
+        st.query_params[REVIEWER_KEY] = name
+    elif REVIEWER_KEY in st.query_params:
+        del st.query_params[REVIEWER_KEY]
+
+
 def sidebar() -> None:
-    if REVIEWER_KEY not in st.session_state:
-        st.session_state[REVIEWER_KEY] = st.query_params.get(REVIEWER_KEY, "")
-    if WORKSPACE_KEY not in st.session_state:
-        st.session_state[WORKSPACE_KEY] = settings().workspace
     with st.sidebar:
-        st.text_input("Reviewer", key=REVIEWER_KEY, placeholder="your name", help="Stored with every decision you make.",
-                      on_change=_remember_reviewer)
-        st.text_input("Workspace", key=WORKSPACE_KEY, on_change=_switch_workspace,
-                      help="LanceDB URI: a local folder, s3://bucket/path, or db://… for LanceDB Cloud. "
-                           "Switches this browser session only; a new folder starts an empty workspace.")
+        _identity()
+        choices = Settings.workspaces()
+        current = settings().workspace
+        if len(choices) > 1 or (choices and current not in choices):
+            options = choices if current in choices else [current, *choices]
+            st.session_state.setdefault(WORKSPACE_KEY, current)
+            st.selectbox("Workspace", options, key=WORKSPACE_KEY, on_change=_switch_workspace,
+                         help="The workspaces the admin listed (FLYWHEEL_WORKSPACES). Switches this browser session only.")
+        else:
+            st.caption(f"Workspace {safe_text.code(current, 60)}")
         if st.session_state.get(WORKSPACE_ERROR):
             st.error(st.session_state.pop(WORKSPACE_ERROR), icon=":material/error:")
 
 
 def show_error(error: FlywheelError) -> None:
-    st.error(str(error), icon=":material/error:")
+    """A core error's message as text (it may quote data: an id, a file's line), with no server path."""
+    st.error(safe_text.escape(safe_text.without_paths(str(error)), 2000), icon=":material/error:")

@@ -7,8 +7,6 @@ to the store at once through core.labeling.grading.
 
 from __future__ import annotations
 
-import re
-
 import streamlit as st
 
 from core.errors import FlywheelError
@@ -21,12 +19,6 @@ from ui.highlight import highlighted_html
 
 ITEM, POS, SKIP, CANDS, ERROR, TARGET, OPTIONS = "g_item", "g_pos", "g_skip", "g_cands", "g_error", "grade_target", "g_options"
 COLLAPSE_AT = 900  # characters of a document shown before "show the whole document"
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>$~:])")
-
-
-def escape(text: str) -> str:
-    """Plain text → markdown that shows it literally ($ would start LaTeX, [ a link …)."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text).replace("\n", "  \n")
 
 
 def show_document(title: str, text: str, query: str) -> None:

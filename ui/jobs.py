@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import plotly.express as px
 import streamlit as st
 
 from core.errors import FlywheelError
 from core.evaluation import metrics
+from core.storage.auth import User
 from core.storage.schemas import RunKind
 from core.storage.store import Store
 from core.training import jobs
 from core.training.cross_encoder import fusion_note
 from ui.common import show_error
+from ui.safe_text import code, escape
 
 POLL_S = 2.0
 
@@ -53,13 +57,21 @@ def summary_cards(store: Store, run_id: str) -> None:
             st.caption(f"{stage}: recall@10 {values.get('recall@10', 0):.2f}, nDCG@10 {values.get('ndcg@10', 0):.2f}")
 
 
-def render(store: Store, run_id: str, actor: str) -> str:
+def browser_error(error: str) -> str:
+    """A run's error without its traceback (which names server paths): the engineer reads that with `flywheel runs`."""
+    if "\n" not in (error or ""):
+        return error or ""
+    kind = error.splitlines()[0].split(":")[0]
+    return f"{kind} (an unexpected failure; `flywheel runs` on the server shows the traceback)"
+
+
+def render(store: Store, run_id: str, actor: str | User) -> str:
     """Progress, loss curve, cancel button, then the before/after summary; returns the status."""
     run = jobs.read_run(store, run_id)
     progress, status = run["progress"], run["status"]
     step, total = progress.get("step", 0), progress.get("total", 0)
     phase = f" · {progress.get('phase', '')}" if status in jobs.ACTIVE else ""
-    st.markdown(f"**Run `{run_id}`** · {run['kind']} · status **{status}**{phase}")
+    st.markdown(f"**Run {code(run_id)}** · {run['kind']} · status **{status}**{phase}")
     if status in jobs.ACTIVE:
         st.progress(min(step / total, 1.0) if total else 0.0, text=f"step {step}/{total or '?'} · loss {progress.get('loss') or '–'} · ETA {_eta(progress.get('eta_s'))}")
         if progress.get("eval"):
@@ -75,18 +87,15 @@ def render(store: Store, run_id: str, actor: str) -> str:
         summary_cards(store, run_id)
         if run["kind"] == RunKind.cross_encoder.value and progress.get("training"):
             st.info(fusion_note(progress["training"]), icon=":material/merge:")
-        st.caption(f"Model saved to `{run['model_path']}`")
+        st.caption(f"Model saved in the workspace's models folder as {code(Path(run['model_path']).name)}")
     elif status in ("failed", "interrupted"):
-        st.error(f"Run {status}: {run['error'].splitlines()[0] if run['error'] else ''}")
-        if run["error"] and "\n" in run["error"]:
-            with st.expander("Details"):
-                st.code(run["error"])
+        st.error(f"Run {status}: {escape(browser_error(run['error']), 2000)}")
     elif status == "cancelled":
         st.warning("Run cancelled: no model was evaluated.")
     return status
 
 
-def progress_panel(store: Store, run_id: str, actor: str) -> None:
+def progress_panel(store: Store, run_id: str, actor: str | User) -> None:
     """Live while the run is active (polled every few seconds), static once it has ended."""
     if jobs.read_run(store, run_id)["status"] not in jobs.ACTIVE:
         render(store, run_id, actor)

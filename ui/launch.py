@@ -26,11 +26,14 @@ SERVER_OPTIONS = {
     "server.runOnSave": "false",
     "browser.gatherUsageStats": "false",
     "client.toolbarMode": "minimal",
+    # An uncaught exception shows a generic message, never its traceback or the server's paths
+    # (pages show core's FlywheelError messages themselves); --dev shows everything.
+    "client.showErrorDetails": "none",
     # Streamlit's gc.collect(2) after every run costs ~0.7 s with torch loaded: grading latency
     # went from a median of 962 ms to 374 ms per key press without it (bench/grade_latency.py).
     "runner.postScriptGC": "false",
 }
-DEV_OPTIONS = {"server.fileWatcherType": "auto", "server.runOnSave": "true"}
+DEV_OPTIONS = {"server.fileWatcherType": "auto", "server.runOnSave": "true", "client.showErrorDetails": "full"}
 
 
 def streamlit_args(extra: list[str], *, dev: bool = False) -> list[str]:

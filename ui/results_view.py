@@ -7,6 +7,7 @@ import streamlit as st
 
 from core.evaluation import metrics, results
 from ui.grading import TARGET as GRADE_TARGET
+from ui.safe_text import code, escape
 
 TABS = [":material/bar_chart: Charts", ":material/compare_arrows: Compare runs", ":material/search: Drill-down",
         ":material/download: Export"]
@@ -55,7 +56,7 @@ def headline(head: dict) -> None:
         st.error(head["verdict"], icon=":material/trending_down:")
     else:
         st.info(head["verdict"], icon=":material/help:")
-    st.caption(f"Run {head['run_id']} ({head['kind']}, {head['base_model']}) · before vs {head['stage']} · {head['n']} eval queries")
+    st.caption(f"Run {code(head['run_id'])} ({head['kind']}, {escape(head['base_model'])}) · before vs {head['stage']} · {head['n']} eval queries")
 
 
 def focus_doc(item: dict) -> str | None:
@@ -78,9 +79,9 @@ def _ungraded_blank(frame: pd.DataFrame) -> pd.DataFrame:
 
 def drill_item(item: dict, index: int, expanded: bool) -> None:
     """One regressed/improved query: relevant docs, top results before and after, and the hand-off to Grade."""
-    title = f"{item['query'] or item['query_id']} · {item['before']:.2f} → {item['after']:.2f} ({item['delta']:+.2f})"
+    title = f"{escape(item['query'] or item['query_id'])} · {item['before']:.2f} → {item['after']:.2f} ({item['delta']:+.2f})"
     with st.expander(title, expanded=expanded):
-        st.caption(f"Query `{item['query_id']}` · first relevant rank {item['rank_before'] or '–'} → {item['rank_after'] or '–'}")
+        st.caption(f"Query {code(item['query_id'])} · first relevant rank {item['rank_before'] or '–'} → {item['rank_after'] or '–'}")
         st.markdown("**Relevant documents**")
         if item["relevant"].empty:
             st.write("No document graded relevant: grade this query's candidates.")

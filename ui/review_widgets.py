@@ -12,9 +12,12 @@ import streamlit as st
 from core.errors import ConflictError, FlywheelError
 from core.labeling import generation, review
 from core.settings import Settings
+from core.storage.auth import Action
 from core.storage.store import Store
-from ui.common import embedder, show_error
+from ui import auth
+from ui.common import embedder, show_error, user
 from ui.highlight import highlighted_html
+from ui.safe_text import code, escape
 
 CURRENT = "review_current"  # the query id on screen (claimed by this reviewer)
 SKIPPED = "review_skipped"  # ids skipped this session: not offered again until the page is reloaded
@@ -25,6 +28,9 @@ EDITING = "review_editing"
 # -- generation -----------------------------------------------------------------------------
 def generation_panel(store: Store, settings: Settings, reviewer: str) -> None:
     """Pick documents, style and count; generate with progress. Any click (e.g. Stop) interrupts between documents."""
+    if not auth.can(Action.generate):
+        auth.explain(Action.generate, "Generating queries")
+        return
     if settings.llm:
         st.caption(f"Generator: **{settings.llm}** (prompt {generation.PROMPT_VERSION}) through instructor.")
     else:
@@ -50,21 +56,21 @@ def generation_panel(store: Store, settings: Settings, reviewer: str) -> None:
             embedder=embedder() if how == generation.Selection.search.value else None,
         )
         result = generation.generate(
-            store, gen, docs, style=style, per_doc=int(per_doc), limit=int(n), use_examples=examples, actor=reviewer,
+            store, gen, docs, style=style, per_doc=int(per_doc), limit=int(n), use_examples=examples, actor=user(),
             progress=lambda done, total, title: bar.progress(min(done / max(total, 1), 1.0), text=f"{done}/{total} · {title[:60]}"),
         )
     except FlywheelError as error:
         show_error(error)
         return
     bar.empty()
-    st.success(f"{len(result.written)} new pending queries from {result.docs_done} documents by `{result.generator}`."
+    st.success(f"{len(result.written)} new pending queries from {result.docs_done} documents by {code(result.generator)}."
                + (f" {result.skipped_duplicates} duplicates skipped." if result.skipped_duplicates else ""))
 
 
 # -- the item card --------------------------------------------------------------------------
 def item_card(item: review.ReviewItem) -> None:
     st.html(f"<div style='font-size:1.6rem;font-weight:600;margin:.2rem 0' data-testid='review-query'>{html.escape(item.text)}</div>")
-    st.caption(f"Generator `{item.generator or '—'}` · query `{item.query_id}` · source document `{item.source_doc_id or '—'}`")
+    st.caption(f"Generator {code(item.generator)} · query {code(item.query_id)} · source document {code(item.source_doc_id)}")
     if item.source_doc_id:
         st.html(
             "<div style='border:1px solid #ddd;border-radius:.5rem;padding:.8rem;max-height:22rem;overflow:auto'>"
@@ -104,10 +110,10 @@ def _act(store: Store, reviewer: str, kind: str, query_id: str) -> None:
         st.session_state[FLASH] = ("success", message)
         st.session_state[CURRENT] = None
     except ConflictError as error:
-        st.session_state[FLASH] = ("warning", str(error))
+        st.session_state[FLASH] = ("warning", escape(str(error), 2000))
         st.session_state[CURRENT] = None
     except FlywheelError as error:
-        st.session_state[FLASH] = ("error", str(error))
+        st.session_state[FLASH] = ("error", escape(str(error), 2000))
     st.session_state[EDITING] = False
 
 
@@ -115,7 +121,7 @@ def _undo(store: Store, reviewer: str) -> None:
     try:
         query_id = review.undo(store, reviewer)
     except FlywheelError as error:
-        st.session_state[FLASH] = ("error", str(error))
+        st.session_state[FLASH] = ("error", escape(str(error), 2000))
         return
     if query_id is None:
         st.session_state[FLASH] = ("info", "Nothing to undo.")
@@ -125,7 +131,7 @@ def _undo(store: Store, reviewer: str) -> None:
         review.release(store, held, reviewer)
     st.session_state[CURRENT] = query_id
     st.session_state[SKIPPED] = [q for q in st.session_state.get(SKIPPED, []) if q != query_id]
-    st.session_state[FLASH] = ("info", f"Undone: query {query_id} is pending again.")
+    st.session_state[FLASH] = ("info", f"Undone: query {code(query_id)} is pending again.")
     st.session_state[EDITING] = False
 
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import subprocess
 import sys
+import tomllib
 from dataclasses import asdict
 from pathlib import Path
 
 from core.commands.output import print_json
+from core.errors import InputError
 from core.settings import Settings
-from core.storage.store import Store
+from core.storage.auth import Users
+from core.storage.store import Store, open_existing
 
 LAUNCHER = Path(__file__).resolve().parent.parent.parent / "ui" / "launch.py"
 
@@ -33,18 +37,45 @@ def _import(settings: Settings, args) -> int:
 def _export(settings: Settings, args) -> int:
     from core.labeling.export import export
 
-    print_json(export(Store(settings.db_uri), args.format, args.out))
+    print_json(export(open_existing(settings), args.format, args.out))
     return 0
 
 
 def _status(settings: Settings, args) -> int:
     from core.storage.status import status
 
-    print_json({"workspace": settings.workspace, **status(Store(settings.db_uri))})
+    print_json({"workspace": settings.workspace, **status(open_existing(settings))})
     return 0
 
 
+def oidc_configured() -> bool:
+    """Whether Streamlit's secrets (where st.login reads them) hold an [auth] section."""
+    for path in (Path.cwd() / ".streamlit" / "secrets.toml", Path.home() / ".streamlit" / "secrets.toml"):
+        try:
+            if "auth" in tomllib.loads(path.read_text()):
+                return True
+        except (OSError, tomllib.TOMLDecodeError):
+            continue
+    return False
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 def _app(settings: Settings, args) -> int:
+    if not is_loopback(args.host) and not (Users(settings.users_file).enabled or oidc_configured()):
+        if not args.insecure:
+            raise InputError(
+                f"--host {args.host} expects sign-in, but no users file ({settings.users_file}) and no [auth] in "
+                ".streamlit/secrets.toml is configured, so anyone who reaches the port could act as anyone; "
+                "add users with flywheel users add NAME --role admin, or pass --insecure to serve it anyway"
+            )
+        print(f"warning: serving on {args.host} without sign-in (--insecure): anyone who reaches port {args.port} "
+              "controls this workspace", file=sys.stderr)
     env = {**os.environ, "FLYWHEEL_WORKSPACE": settings.workspace}
     command = [sys.executable, str(LAUNCHER), "--server.port", str(args.port), "--server.address", args.host]
     if args.headless:
@@ -76,6 +107,7 @@ def register(subparsers) -> None:
     app = subparsers.add_parser("app", help="start the Streamlit app on this workspace")
     app.add_argument("--port", type=int, default=8501)
     app.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
+    app.add_argument("--insecure", action="store_true", help="allow a non-loopback --host with no sign-in configured")
     app.add_argument("--headless", action="store_true", help="do not open a browser")
     app.add_argument("--dev", action="store_true", help="watch files and rerun on save (development only)")
     app.set_defaults(handler=_app)

@@ -10,7 +10,7 @@ import sys
 from core.labeling.generation import Selection, Style, generate, make_generator, select_documents
 from core.labeling.review import review_summary
 from core.settings import Settings
-from core.storage.store import Store
+from core.storage.store import Store, open_existing
 
 
 def register(subparsers) -> None:
@@ -55,7 +55,7 @@ def run_generate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def run_status(settings: Settings, args: argparse.Namespace) -> int:
-    for row in review_summary(Store(settings.db_uri)).to_dict("records"):
+    for row in review_summary(open_existing(settings)).to_dict("records"):
         rate = row["approval_rate"]
         print(json.dumps({**row, "approval_rate": None if math.isnan(rate) else round(rate, 4)}, default=str))
     return 0

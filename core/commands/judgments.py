@@ -6,7 +6,7 @@ import math
 
 from core.commands.output import print_json
 from core.settings import Settings
-from core.storage.store import Store
+from core.storage.store import Store, open_existing
 
 
 def _clean(value):
@@ -42,7 +42,7 @@ def summary(store: Store, include_imports: bool = False) -> dict:
 
 
 def _judgments(settings: Settings, args) -> int:
-    print_json(summary(Store(settings.db_uri), include_imports=args.include_imports))
+    print_json(summary(open_existing(settings), include_imports=args.include_imports))
     return 0
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from core.commands.output import print_json
 from core.settings import Settings
-from core.storage.store import Store
+from core.storage.store import open_existing
 
 
 def _report(settings: Settings, args) -> int:
     from core.evaluation import report, results
 
-    store = Store(settings.db_uri)
+    store = open_existing(settings)
     path = report.write_report(store, args.run_id, args.out, args.metric)
     head = results.headline(results.load_run(store, args.run_id), args.metric)
     print_json({

@@ -14,7 +14,7 @@ import sys
 
 from core.commands.output import print_json
 from core.settings import Settings
-from core.storage.store import Store
+from core.storage.store import Store, open_existing
 
 TRAIN_OPTIONS = {  # flag -> (TrainConfig field, type, help)
     "--base-model": ("base_model", str, "local path or hub id (default: the bundled MiniLM)"),
@@ -90,7 +90,7 @@ def _eval(settings: Settings, args) -> int:
 def _runs(settings: Settings, args) -> int:
     from core.training.jobs import list_runs, mark_interrupted
 
-    store = Store(settings.db_uri)
+    store = open_existing(settings)
     mark_interrupted(store)
     for run in list_runs(store):
         print_json(run)

@@ -15,6 +15,7 @@ import pandas as pd
 from core.errors import InputError
 from core.labeling.labels import POSITIVE_GRADE, consensus_labels, negative_mask, negative_rule
 from core.search.models import document_text
+from core.storage.auth import Action, User, actor_name
 from core.storage.schemas import QueryStatus, Split
 from core.storage.store import Store
 
@@ -140,5 +141,9 @@ EXPORTERS = {
 }
 
 
-def export(store: Store, fmt: ExportFormat | str, out: str | Path) -> dict[str, int]:
-    return EXPORTERS[ExportFormat(fmt)](store, Path(out))
+def export(store: Store, fmt: ExportFormat | str, out: str | Path, actor: str | User = "cli") -> dict[str, int]:
+    """Write the export and log who took it (an export is a copy of the team's labels)."""
+    actor = actor_name(actor, Action.export_data)
+    counts = EXPORTERS[ExportFormat(fmt)](store, Path(out))
+    store.log(actor, "export", f"export:{ExportFormat(fmt).value}", **counts)
+    return counts

@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field, field_validator
 from core.errors import InputError
 from core.labeling.llm import LLMClient
 from core.labeling.text import content_words
+from core.storage.auth import Action, User, actor_name
 from core.storage.schemas import Query, QueryOrigin, QueryStatus, Split, now
 from core.storage.store import Store, sql_in, sql_str
 
@@ -254,11 +255,12 @@ def generate(
     per_doc: int = 1,
     limit: int | None = None,
     use_examples: bool = True,
-    actor: str = "cli",
+    actor: str | User = "cli",
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> GenerationResult:
     """Write up to `per_doc` queries for each document (at most `limit` in all); one commit per document."""
+    actor = actor_name(actor, Action.generate)
     style = Style(style)
     if per_doc < 1:
         raise InputError(f"generation expects at least 1 query per document, but got {per_doc}")

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import InputError
+from core.storage.auth import Action, User, actor_name
 from core.storage.schemas import Document, Judgment, Query, QueryOrigin, QueryStatus, Split, now
 from core.storage.store import Store, sql_in, sql_str
 
@@ -270,8 +271,9 @@ def _prefixed(prefix: str, docs: list[Document], queries: list[Query], judgments
         judgment.query_id, judgment.doc_id = prefix + judgment.query_id, prefix + judgment.doc_id
 
 
-def import_path(store: Store, path: str | Path, name: str | None = None, actor: str = "cli", id_prefix: str = "") -> ImportResult:
+def import_path(store: Store, path: str | Path, name: str | None = None, actor: str | User = "cli", id_prefix: str = "") -> ImportResult:
     """Import a BEIR folder or .zip, a documents .jsonl or a documents .csv, all or nothing."""
+    actor = actor_name(actor, Action.import_data)
     path = Path(path)
     if not path.exists():
         raise InputError(f"no such file or folder: {path}")

@@ -13,6 +13,7 @@ import re
 from collections import defaultdict
 
 from core.errors import InputError
+from core.storage.auth import Action, User, actor_name
 from core.storage.schemas import QueryStatus, Split
 from core.storage.store import Store, sql_in, sql_str
 
@@ -35,11 +36,13 @@ def _strata(store: Store, query_ids: list[str], source_doc: dict[str, str | None
     return {q: source_doc.get(q) or (best[q][1] if q in best and best[q][0] > 0 else "") for q in query_ids}
 
 
-def assign_splits(store: Store, eval_fraction: float = DEFAULT_EVAL_FRACTION, seed: int = 0, reset: bool = False) -> dict[str, int]:
+def assign_splits(store: Store, eval_fraction: float = DEFAULT_EVAL_FRACTION, seed: int = 0, reset: bool = False,
+                  actor: str | User = "cli") -> dict[str, int]:
     """Assign approved, unsplit queries to train or eval and persist it; returns the counts.
 
     `reset` first clears every split (imported ones too) so the whole set is re-drawn.
     """
+    actor_name(actor, Action.train)
     if not 0.0 < eval_fraction < 1.0:
         raise InputError(f"split expects an eval fraction between 0 and 1, but got {eval_fraction}. Use e.g. 0.3.")
     approved = f"status = {sql_str(QueryStatus.approved.value)}"

@@ -21,6 +21,8 @@ import pandas as pd
 import pyarrow as pa
 from lancedb.pydantic import LanceModel
 
+from core.errors import InputError
+from core.settings import Settings
 from core.storage.schemas import KEYS, TABLES, Event, document_text, now
 
 EMBEDDINGS_PREFIX = "embeddings_"
@@ -256,3 +258,11 @@ class Store:
         query = MultiMatchQuery(text, sorted(indexed)) if len(indexed) > 1 else MatchQuery(text, next(iter(indexed)))
         hits = table.search(query, query_type="fts").select(["doc_id"]).limit(k).to_pandas()
         return pd.DataFrame({"doc_id": hits["doc_id"], "score": hits["_score"]})
+
+
+def open_existing(settings: Settings) -> Store:
+    """The workspace's store for a read-only command, which must never create a workspace."""
+    if not settings.exists:
+        raise InputError(f"this command expects an existing workspace, but {settings.workspace} has none; "
+                         "create one with flywheel demo or flywheel import, or pass --workspace")
+    return Store(settings.db_uri)

@@ -20,6 +20,7 @@ from typing import Any
 
 from core.errors import ConflictError, FlywheelError
 from core.settings import Settings
+from core.storage.auth import Action, User, actor_name
 from core.storage.schemas import Run, RunStatus, now
 from core.storage.store import Store, sql_in, sql_str
 
@@ -144,8 +145,9 @@ class Job:
         self.result: dict[str, Any] = {}
 
     @classmethod
-    def create(cls, store: Store, settings: Settings, kind: str, base_model: str, config: dict[str, Any], work: Work, actor: str = "cli") -> Job:
+    def create(cls, store: Store, settings: Settings, kind: str, base_model: str, config: dict[str, Any], work: Work, actor: str | User = "cli") -> Job:
         """Insert the run row (queued); refuses while another run is active in a live process."""
+        actor = actor_name(actor, Action.train)
         mark_interrupted(store)
         primary = int(os.environ.get("RANK", "0")) == 0
         if primary and store.count("runs", sql_in("status", ACTIVE)):
@@ -193,7 +195,8 @@ class Job:
     def progress(self) -> dict[str, Any]:
         return read_run(self.store, self.run_id)["progress"]
 
-    def cancel(self, actor: str = "cli") -> None:
+    def cancel(self, actor: str | User = "cli") -> None:
+        actor_name(actor, Action.cancel)
         self.cancel_event.set()
         request_cancel(self.store, self.run_id, actor)
 
@@ -206,8 +209,9 @@ class Job:
         return self.thread is not None and self.thread.is_alive()
 
 
-def request_cancel(store: Store, run_id: str, actor: str) -> None:
+def request_cancel(store: Store, run_id: str, actor: str | User) -> None:
     """Ask a run to stop, from any session or process: its reporter sees the event within seconds."""
+    actor = actor_name(actor, Action.cancel)
     row = read_run(store, run_id)
     if row["status"] not in ACTIVE:
         raise ConflictError(f"run {run_id} is already {row['status']}: only a queued or running run can be cancelled.")

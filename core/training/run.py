@@ -18,6 +18,7 @@ from core.evaluation import metrics
 from core.labeling import labels
 from core.search.models import Embedder, resolve_model
 from core.settings import Settings
+from core.storage.auth import User
 from core.storage.schemas import RunKind
 from core.storage.store import Store, sql_str
 from core.training import data as trainingdata
@@ -122,7 +123,7 @@ def write_card(run_dir: Path, config: TrainConfig, snapshot: dict, info: dict, b
     (run_dir / "MODEL_CARD.md").write_text(text)
 
 
-def launch(store: Store, settings: Settings, config: TrainConfig, actor: str = "cli", background: bool = True) -> Job:
+def launch(store: Store, settings: Settings, config: TrainConfig, actor: str | User = "cli", background: bool = True) -> Job:
     """Create the run row and start the job (in a thread, or in the foreground)."""
     resolved = config.resolved()
     job = Job.create(store, settings, resolved.kind, resolved.base_model or "bundled:all-MiniLM-L6-v2", asdict(resolved), execute, actor=actor)

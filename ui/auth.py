@@ -1,0 +1,130 @@
+"""Sign-in and roles in the app.
+
+One way at a time: Streamlit's st.login (OIDC) when the secrets hold an [auth] section, else
+the users file (`flywheel users add`), else off: a single local user who types a reviewer
+name (the app then only listens on loopback, see `flywheel app`). The signed-in name is the
+reviewer name everywhere; the role is read from the users file on every run, so a role change
+or a removal applies at once.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.settings import Settings
+from core.storage.auth import Action, Role, User, Users, minimum_role
+from ui.safe_text import escape
+
+USER_KEY = "signed_in_user"
+LOCAL_NAME = "local"  # the actor of the single local user who has not typed a name
+
+
+def users() -> Users:
+    """The users file of the workspace the server started on (a session switching workspace keeps it)."""
+    return Users(Settings.from_env().users_file)
+
+
+def oidc_enabled() -> bool:
+    try:
+        return "auth" in st.secrets
+    except Exception:  # noqa: BLE001 - no secrets file at all: Streamlit raises its own not-found error
+        return False
+
+
+def mode() -> str:
+    """'oidc', 'password' or 'off'."""
+    if oidc_enabled():
+        return "oidc"
+    return "password" if users().enabled else "off"
+
+
+def current_user() -> User | None:
+    """The user of this browser session; None while sign-in is on and nobody has signed in."""
+    how = mode()
+    if how == "off":
+        from ui.common import typed_reviewer
+
+        return User(typed_reviewer() or LOCAL_NAME, Role.admin)
+    if how == "oidc":
+        if not st.user.is_logged_in:
+            return None
+        name = str(st.user.get("email") or st.user.get("name") or "")
+        known = users().get(name)
+        user = User(name, known.role if known else Role.annotator)
+        if st.session_state.get(USER_KEY) != user:
+            st.session_state[USER_KEY] = user
+            _log(name, "sign_in", how="oidc", role=user.role.value)
+        return user
+    signed = st.session_state.get(USER_KEY)
+    fresh = users().get(signed.name) if signed else None
+    if signed and fresh is None:  # removed since: out at once
+        st.session_state.pop(USER_KEY, None)
+    return fresh
+
+
+def signed_in() -> bool:
+    return mode() != "off"
+
+
+def _log(name: str, action: str, **detail) -> None:
+    from ui.common import store
+
+    store().log(name[:64], action, f"user:{name[:64]}", **detail)
+
+
+def _check_password() -> None:
+    name = st.session_state.get("signin_name", "").strip()
+    password = st.session_state.get("signin_password", "")
+    st.session_state["signin_password"] = ""
+    user = users().verify(name, password)
+    if user is None:
+        _log(name, "sign_in_failed", how="password")
+        st.session_state["signin_error"] = "Wrong name or password."
+        return
+    st.session_state[USER_KEY] = user
+    _log(user.name, "sign_in", how="password", role=user.role.value)
+
+
+def sign_in_form() -> None:
+    """The only thing a visitor sees until they sign in."""
+    st.title(":material/cyclone: Flywheel")
+    if mode() == "oidc":
+        st.button("Sign in", type="primary", on_click=st.login)
+        return
+    with st.form("signin"):
+        st.text_input("Name", key="signin_name", max_chars=64)
+        st.text_input("Password", key="signin_password", type="password")
+        st.form_submit_button("Sign in", type="primary", on_click=_check_password)
+    if st.session_state.get("signin_error"):
+        st.error(st.session_state.pop("signin_error"), icon=":material/lock:")
+
+
+def sign_out() -> None:
+    user = st.session_state.pop(USER_KEY, None)
+    if user:
+        _log(user.name, "sign_out")
+    if mode() == "oidc":
+        st.logout()
+
+
+def can(action: Action) -> bool:
+    user = current_user()
+    return user is not None and user.can(action)
+
+
+def require(action: Action, what: str) -> User:
+    """Stop the page with the reason when the role cannot do `action` (reached by URL, say)."""
+    user = current_user()
+    if user is None or not user.can(action):
+        role = user.role.value if user else "signed out"
+        st.warning(f"{what} needs the {minimum_role(action).value} role; you are signed in as "
+                   f"{escape(user.name if user else '–')} ({role}). Ask an admin to change your role.", icon=":material/lock:")
+        st.stop()
+    return user
+
+
+def explain(action: Action, what: str) -> None:
+    """Say in place of a hidden control why it is not there."""
+    user = current_user()
+    st.info(f"{what} needs the {minimum_role(action).value} role; you are {user.role.value if user else 'signed out'}.",
+            icon=":material/lock:")
