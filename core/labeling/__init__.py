@@ -4,8 +4,9 @@
 - llm, generation: synthetic queries; review: approve/edit/reject.
 - grading, judge: graded candidates and pre-grade suggestions.
 - agreement: inter-reviewer statistics; hardnegatives: mined candidates.
+- logs, log_format: production interaction logs as queries, suggestions and hard-negative candidates.
 - export: BEIR, triplets, HF, Cohere files.
 - text: highlighting and stop words.
 """
 
-__all__ = ["labels", "llm", "generation", "review", "grading", "judge", "agreement", "hardnegatives", "export", "text"]
+__all__ = ["labels", "llm", "generation", "review", "grading", "judge", "agreement", "hardnegatives", "logs", "log_format", "export", "text"]
