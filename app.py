@@ -11,6 +11,7 @@ st.set_page_config(page_title="Flywheel", page_icon=":material/cyclone:", layout
 pages = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("pages/data.py", title="Data", icon=":material/database:"),
+    st.Page("pages/logs.py", title="Logs", icon=":material/receipt_long:"),
     st.Page("pages/review.py", title="Review", icon=":material/rate_review:"),
     st.Page("pages/grade.py", title="Grade", icon=":material/grading:"),
     st.Page("pages/hard_negatives.py", title="Hard negatives", icon=":material/block:"),

@@ -1,4 +1,4 @@
-"""Data: import documents and qrels, browse and search the corpus, download exports."""
+"""Data: import documents and qrels or interaction logs, browse and search the corpus, download exports."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from core.search.retrieval import SearchMode, ensure_corpus_embeddings, search
 from core.storage.archive import zip_folder
 from core.storage.imports import import_path
 from ui.common import embedder, reviewer, show_error, store
+from ui.log_upload import log_upload
 from ui.progress import progress_bar
 
 EXPORT_HELP = {
@@ -25,7 +26,7 @@ EXPORT_HELP = {
 
 st.title("Data")
 db = store()
-search_tab, import_tab, export_tab = st.tabs(["Browse & search", "Import", "Export"])
+search_tab, import_tab, logs_tab, export_tab = st.tabs(["Browse & search", "Import", "Interaction logs", "Export"])
 
 with search_tab:
     left, middle, right = st.columns([4, 2, 1])
@@ -66,6 +67,10 @@ with import_tab:
             else:
                 st.success(f"Imported {result.documents:,} documents, {result.queries:,} queries, {result.judgments:,} judgments.")
                 st.json(asdict(result))
+
+with logs_tab:
+    log_upload("data_logs")
+    st.caption("What the logs say (traffic, feedback, uncited queries) is on the Logs page.")
 
 with export_tab:
     fmt = st.radio("Format", list(ExportFormat), format_func=lambda f: f"{f.value} — {EXPORT_HELP[f]}")
