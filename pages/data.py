@@ -22,6 +22,7 @@ EXPORT_HELP = {
     ExportFormat.triplets: "training triplets JSONL (anchor, positive, negative)",
     ExportFormat.hf: "Hugging Face `datasets` folder of graded pairs (load_from_disk)",
     ExportFormat.cohere: "Cohere rerank JSONL (query, relevant_passages, hard_negatives)",
+    ExportFormat.fewshot: "few-shot sets as JSON (query, document title, who approved it), to paste into your prompts",
 }
 
 st.title("Data")

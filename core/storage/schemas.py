@@ -187,6 +187,16 @@ class Interaction(LanceModel):
     imported_at: datetime
 
 
+class FewShotExample(LanceModel):
+    """An approved query pinned into a named few-shot set (by style or segment), in order."""
+
+    set_name: str
+    query_id: str
+    position: int
+    pinned_by: str
+    pinned_at: datetime
+
+
 TABLES: dict[str, type[LanceModel]] = {
     "documents": Document,
     "queries": Query,
@@ -198,6 +208,7 @@ TABLES: dict[str, type[LanceModel]] = {
     "events": Event,
     "claims": Claim,
     "interactions": Interaction,
+    "fewshot": FewShotExample,
 }
 
 KEYS: dict[str, list[str]] = {
@@ -208,4 +219,5 @@ KEYS: dict[str, list[str]] = {
     "runs": ["run_id"],
     "claims": ["queue", "item_id"],
     "interactions": ["interaction_id"],
+    "fewshot": ["set_name", "query_id"],
 }
