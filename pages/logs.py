@@ -73,8 +73,8 @@ for tab, frame, caption in ((top_tab, summary["top_queries"], "Variants: texts a
 
 st.subheader("Promote a logged query")
 choices = summary["top_queries"].head(200)
-picked = st.selectbox("Query", choices["query_id"], format_func=lambda q: f"{q}: {choices.set_index('query_id').at[q, 'text']}",
-                      key="logs_pick")
+text_of = dict(zip(choices["query_id"], choices["text"]))
+picked = st.selectbox("Query", choices["query_id"], format_func=lambda q: f"{q}: {text_of[q]}", key="logs_pick")
 if picked:
     row = choices.set_index("query_id").loc[picked]
     st.caption(f"origin {row['origin']} · status {row['status']} · split {row['split']} · {row['interactions']} interactions")
