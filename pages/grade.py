@@ -23,7 +23,8 @@ with st.expander("Queue and view settings"):
     strategy = middle.selectbox("What to grade next", [s.value for s in grading.Strategy], key="g_strategy",
                                 help="Ungraded: fewest grades first. Most uncertain: the retriever's top scores are close, or it "
                                      "disagrees with the trained cross-encoder, or production users gave it thumbs-down. "
-                                     "Thumbs-down first: queries whose logged answers got the most thumbs-down. Overlap: queries another reviewer finished, to measure agreement.")
+                                     "Thumbs-down first: queries whose logged answers got the most thumbs-down. "
+                                     "Overlap: queries another reviewer finished, to measure agreement.")
     overlap = middle.slider("Overlap share", 0.0, 1.0, 0.2, 0.05, key="g_overlap",
                             help="Share of finished queries also given to a second reviewer, so agreement can be measured.")
     view = right.radio("View", ["One at a time", "List"], key="g_view")
@@ -31,8 +32,9 @@ st.session_state[ui.OPTIONS] = {"k": int(k), "mode": mode, "strategy": strategy,
 
 toggles = st.columns(3)
 blind = toggles[0].toggle("Blind mode", value=True, key="g_blind", help="Hide model scores and other reviewers' grades while grading.")
-suggest = toggles[1].toggle("Show suggestions", value=False, key="g_suggest", help="Model pre-grades and production-log signals (agent `logs`: cited or clicked, "
-                                                                              "or ranked high under a thumbs-down); never counted as judgments.")
+suggest = toggles[1].toggle("Show suggestions", value=False, key="g_suggest",
+                            help="Model pre-grades and production-log signals (agent `logs`: cited or clicked, or ranked high "
+                                 "under a thumbs-down); never counted as judgments.")
 
 try:
     unsure = None
