@@ -22,6 +22,7 @@ def page(path: str, title: str, icon: str, action: Action = Action.read, **optio
 pages = [
     page("pages/home.py", "Home", ":material/home:", default=True),
     page("pages/data.py", "Data", ":material/database:"),
+    page("pages/logs.py", "Logs", ":material/receipt_long:", Action.import_data),
     page("pages/review.py", "Review", ":material/rate_review:", Action.review),
     page("pages/grade.py", "Grade", ":material/grading:", Action.grade),
     page("pages/hard_negatives.py", "Hard negatives", ":material/block:", Action.grade),

@@ -1,4 +1,4 @@
-"""Data: import documents and qrels, browse and search the corpus, download exports."""
+"""Data: import documents and qrels or interaction logs, browse and search the corpus, download exports."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from core.storage.auth import Action
 from core.storage.imports import import_path
 from ui import auth
 from ui.common import embedder, show_error, store, user
+from ui.log_upload import log_upload
 from ui.progress import progress_bar
 from ui.safe_text import code, escape, show_text
 
@@ -24,11 +25,12 @@ EXPORT_HELP = {
     ExportFormat.triplets: "training triplets JSONL (anchor, positive, negative)",
     ExportFormat.hf: "Hugging Face `datasets` folder of graded pairs (load_from_disk)",
     ExportFormat.cohere: "Cohere rerank JSONL (query, relevant_passages, hard_negatives)",
+    ExportFormat.fewshot: "few-shot sets as JSON (query, document title, who approved it), to paste into your prompts",
 }
 
 st.title("Data")
 db = store()
-search_tab, import_tab, export_tab = st.tabs(["Browse & search", "Import", "Export"])
+search_tab, import_tab, logs_tab, export_tab = st.tabs(["Browse & search", "Import", "Interaction logs", "Export"])
 
 with search_tab:
     left, middle, right = st.columns([4, 2, 1])
@@ -72,6 +74,10 @@ with import_tab:
                 else:
                     st.success(f"Imported {result.documents:,} documents, {result.queries:,} queries, {result.judgments:,} judgments.")
                     st.json(asdict(result))
+
+with logs_tab:
+    log_upload("data_logs")
+    st.caption("What the logs say (traffic, feedback, uncited queries) is on the Logs page.")
 
 with export_tab:
     if not auth.can(Action.export_data):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.errors import FlywheelError
-from core.labeling import grading, judge
+from core.labeling import grading, judge, logs
 from core.labeling.labels import GRADE_MEANINGS
 from core.labeling.llm import make_client
 from core.search.retrieval import SearchMode
@@ -23,7 +23,9 @@ with st.expander("Queue and view settings"):
     k = left.number_input("Candidates per query (k)", 1, 100, 10, key="g_k")
     strategy = middle.selectbox("What to grade next", [s.value for s in grading.Strategy], key="g_strategy",
                                 help="Ungraded: fewest grades first. Most uncertain: the retriever's top scores are close, or it "
-                                     "disagrees with the trained cross-encoder. Overlap: queries another reviewer finished, to measure agreement.")
+                                     "disagrees with the trained cross-encoder, or production users gave it thumbs-down. "
+                                     "Thumbs-down first: queries whose logged answers got the most thumbs-down. "
+                                     "Overlap: queries another reviewer finished, to measure agreement.")
     overlap = middle.slider("Overlap share", 0.0, 1.0, 0.2, 0.05, key="g_overlap",
                             help="Share of finished queries also given to a second reviewer, so agreement can be measured.")
     view = right.radio("View", ["One at a time", "List"], key="g_view")
@@ -31,14 +33,16 @@ st.session_state[ui.OPTIONS] = {"k": int(k), "mode": mode, "strategy": strategy,
 
 toggles = st.columns(3)
 blind = toggles[0].toggle("Blind mode", value=True, key="g_blind", help="Hide model scores and other reviewers' grades while grading.")
-suggest = toggles[1].toggle("Show suggestions", value=False, key="g_suggest", help="Model pre-grades; never counted as judgments.")
+suggest = toggles[1].toggle("Show suggestions", value=False, key="g_suggest",
+                            help="Model pre-grades and production-log signals (agent `logs`: cited or clicked, or ranked high "
+                                 "under a thumbs-down); never counted as judgments.")
 
 try:
     unsure = None
     if strategy == grading.Strategy.uncertain.value:
         run = judge.latest_cross_encoder(db)
         unsure = ui.uncertainty(settings().db_uri, int(k), run["model_path"] if run else "")
-    item = ui.acquire(unsure)
+    item = ui.acquire(unsure, logs.thumbs_down_share(db) if strategy == grading.Strategy.thumbs_down.value else None)
     if item is None:
         st.success("Nothing left to grade: every approved query is graded or held by another reviewer. Check back later, "
                    "or switch the strategy to 'overlap first' to give second opinions.")

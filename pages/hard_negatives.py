@@ -1,5 +1,6 @@
 """Hard negatives: confirm or reject mined candidates (ranked high but graded low, or never
-graded and close to a positive), and the confirmed list per query."""
+graded and close to a positive, or ranked high under a thumbs-down in the production logs and
+never cited), and the confirmed list per query."""
 
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ if candidates is not None:
     for row in candidates[:50]:
         with st.container(border=True):
             st.markdown(f"**Query** {code(row['query_id'])}: {escape(row['query'], 500)}")
-            st.caption(f"{code(row['doc_id'])} · {escape(row['source'], 60)} · similarity {row['score']:.3f}")
+            st.caption(f"{code(row['doc_id'])} · {escape(row['source'], 60)} · score {row['score']:.3f}")
             ui.show_document(row["title"], row["text"], row["query"])
             cols = st.columns([2, 1, 1])
             key = f"{row['query_id']}::{row['doc_id']}"

@@ -7,7 +7,7 @@ import functools
 import streamlit as st
 
 from core.errors import FlywheelError
-from core.evaluation import charts, report, results
+from core.evaluation import charts, production, report, results
 from core.storage.auth import Action
 from core.training import jobs
 from ui import auth, common
@@ -36,6 +36,10 @@ except FlywheelError as error:
 
 view.headline(head)
 label = head["metric"]
+logged = production.compare(store, data, metric, stage, common.settings().relevant_grade)
+if not logged.empty:
+    st.dataframe(logged.rename(columns={"value": label}), hide_index=True, column_config={label: st.column_config.NumberColumn(format="%.3f")})
+    st.caption("Production: the rankings your RAG app logged (Logs page), scored on the eval queries it logged, beside this run.")
 # Stateful tabs: only the open one is computed and drawn (each chart costs plotly ~0.1–0.3 s).
 charts_tab, compare_tab, drill_tab, export_tab = st.tabs(view.TABS, key="results_tab", on_change="rerun")
 

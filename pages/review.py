@@ -8,6 +8,7 @@ from core.errors import FlywheelError
 from core.labeling import review
 from ui import common
 from ui import review_widgets as w
+from ui.fewshot_panel import fewshot_panel
 from ui.safe_text import escape
 
 st.title("Review synthetic queries")
@@ -47,6 +48,9 @@ def queue() -> None:
 
 
 queue()
+
+with st.expander(":material/collections_bookmark: Few-shot sets"):
+    fewshot_panel(store, name)
 
 with st.expander(":material/history: Decided items and their history"):
     status = st.segmented_control("Status", ["approved", "rejected", "pending"], key="review_table_status")

@@ -41,7 +41,7 @@ def test_data_page_export_prepares_a_zip(small_store):
     at.run()
     at.switch_page("pages/data.py")
     at.run()
-    at.button[1].click().run()  # "Prepare download" (Import is button 0)
+    next(b for b in at.button if b.label == "Prepare download").click().run()
     assert not at.exception
     assert at.session_state["export"][0] == "beir"
 

@@ -46,7 +46,7 @@ def current_item() -> grading.QueueItem | None:
     return grading.QueueItem(*value) if value else None
 
 
-def acquire(uncertainty: dict[str, float] | None = None) -> grading.QueueItem | None:
+def acquire(uncertainty: dict[str, float] | None = None, thumbs_down: dict[str, float] | None = None) -> grading.QueueItem | None:
     """The query to grade: a re-grade target, the one in progress, or the next one claimed from the queue."""
     db, name, opts = store(), reviewer(), options()
     target = st.session_state.pop(TARGET, None)
@@ -58,7 +58,7 @@ def acquire(uncertainty: dict[str, float] | None = None) -> grading.QueueItem | 
         st.session_state["g_focus"] = doc_id
     if not st.session_state.get(ITEM):
         item = grading.next_query(db, name, opts["strategy"], k=opts["k"], overlap_share=opts["overlap"], uncertainty=uncertainty,
-                                  skip=st.session_state.get(SKIP, []))
+                                  thumbs_down=thumbs_down, skip=st.session_state.get(SKIP, []))
         if item is None:
             return None
         st.session_state[ITEM], st.session_state[POS] = (item.queue, item.query_id), 0

@@ -10,7 +10,7 @@ import html
 import streamlit as st
 
 from core.errors import ConflictError, FlywheelError
-from core.labeling import generation, review
+from core.labeling import fewshot, generation, review
 from core.settings import Settings
 from core.storage.auth import Action
 from core.storage.store import Store
@@ -44,6 +44,9 @@ def generation_panel(store: Store, settings: Settings, reviewer: str) -> None:
         how = c4.selectbox("Documents", [s.value for s in generation.Selection])
         search_text = st.text_input("Search text (for 'by search')", "")
         examples = st.checkbox("Use approved queries as few-shot examples", value=True, disabled=not settings.llm)
+        sets = fewshot.set_names(store)
+        chosen = st.selectbox("Few-shot set", ["latest approved", *sets], disabled=not settings.llm or not sets,
+                              help="A curated set (below) instead of the latest approved queries.")
         go = st.form_submit_button("Generate", type="primary")
     if not go:
         return
@@ -57,6 +60,7 @@ def generation_panel(store: Store, settings: Settings, reviewer: str) -> None:
         )
         result = generation.generate(
             store, gen, docs, style=style, per_doc=int(per_doc), limit=int(n), use_examples=examples, actor=user(),
+            fewshot_set=None if chosen == "latest approved" else chosen,
             progress=lambda done, total, title: bar.progress(min(done / max(total, 1), 1.0), text=f"{done}/{total} · {title[:60]}"),
         )
     except FlywheelError as error:

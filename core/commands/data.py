@@ -96,9 +96,9 @@ def register(subparsers) -> None:
     imp.add_argument("--id-prefix", default="", help="prefix every document and query id (to mix datasets whose ids clash)")
     imp.set_defaults(handler=_import)
 
-    exp = subparsers.add_parser("export", help="export judgments")
-    exp.add_argument("--format", required=True, choices=["beir", "triplets", "hf", "cohere"])
-    exp.add_argument("--out", default="export", help="output folder (default: ./export)")
+    exp = subparsers.add_parser("export", help="export judgments, or the few-shot sets")
+    exp.add_argument("--format", required=True, choices=["beir", "triplets", "hf", "cohere", "fewshot"])
+    exp.add_argument("--out", default="export", help="output folder (default: ./export); for fewshot a .json file or a folder")
     exp.set_defaults(handler=_export)
 
     stat = subparsers.add_parser("status", help="counts of what is in the workspace, as JSON")

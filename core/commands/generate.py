@@ -23,6 +23,7 @@ def register(subparsers) -> None:
                      help="which documents: unqueried (never-queried first, default), random, search")
     gen.add_argument("--search", default="", help="search text for --select search")
     gen.add_argument("--no-examples", action="store_true", help="do not add approved queries to the prompt as few-shot examples")
+    gen.add_argument("--fewshot-set", help="use this curated few-shot set's examples (Review page) instead of the latest approved queries")
     gen.add_argument("--seed", type=int)
     gen.set_defaults(handler=run_generate)
 
@@ -46,7 +47,7 @@ def run_generate(settings: Settings, args: argparse.Namespace) -> int:
 
     try:
         result = generate(store, generator, docs, style=args.style, per_doc=args.per_doc, limit=args.n,
-                          use_examples=not args.no_examples, progress=progress)
+                          use_examples=not args.no_examples, fewshot_set=args.fewshot_set, progress=progress)
     finally:
         print(file=sys.stderr)
     print(json.dumps({"generator": result.generator, "written": len(result.written), "documents": result.docs_done,

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.errors import InputError
+from core.labeling.fewshot import export_fewshot
 from core.labeling.labels import POSITIVE_GRADE, consensus_labels, negative_mask, negative_rule
 from core.search.models import document_text
 from core.storage.auth import Action, User, actor_name
@@ -27,6 +28,7 @@ class ExportFormat(str, Enum):
     triplets = "triplets"
     hf = "hf"
     cohere = "cohere"
+    fewshot = "fewshot"
 
 
 def _labelled(store: Store) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -138,6 +140,7 @@ EXPORTERS = {
     ExportFormat.triplets: export_triplets,
     ExportFormat.hf: export_hf,
     ExportFormat.cohere: export_cohere,
+    ExportFormat.fewshot: export_fewshot,
 }
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 from pydantic import BaseModel, Field, field_validator
 
 from core.errors import InputError
+from core.labeling import fewshot
 from core.labeling.llm import LLMClient
 from core.labeling.text import content_words
 from core.storage.auth import Action, User, actor_name
@@ -255,6 +256,7 @@ def generate(
     per_doc: int = 1,
     limit: int | None = None,
     use_examples: bool = True,
+    fewshot_set: str | None = None,
     actor: str | User = "cli",
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
@@ -265,6 +267,8 @@ def generate(
     if per_doc < 1:
         raise InputError(f"generation expects at least 1 query per document, but got {per_doc}")
     examples = few_shot_examples(store) if use_examples else Examples()
+    if use_examples and fewshot_set:
+        examples = Examples(fewshot.examples(store, fewshot_set), examples.rejected)
     result = GenerationResult(generator.name)
     total = len(docs)
     limit = limit if limit is not None else total * per_doc

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import InputError
+from core.labeling import logs
 from core.labeling.labels import GRADE_MEANINGS
 from core.search.models import Embedder
 from core.search.retrieval import SearchMode, corpus_matrix, rank_many, search
@@ -46,6 +47,7 @@ class Strategy(StrEnum):
     ungraded = "ungraded first"
     uncertain = "most uncertain first"
     overlap = "overlap first"
+    thumbs_down = "thumbs-down first"
 
 
 @dataclass(frozen=True)
@@ -205,13 +207,15 @@ def queue_order(
     k: int = 10,
     overlap_share: float = 0.2,
     uncertainty: dict[str, float] | None = None,
+    thumbs_down: dict[str, float] | None = None,
 ) -> list[QueueItem]:
     """Every query this reviewer could grade now, best first (claims are not consulted here).
 
     A query is done for a reviewer once they graded min(k, documents) of its documents.
     Order: the reviewer's own unfinished queries, then overlap items due (finished by exactly
     one other person and in the overlap sample; every such item under Strategy.overlap), then
-    fresh queries nobody finished: fewest judgments first, or most uncertain first.
+    fresh queries nobody finished: fewest judgments first, most uncertain first, or highest
+    share of thumbs-down in the production logs first (logs.thumbs_down_share).
     """
     strategy = Strategy(strategy)
     queries = gradeable_queries(store)
@@ -235,6 +239,8 @@ def queue_order(
     position = {q: i for i, q in enumerate(ids)}
     if strategy is Strategy.uncertain and uncertainty:
         fresh.sort(key=lambda q: (-uncertainty.get(q, -1.0), position[q]))
+    elif strategy is Strategy.thumbs_down and thumbs_down:
+        fresh.sort(key=lambda q: (-thumbs_down.get(q, -1.0), total.get(q, 0), position[q]))
     else:
         fresh.sort(key=lambda q: (total.get(q, 0), position[q]))
     return [QueueItem(QUEUE, q) for q in started] + [QueueItem(OVERLAP_QUEUE, q) for q in overlap] + [QueueItem(QUEUE, q) for q in fresh]
@@ -258,11 +264,12 @@ def release(store: Store, reviewer: str, item: QueueItem) -> None:
 
 
 def uncertainty(store: Store, embedder: Embedder, query_ids: list[str] | None = None, k: int = 10, cross_encoder: Any = None) -> dict[str, float]:
-    """Per query, how unsure the retriever is about its top candidates, in [0, 2].
+    """Per query, how unsure the retriever is about its top candidates, in [0, 3].
 
     closeness = 1 − gap/GAP_SCALE (clipped), where gap is the cosine gap between the top two
     documents; plus, once a cross-encoder exists, disagreement = (1 − Kendall's tau)/2 between
-    its order and the bi-encoder's over the top k.
+    its order and the bi-encoder's over the top k; plus the share of the query's logged
+    interactions that got a thumbs-down (production users disagreed with the ranking).
     """
     from scipy.stats import kendalltau
 
@@ -279,6 +286,7 @@ def uncertainty(store: Store, embedder: Embedder, query_ids: list[str] | None = 
         docs = store.read("documents", where=sql_in("doc_id", needed), columns=["doc_id", "title", "text"])
         texts = {d: f"{t}\n{x}" if t else x for d, t, x in zip(docs["doc_id"], docs["title"], docs["text"], strict=False)}
     out: dict[str, float] = {}
+    thumbs_down = logs.thumbs_down_share(store)
     for qid, text, ranking in zip(queries["query_id"], queries["text"], rankings, strict=False):
         scores = [s for _, s in ranking]
         gap = scores[0] - scores[1] if len(scores) > 1 else 1.0
@@ -287,5 +295,5 @@ def uncertainty(store: Store, embedder: Embedder, query_ids: list[str] | None = 
             ce = cross_encoder.predict([(text, texts.get(d, "")) for d, _ in ranking], show_progress_bar=False)
             tau = kendalltau(scores, np.asarray(ce, dtype=float)).statistic
             value += (1.0 - (0.0 if np.isnan(tau) else tau)) / 2.0
-        out[qid] = float(value)
+        out[qid] = float(value + thumbs_down.get(qid, 0.0))
     return out

@@ -1,9 +1,10 @@
 """Hard-negative candidates for reviewers to confirm or reject, and the confirmed list.
 
-A hard negative looks relevant to the retriever but is not. Two sources of candidates:
-documents the retriever ranks in the top k that people graded low, and documents never
-graded for a query that sentence-transformers' `mine_hard_negatives` finds close to one of
-its positives. A confirmation is the reviewer's own judgment with the flag set (so undo and
+A hard negative looks relevant to the retriever but is not. Three sources of candidates:
+documents the retriever ranks in the top k that people graded low, documents never graded
+for a query that sentence-transformers' `mine_hard_negatives` finds close to one of its
+positives, and documents production ranked high under a thumbs-down that no answer cited
+(core.labeling.logs). A confirmation is the reviewer's own judgment with the flag set (so undo and
 agreement see it); decisions are logged, and a decided pair is not offered again.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from core.labeling import grading
+from core.labeling import grading, logs
 from core.labeling.labels import POSITIVE_GRADE, consensus
 from core.search.models import Embedder
 from core.search.retrieval import corpus_matrix, rank_many
@@ -75,6 +76,15 @@ def _similar_to_positive(store: Store, embedder: Embedder, queries: pd.DataFrame
     return out
 
 
+def _from_logs(store: Store, queries: pd.DataFrame, labels: pd.DataFrame) -> list[dict]:
+    """Production's likely hard negatives, unless a reviewer already graded the pair relevant."""
+    found = logs.hard_negative_candidates(store, list(queries["query_id"]))
+    relevant = {(q, d) for q, d, g in zip(labels["query_id"], labels["doc_id"], labels["grade"]) if g >= POSITIVE_GRADE}
+    text_of = dict(zip(queries["query_id"], queries["text"]))
+    return [{"query_id": q, "query": text_of[q], "doc_id": d, "source": source, "score": float(score), "grade": None}
+            for q, d, score, source in zip(found["query_id"], found["doc_id"], found["score"], found["source"]) if (q, d) not in relevant]
+
+
 def mined_candidates(
     store: Store,
     embedder: Embedder,
@@ -97,6 +107,7 @@ def mined_candidates(
     doc_ids, matrix = corpus_matrix(store, embedder)
     rankings = rank_many(embedder.encode_queries(list(queries["text"])), doc_ids, matrix, k)
     rows = _ranked_low(queries, labels, rankings, low_grade) + _similar_to_positive(store, embedder, queries, labels, positive_grade, per_query)
+    rows += _from_logs(store, queries, labels)
     decided = decided_pairs(store)
     rows = [r for r in rows if (r["query_id"], r["doc_id"]) not in decided]
     if not rows:

@@ -21,6 +21,7 @@ class QueryOrigin(str, Enum):
     synthetic = "synthetic"
     imported = "imported"
     human = "human"
+    log = "log"  # a query people typed into the team's RAG app (core/labeling/logs.py)
 
 
 class QueryStatus(str, Enum):
@@ -164,6 +165,38 @@ class Claim(LanceModel):
     expires_at: datetime
 
 
+class Interaction(LanceModel):
+    """One logged interaction of the team's RAG app (the log schema in core/labeling/logs.py).
+
+    `query` is the text as typed; `query_id` the query it was merged into (normalised text,
+    then embedding similarity), so a merge stays visible."""
+
+    interaction_id: str
+    at: datetime
+    query: str
+    query_id: str
+    retrieved: str = "[]"  # JSON [[doc_id, rank, score], …] in rank order
+    cited: str = "[]"  # JSON [doc_id, …]
+    clicked: str = "[]"  # JSON [doc_id, …]
+    thumbs: str = ""  # "up" | "down" | ""
+    comment: str = ""
+    session: str = ""
+    user: str = ""
+    app_version: str = ""
+    source: str = ""  # the log file it came from
+    imported_at: datetime
+
+
+class FewShotExample(LanceModel):
+    """An approved query pinned into a named few-shot set (by style or segment), in order."""
+
+    set_name: str
+    query_id: str
+    position: int
+    pinned_by: str
+    pinned_at: datetime
+
+
 TABLES: dict[str, type[LanceModel]] = {
     "documents": Document,
     "queries": Query,
@@ -174,6 +207,8 @@ TABLES: dict[str, type[LanceModel]] = {
     "query_results": QueryResult,
     "events": Event,
     "claims": Claim,
+    "interactions": Interaction,
+    "fewshot": FewShotExample,
 }
 
 KEYS: dict[str, list[str]] = {
@@ -183,4 +218,6 @@ KEYS: dict[str, list[str]] = {
     "suggestions": ["query_id", "doc_id", "agent"],
     "runs": ["run_id"],
     "claims": ["queue", "item_id"],
+    "interactions": ["interaction_id"],
+    "fewshot": ["set_name", "query_id"],
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.storage.schemas import QueryOrigin
 from core.storage.store import EMBEDDINGS_PREFIX, Store
 
 
@@ -47,6 +48,8 @@ def status(store: Store) -> dict:
         "hard_negatives": int(judgments.loc[judgments["hard_negative"], ["query_id", "doc_id"]].drop_duplicates().shape[0]),
         "reviewers": sorted({r for r in judgments["reviewer"] if not r.startswith("import:")} | set(queries["reviewer"].dropna()) - {""}),
         "runs_by_status": runs["status"].value_counts().to_dict(),
+        "logged_interactions": store.count("interactions"),
+        "log_queries": int((queries["origin"] == QueryOrigin.log.value).sum()),
         "embedding_tables": sorted(n[len(EMBEDDINGS_PREFIX):] for n in store.table_names() if n.startswith(EMBEDDINGS_PREFIX)),
     }
 
