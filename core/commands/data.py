@@ -8,9 +8,8 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from core.commands.output import print_json
+from core.commands.output import open_store, print_json
 from core.settings import Settings
-from core.storage.store import Store
 
 LAUNCHER = Path(__file__).resolve().parent.parent.parent / "ui" / "launch.py"
 
@@ -18,7 +17,7 @@ LAUNCHER = Path(__file__).resolve().parent.parent.parent / "ui" / "launch.py"
 def _demo(settings: Settings, args) -> int:
     from core.storage.demo import load_demo
 
-    result = load_demo(Store(settings.db_uri), reset_workspace=args.reset)
+    result = load_demo(open_store(settings), reset_workspace=args.reset)
     print_json(asdict(result) if result else {"demo": "already loaded", "workspace": settings.workspace})
     return 0
 
@@ -26,21 +25,21 @@ def _demo(settings: Settings, args) -> int:
 def _import(settings: Settings, args) -> int:
     from core.storage.imports import import_path
 
-    print_json(asdict(import_path(Store(settings.db_uri), args.path, name=args.name, id_prefix=args.id_prefix)))
+    print_json(asdict(import_path(open_store(settings), args.path, name=args.name, id_prefix=args.id_prefix)))
     return 0
 
 
 def _export(settings: Settings, args) -> int:
     from core.labeling.export import export
 
-    print_json(export(Store(settings.db_uri), args.format, args.out))
+    print_json(export(open_store(settings, create=False), args.format, args.out))
     return 0
 
 
 def _status(settings: Settings, args) -> int:
     from core.storage.status import status
 
-    print_json({"workspace": settings.workspace, **status(Store(settings.db_uri))})
+    print_json({"workspace": settings.workspace, **status(open_store(settings, create=False))})
     return 0
 
 
