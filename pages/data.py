@@ -12,6 +12,7 @@ from core.errors import FlywheelError
 from core.labeling.export import ExportFormat, export
 from core.search.retrieval import SearchMode, ensure_corpus_embeddings, search
 from core.storage.archive import zip_folder
+from core.storage.files import save_upload
 from core.storage.imports import import_path
 from ui.common import embedder, reviewer, show_error, store
 from ui.progress import progress_bar
@@ -56,8 +57,7 @@ with import_tab:
     prefix = prefix_col.text_input("Id prefix", placeholder="optional, when ids clash with another import")
     if st.button("Import", type="primary", disabled=upload is None):
         with tempfile.TemporaryDirectory() as scratch:
-            path = Path(scratch) / upload.name
-            path.write_bytes(upload.getvalue())
+            path = save_upload(upload, Path(scratch))  # in chunks: no second in-memory copy of a 500 MB upload
             try:
                 with st.spinner("Checking and importing…"):
                     result = import_path(db, path, name=name or None, actor=reviewer() or "ui", id_prefix=prefix)
