@@ -1,8 +1,8 @@
 """One reviewer on the Grade page, as a separate process: the page's own calls in its order
 (next_query → candidates → grade each → release), with optional injected faults.
 
-Used by tests/test_stress.py (short, in CI) and bench/stress.py (long). Prints one JSON line:
-what was acknowledged to this reviewer, so the parent can compare it with what is stored.
+Used by tests/test_stress.py (short, in CI) and bench/stress.py (long). Prints a JSON line per
+acknowledged grade, so the parent can compare what reviewers were told with what is stored.
 """
 
 from __future__ import annotations
@@ -68,22 +68,26 @@ def inject_faults(store: Store, conflict_rate: float, fail_at: int | None, rng: 
         store.upsert = failing_upsert
 
 
-def work(uri: str, reviewer: str, grades: int, seed: int, k: int, conflict_rate: float, fail_at: int | None) -> dict:
+def work(uri: str, reviewer: str, grades: int, seed: int, k: int, conflict_rate: float, fail_at: int | None) -> None:
+    """Grade until `grades` are acknowledged, printing each event as a JSON line the moment it
+    happens (flushed), so a parent that SIGKILLs this process still knows what was acknowledged."""
     rng = random.Random(seed)
     store = Store(uri)
     inject_faults(store, conflict_rate, fail_at, random.Random(seed + 1))
-    acked: list[list] = []  # [query_id, doc_id, grade] in acknowledgement order
-    handed: list[list] = []  # [queue, query_id] each time next_query gave this reviewer an item
-    failed: list[str] = []
-    while len(acked) < grades:
+
+    def emit(kind: str, value) -> None:
+        print(json.dumps({kind: value}), flush=True)
+
+    acked = 0
+    while acked < grades:
         try:
             item = grading.next_query(store, reviewer, k=k, overlap_share=0.0)
         except Exception as error:  # noqa: BLE001 - the page shows it; the reviewer reloads
-            failed.append(f"next_query {type(error).__name__}: {error}")
+            emit("failed", f"next_query {type(error).__name__}: {error}")
             continue
         if item is None:
             break
-        handed.append([item.queue, item.query_id])
+        emit("handed", [item.queue, item.query_id])
         docs = list(grading.candidates(store, None, item.query_id, k=k, mode="full-text")["doc_id"])
         done: list[str] = []
         for doc_id in docs:
@@ -92,23 +96,37 @@ def work(uri: str, reviewer: str, grades: int, seed: int, k: int, conflict_rate:
                 try:
                     grading.grade(store, reviewer, item.query_id, doc_id, value)
                 except Exception as error:  # noqa: BLE001 - recorded: a failed save is not acknowledged
-                    failed.append(f"{type(error).__name__}: {error}")
+                    emit("failed", f"{type(error).__name__}: {error}")
                     continue
-                acked.append([item.query_id, doc_id, value])
+                emit("ack", [item.query_id, doc_id, value])
+                acked += 1
                 done.append(doc_id)
                 break
             if done and rng.random() < 0.1:  # a re-grade of something already graded
                 again, value = rng.choice(done), rng.randint(0, 5)
                 try:
                     grading.grade(store, reviewer, item.query_id, again, value)
-                    acked.append([item.query_id, again, value])
+                    emit("ack", [item.query_id, again, value])
+                    acked += 1
                 except Exception as error:  # noqa: BLE001
-                    failed.append(f"{type(error).__name__}: {error}")
+                    emit("failed", f"{type(error).__name__}: {error}")
         try:
             grading.release(store, reviewer, item)
         except Exception as error:  # noqa: BLE001 - the claim expires on its own
-            failed.append(f"release {type(error).__name__}: {error}")
-    return {"reviewer": reviewer, "acked": acked, "handed": handed, "failed": failed}
+            emit("failed", f"release {type(error).__name__}: {error}")
+
+
+def collect(reviewer: str, output: str) -> dict:
+    """What one worker process printed (complete lines only: a killed one may end mid-line)."""
+    result: dict = {"reviewer": reviewer, "acked": [], "handed": [], "failed": []}
+    for line in output.splitlines():
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        for kind, value in entry.items():
+            result[{"ack": "acked", "handed": "handed", "failed": "failed"}[kind]].append(value)
+    return result
 
 
 def compare(store: Store, results: list[dict]) -> dict:
@@ -161,7 +179,7 @@ def main() -> None:
     parser.add_argument("--conflict-rate", type=float, default=0.0)
     parser.add_argument("--fail-at", type=int, default=None)
     args = parser.parse_args()
-    print(json.dumps(work(args.uri, args.reviewer, args.grades, args.seed, args.k, args.conflict_rate, args.fail_at)))
+    work(args.uri, args.reviewer, args.grades, args.seed, args.k, args.conflict_rate, args.fail_at)
 
 
 if __name__ == "__main__":

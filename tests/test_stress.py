@@ -3,14 +3,13 @@ write that fails half-way: nothing acknowledged is lost, reverted or duplicated.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 
 from core.storage.demo import load_demo
 from core.storage.store import Store
-from tests.stress_worker import compare
+from tests.stress_worker import collect, compare
 
 WORKER = Path(__file__).with_name("stress_worker.py")
 
@@ -29,7 +28,7 @@ def test_concurrent_graders_with_faults_lose_nothing(store: Store):
     for worker in workers:
         out, err = worker.communicate(timeout=600)
         assert worker.returncode == 0, err[-3000:]
-        results.append(json.loads(out.strip().splitlines()[-1]))
+        results.append(collect(f"reviewer-{len(results)}", out))
     report = compare(Store(store.uri), results)
     assert report["acknowledged"] >= 180, report
     assert report["failed_saves"] >= 1, report  # the injected failure happened and was not acknowledged

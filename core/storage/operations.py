@@ -177,6 +177,8 @@ def _abandoned(entry: dict) -> bool:
         import psutil
 
         process = psutil.Process(int(entry["pid"]))
+        if process.status() == psutil.STATUS_ZOMBIE:  # killed, not yet reaped by its parent
+            return True
         # a live pid that started after the entry is a different process reusing the number
         return datetime.fromtimestamp(process.create_time(), UTC).replace(tzinfo=None) > started + timedelta(seconds=1)
     except Exception:  # noqa: BLE001 - psutil.NoSuchProcess and friends: the owner is gone
