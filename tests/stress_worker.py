@@ -87,7 +87,7 @@ def work(uri: str, reviewer: str, grades: int, seed: int, k: int, conflict_rate:
             continue
         if item is None:
             break
-        emit("handed", [item.queue, item.query_id])
+        emit("handed", [item.queue, item.query_id, time.time()])
         docs = list(grading.candidates(store, None, item.query_id, k=k, mode="full-text")["doc_id"])
         done: list[str] = []
         for doc_id in docs:
@@ -110,6 +110,7 @@ def work(uri: str, reviewer: str, grades: int, seed: int, k: int, conflict_rate:
                     acked += 1
                 except Exception as error:  # noqa: BLE001
                     emit("failed", f"{type(error).__name__}: {error}")
+        emit("released", [item.queue, item.query_id, time.time()])  # before: from here on another may get it
         try:
             grading.release(store, reviewer, item)
         except Exception as error:  # noqa: BLE001 - the claim expires on its own
@@ -118,14 +119,14 @@ def work(uri: str, reviewer: str, grades: int, seed: int, k: int, conflict_rate:
 
 def collect(reviewer: str, output: str) -> dict:
     """What one worker process printed (complete lines only: a killed one may end mid-line)."""
-    result: dict = {"reviewer": reviewer, "acked": [], "handed": [], "failed": []}
+    result: dict = {"reviewer": reviewer, "acked": [], "handed": [], "released": [], "failed": []}
     for line in output.splitlines():
         try:
             entry = json.loads(line)
         except json.JSONDecodeError:
             continue
         for kind, value in entry.items():
-            result[{"ack": "acked", "handed": "handed", "failed": "failed"}[kind]].append(value)
+            result["acked" if kind == "ack" else kind].append(value)
     return result
 
 
@@ -144,7 +145,7 @@ def compare(store: Store, results: list[dict]) -> dict:
     for actor, target, detail in zip(events["actor"], events["target"], events["detail"], strict=False):
         stored_seq.setdefault((actor, target), []).append(json.loads(detail)["grade"])
     lost = reverted = acknowledged = events_lost = events_extra = 0
-    owners: dict[str, set[str]] = {}
+    holds: dict[str, list[tuple[float, float, str]]] = {}  # query → (from, to, reviewer) while held
     for result in results:
         reviewer, last, seq = result["reviewer"], {}, {}
         for query_id, doc_id, value in result["acked"]:
@@ -160,12 +161,18 @@ def compare(store: Store, results: list[dict]) -> dict:
             got = stored_seq.get(key, [])
             events_lost += max(0, len(values) - len(got))
             events_extra += max(0, len(got) - len(values))
-        for queue, query_id in result["handed"]:
-            if queue == grading.QUEUE:
-                owners.setdefault(query_id, set()).add(reviewer)
-    handed_twice = sum(len(who) > 1 for who in owners.values())
+        ends = {}
+        for queue, query_id, at in result["released"]:
+            ends.setdefault((queue, query_id), []).append(at)
+        for queue, query_id, at in result["handed"]:
+            later = [end for end in ends.get((queue, query_id), []) if end >= at]
+            holds.setdefault(query_id, []).append((at, min(later) if later else float("inf"), reviewer))
+    held_by_two = 0  # a query given to a second reviewer while the first still held it
+    for spans in holds.values():
+        spans.sort()
+        held_by_two += sum(1 for i, (_, a1, ra) in enumerate(spans) for (b0, _, rb) in spans[i + 1 :] if ra != rb and b0 < a1)
     return {"acknowledged": acknowledged, "lost": lost, "reverted": reverted, "duplicated": duplicated,
-            "events_lost": events_lost, "events_extra": events_extra, "handed_twice": handed_twice,
+            "events_lost": events_lost, "events_extra": events_extra, "held_by_two": held_by_two,
             "failed_saves": sum(len(r["failed"]) for r in results)}
 
 
