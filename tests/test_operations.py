@@ -141,3 +141,19 @@ def test_add_via_operation_is_undone_by_id(store):
         op.add("documents", [Document(doc_id="x", title="", text="t", source="s")])
         raise KeyError("late")
     assert store.count("documents") == 0
+
+
+def test_an_abandoned_entry_is_undone_by_one_process_only(store, tmp_path):
+    """Two processes opening the workspace at once: one rolls back, the other leaves it be."""
+    from core.storage import claims
+    from core.storage.operations import RECOVERY_QUEUE
+    from core.storage.schemas import JournalEntry
+
+    entry = JournalEntry(op_id="op1", kind="import", label="import 'x'", actor="cli", host="elsewhere", pid=1,
+                         started_at=now().replace(year=2000))
+    store.upsert("journal", [entry])
+    assert claims.try_claim(store, RECOVERY_QUEUE, "op1", "recovery:another")  # someone else is on it
+    assert Store(store.uri).recovered == [] and store.count("journal") == 1
+    claims.release(store, RECOVERY_QUEUE, "op1", "recovery:another")  # it died: the lease lapses
+    assert len(Store(store.uri).recovered) == 1 and store.count("journal") == 0
+    assert store.count("events", "action = 'rollback'") == 1

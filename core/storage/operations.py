@@ -26,10 +26,12 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 from lancedb.pydantic import LanceModel
 
+from core.storage import claims
 from core.storage.schemas import ROW_IDS, JournalEntry, now
 from core.storage.store import IN_CHUNK, Store, retrying, sql_in, sql_str, sql_value
 
 BACKUP_PREFIX = "undo_"
+RECOVERY_QUEUE = "recovery"
 STALE_AFTER = timedelta(days=1)  # an entry from another machine counts as abandoned after this
 
 
@@ -195,7 +197,8 @@ def recover(store: Store) -> list[str]:
     told = []
     entries = store.read("journal").to_dict("records") if store.count("journal") else []
     for entry in entries:
-        if not _abandoned(entry):
+        # several processes may open the workspace at once: one of them (the claim's holder) undoes it
+        if not _abandoned(entry) or not claims.try_claim(store, RECOVERY_QUEUE, entry["op_id"], f"recovery:{socket.gethostname()}:{os.getpid()}"):
             continue
         steps = json.loads(entry["steps"])
         for step in reversed(steps):
