@@ -13,6 +13,7 @@ from core.labeling.export import ExportFormat, export
 from core.search.retrieval import SearchMode, ensure_corpus_embeddings, search
 from core.storage.archive import zip_folder
 from core.storage.auth import Action
+from core.storage.files import save_upload
 from core.storage.imports import import_path
 from ui import auth
 from ui.common import embedder, show_error, store, user
@@ -64,8 +65,7 @@ with import_tab:
         prefix = prefix_col.text_input("Id prefix", placeholder="optional, when ids clash with another import")
         if st.button("Import", type="primary", disabled=upload is None):
             with tempfile.TemporaryDirectory() as scratch:
-                path = Path(scratch) / upload.name
-                path.write_bytes(upload.getvalue())
+                path = save_upload(upload, Path(scratch))  # in chunks: no second in-memory copy of a 500 MB upload
                 try:
                     with st.spinner("Checking and importing…"):
                         result = import_path(db, path, name=name or None, actor=user(), id_prefix=prefix)
@@ -78,6 +78,7 @@ with import_tab:
 with logs_tab:
     log_upload("data_logs")
     st.caption("What the logs say (traffic, feedback, uncited queries) is on the Logs page.")
+
 
 with export_tab:
     if not auth.can(Action.export_data):

@@ -22,7 +22,9 @@ from core.storage.schemas import Document, Judgment, Query, now  # noqa: E402
 from core.storage.store import Store  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "datasets"
+# /work/shared next to the main checkout; a worktree one level deeper finds it one level up
+SHARED = next((p for p in (ROOT.parent / "shared" / "datasets", ROOT.parent.parent / "shared" / "datasets") if p.is_dir()),
+              ROOT.parent / "shared" / "datasets")
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 

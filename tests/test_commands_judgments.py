@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from core.commands.main import main
 from core.labeling import grading
+from core.storage.store import Store
 
 
 def test_judgments_summary(small_store, workspace, capsys):
@@ -24,7 +26,10 @@ def test_judgments_summary(small_store, workspace, capsys):
     assert {r["reviewer"]: r["judgments"] for r in out["reviewers"]} == {"ann": 3, "bob": 3}
 
 
-def test_judgments_summary_on_an_empty_workspace(store, workspace, capsys):  # created empty: read-only commands never create one
+def test_judgments_summary_on_an_empty_workspace(workspace, capsys):
+    assert main(["--workspace", workspace.workspace, "judgments"]) == 2  # a read-only command makes no workspace
+    assert "expects an existing workspace" in capsys.readouterr().err and not Path(workspace.workspace).exists()
+    Store(workspace.db_uri)
     assert main(["--workspace", workspace.workspace, "judgments"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["judgments"] == 0 and out["agreement"]["krippendorff_alpha_ordinal"] is None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from core.commands.main import main
 from core.storage.demo import DEMO_DIR, load_demo
 from core.storage.status import status
@@ -36,3 +38,11 @@ def test_cli_bad_input_exits_2_with_the_reason(workspace, tmp_path, capsys):
     (tmp_path / "x.txt").write_text("hello")
     assert main(["import", str(tmp_path / "x.txt")]) == 2
     assert "expects a BEIR folder, a .zip, a .jsonl or a .csv" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["status"], ["export", "--format", "beir", "--out", "x"], ["judgments"], ["runs"], ["review-status"]])
+def test_read_only_commands_never_create_a_workspace(tmp_path, capsys, command):
+    missing = tmp_path / "typo"
+    assert main(["--workspace", str(missing), *command]) == 2
+    assert "expects an existing workspace" in capsys.readouterr().err
+    assert not missing.exists()

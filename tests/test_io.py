@@ -89,6 +89,15 @@ BAD_CASES = {
     "grade out of range": (GOOD_CORPUS, GOOD_QUERIES, HEADER + "q1\ta\t9\n", "line 2, field 'score': expects a grade from 0 to 5, but got 9"),
     "empty file": (GOOD_CORPUS, "", HEADER, "queries.jsonl: the file is empty"),
     "duplicate id": (GOOD_CORPUS + '{"_id": "a", "text": "again"}\n', GOOD_QUERIES, HEADER, "line 3: duplicate document id 'a' (first on line 1)"),
+    "grade inf": (GOOD_CORPUS, GOOD_QUERIES, HEADER + "q1\ta\tinf\n", "test.tsv, line 2, field 'score': expects an integer grade from 0 to 5, but got 'inf'"),
+    "grade nan": (GOOD_CORPUS, GOOD_QUERIES, HEADER + "q1\ta\t1\nq2\tb\tnan\n", "test.tsv, line 3, field 'score': expects an integer grade"),
+    "grade 1e400": (GOOD_CORPUS, GOOD_QUERIES, HEADER + "q1\ta\t1e400\n", "line 2, field 'score': expects an integer grade from 0 to 5, but got '1e400'"),
+    "grade 2.7": (GOOD_CORPUS, GOOD_QUERIES, HEADER + "q1\ta\t2.7\n", "line 2, field 'score': expects an integer grade from 0 to 5, but got '2.7'"),
+    "grade -1": (GOOD_CORPUS, GOOD_QUERIES, HEADER + "q1\ta\t-1\n", "line 2, field 'score': expects a grade from 0 to 5, but got -1"),
+    "duplicate pair": (GOOD_CORPUS, GOOD_QUERIES, HEADER + "q1\ta\t1\nq1\tb\t0\nq1\ta\t3\n",
+                       "test.tsv, line 4: grades query 'q1' / document 'a' again (first on line 2)"),
+    "number as text": ('{"_id": "a", "text": 12345}\n', GOOD_QUERIES, HEADER, "corpus.jsonl, line 1, field 'text': expects a string, but got int 12345"),
+    "number as id": ('{"_id": 7, "text": "seven"}\n', GOOD_QUERIES, HEADER, "corpus.jsonl, line 1, field '_id': expects a string, but got int 7"),
 }
 
 
@@ -156,3 +165,62 @@ def test_exports_triplets_hf_cohere(small_store, tmp_path):
 def test_export_without_judgments_says_what_to_do(store, tmp_path):
     with pytest.raises(InputError, match="no judgments to export"):
         export(store, "beir", tmp_path)
+
+
+def test_duplicate_pair_across_dev_and_test_names_both_files(store, tmp_path):
+    bad = write_beir(tmp_path / "bad", GOOD_CORPUS, GOOD_QUERIES, {"dev": HEADER + "q1\ta\t1\n", "test": HEADER + "q1\ta\t2\n"})
+    with pytest.raises(InputError, match=r"test.tsv, line 2: grades query 'q1' / document 'a' again \(first on dev.tsv line 2\)"):
+        import_path(store, bad)
+    assert store.count("documents") == 0
+
+
+def _zip(path: Path, members: dict[str, bytes | int]) -> Path:
+    """A zip whose int members are that many zero bytes, written in chunks (no big buffer)."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, body in members.items():
+            with archive.open(name, "w", force_zip64=True) as sink:
+                if isinstance(body, bytes):
+                    sink.write(body)
+                else:
+                    for _ in range(body // 2**20):
+                        sink.write(bytes(2**20))
+    return path
+
+
+def test_zip_bomb_is_refused_before_extraction(store, tmp_path):
+    from core.storage.files import unpack_zip
+
+    bomb = _zip(tmp_path / "bomb.zip", {"b/corpus.jsonl": 64 * 2**20, "b/queries.jsonl": GOOD_QUERIES.encode()})
+    assert bomb.stat().st_size < 2**20
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(InputError, match=r"bomb.zip: member 'b/corpus.jsonl' expands [\d,]+× \(limit 100×\): refused as a likely zip bomb"):
+        unpack_zip(bomb, out)
+    assert not any(out.iterdir())
+    with pytest.raises(InputError, match="zip bomb"):
+        import_path(store, bomb)
+    assert store.count("documents") == 0
+
+
+def test_archive_limits_on_total_size_and_member_count(tmp_path, monkeypatch):
+    import core.storage.files as files
+
+    archive = _zip(tmp_path / "many.zip", {f"b/{i}.txt": b"x" * 100 for i in range(5)})
+    monkeypatch.setattr(files, "MAX_MEMBERS", 4)
+    with pytest.raises(InputError, match="holds 5 files; an import archive may hold at most 4"):
+        files.unpack_zip(archive, tmp_path)
+    monkeypatch.setattr(files, "MAX_MEMBERS", 10)
+    monkeypatch.setattr(files, "MAX_UNPACKED_BYTES", 300)
+    with pytest.raises(InputError, match="expands to 500 bytes; the limit is 300 bytes"):
+        files.unpack_zip(archive, tmp_path)
+
+
+def test_an_over_long_line_is_refused_without_reading_it_whole(store, tmp_path, monkeypatch):
+    import core.storage.files as files
+
+    monkeypatch.setattr(files, "MAX_LINE_BYTES", 1000)
+    path = tmp_path / "docs.jsonl"
+    path.write_text('{"_id": "a", "text": "ok"}\n' + json.dumps({"_id": "b", "text": "x" * 5000}) + "\n")
+    with pytest.raises(InputError, match="docs.jsonl, line 2: has a line longer than"):
+        import_path(store, path)
+    assert store.count("documents") == 0

@@ -81,6 +81,18 @@ def test_a_bad_base_model_fails_the_run_with_a_clear_error(small_store, workspac
     job = training.launch(small_store, workspace, TrainConfig(kind="bi-encoder", base_model="/no/such/model", max_steps=1))
     assert job.wait(60) == "failed"
     assert "cannot load embedding model '/no/such/model'" in jobs.read_run(small_store, job.run_id)["error"]
+    assert not (workspace.models_dir / job.run_id).exists()  # a failed run leaves no empty model folder
+
+
+def test_folders_of_killed_runs_are_swept_at_the_next_launch(store, workspace):
+    stamp = now()
+    store.add("runs", [Run(run_id="killed", kind="adapter", base_model="x", status="interrupted", pid=1, created_at=stamp),
+                       Run(run_id="good", kind="adapter", base_model="x", status="succeeded", pid=1, created_at=stamp)])
+    for name in ("killed", "good", "not-a-run"):
+        (workspace.models_dir / name).mkdir(parents=True)
+    job = training.launch(store, workspace, TrainConfig(kind="adapter"))
+    assert job.wait(60) == "failed"
+    assert sorted(p.name for p in workspace.models_dir.iterdir()) == ["good", "not-a-run"]
 
 
 def test_training_without_eval_queries_fails_cleanly(store, workspace):

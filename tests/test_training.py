@@ -159,6 +159,14 @@ def test_bad_config_is_refused_before_a_run_exists(small_store, workspace):
         training.launch(small_store, workspace, TrainConfig(epochs=-1))
     with pytest.raises(InputError, match="kind"):
         training.launch(small_store, workspace, TrainConfig(kind="gpt"))
+    for bad, message in [({"epochs": 1e9}, "epochs to be a positive number up to 1000"),
+                         ({"epochs": float("inf")}, "epochs to be a finite number, but got inf"),
+                         ({"epochs": float("nan")}, "epochs to be a finite number"),
+                         ({"time_budget_s": -5.0}, "time_budget_s to be 0 .no budget. to 604,800 seconds"),
+                         ({"max_steps": 2.5}, "max_steps to be a finite whole number"),
+                         ({"batch_size": True}, "batch_size to be a finite whole number")]:
+        with pytest.raises(InputError, match=message):
+            training.launch(small_store, workspace, TrainConfig(**bad))
     assert small_store.count("runs") == 0
 
 

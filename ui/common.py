@@ -36,8 +36,14 @@ def _store(uri: str) -> Store:
 
 
 def store() -> Store:
-    """One Store per workspace per process, shared by every session (it is thread-safe)."""
-    return _store(settings().db_uri)
+    """One Store per workspace per process, shared by every session (it is thread-safe).
+    Rollbacks done when it opened (an interrupted import) are shown once per session."""
+    opened = _store(settings().db_uri)
+    if opened.recovered and not st.session_state.get("recovery_shown"):
+        st.session_state["recovery_shown"] = True
+        for message in opened.recovered:
+            st.warning(message, icon="↩️")
+    return opened
 
 
 @st.cache_resource(show_spinner="Loading the embedding model…")

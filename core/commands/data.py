@@ -10,11 +10,10 @@ import tomllib
 from dataclasses import asdict
 from pathlib import Path
 
-from core.commands.output import print_json
+from core.commands.output import open_store, print_json
 from core.errors import InputError
 from core.settings import Settings
 from core.storage.auth import Users
-from core.storage.store import Store, open_existing
 
 LAUNCHER = Path(__file__).resolve().parent.parent.parent / "ui" / "launch.py"
 
@@ -22,7 +21,7 @@ LAUNCHER = Path(__file__).resolve().parent.parent.parent / "ui" / "launch.py"
 def _demo(settings: Settings, args) -> int:
     from core.storage.demo import load_demo
 
-    result = load_demo(Store(settings.db_uri), reset_workspace=args.reset)
+    result = load_demo(open_store(settings), reset_workspace=args.reset)
     print_json(asdict(result) if result else {"demo": "already loaded", "workspace": settings.workspace})
     return 0
 
@@ -30,21 +29,21 @@ def _demo(settings: Settings, args) -> int:
 def _import(settings: Settings, args) -> int:
     from core.storage.imports import import_path
 
-    print_json(asdict(import_path(Store(settings.db_uri), args.path, name=args.name, id_prefix=args.id_prefix)))
+    print_json(asdict(import_path(open_store(settings), args.path, name=args.name, id_prefix=args.id_prefix)))
     return 0
 
 
 def _export(settings: Settings, args) -> int:
     from core.labeling.export import export
 
-    print_json(export(open_existing(settings), args.format, args.out))
+    print_json(export(open_store(settings, create=False), args.format, args.out))
     return 0
 
 
 def _status(settings: Settings, args) -> int:
     from core.storage.status import status
 
-    print_json({"workspace": settings.workspace, **status(open_existing(settings))})
+    print_json({"workspace": settings.workspace, **status(open_store(settings, create=False))})
     return 0
 
 

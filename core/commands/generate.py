@@ -7,10 +7,10 @@ import json
 import math
 import sys
 
+from core.commands.output import open_store
 from core.labeling.generation import Selection, Style, generate, make_generator, select_documents
 from core.labeling.review import review_summary
 from core.settings import Settings
-from core.storage.store import Store, open_existing
 
 
 def register(subparsers) -> None:
@@ -36,7 +36,7 @@ def run_generate(settings: Settings, args: argparse.Namespace) -> int:
 
     if args.n < 1:
         raise InputError(f"--n expects a positive number of queries, but got {args.n}")
-    store = Store(settings.db_uri)
+    store = open_store(settings)
     generator = make_generator(settings, args.provider, seed=args.seed)
     if generator.name.startswith("offline"):
         print("note: no LLM provider configured (FLYWHEEL_LLM or --provider): using the offline generator", file=sys.stderr)
@@ -56,7 +56,7 @@ def run_generate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def run_status(settings: Settings, args: argparse.Namespace) -> int:
-    for row in review_summary(open_existing(settings)).to_dict("records"):
+    for row in review_summary(open_store(settings, create=False)).to_dict("records"):
         rate = row["approval_rate"]
         print(json.dumps({**row, "approval_rate": None if math.isnan(rate) else round(rate, 4)}, default=str))
     return 0

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from core.commands.output import print_json
+from core.commands.output import open_store, print_json
 from core.settings import Settings
-from core.storage.store import open_existing
 
 
 def _report(settings: Settings, args) -> int:
     from core.evaluation import report, results
 
-    store = open_existing(settings)
+    store = open_store(settings, create=False)
     path = report.write_report(store, args.run_id, args.out, args.metric)
     head = results.headline(results.load_run(store, args.run_id), args.metric)
     print_json({

@@ -12,9 +12,8 @@ import json
 import os
 import sys
 
-from core.commands.output import print_json
+from core.commands.output import open_store, print_json
 from core.settings import Settings
-from core.storage.store import Store, open_existing
 
 TRAIN_OPTIONS = {  # flag -> (TrainConfig field, type, help)
     "--base-model": ("base_model", str, "local path or hub id (default: the bundled MiniLM)"),
@@ -35,7 +34,7 @@ TRAIN_OPTIONS = {  # flag -> (TrainConfig field, type, help)
 def _split(settings: Settings, args) -> int:
     from core.storage.splits import assign_splits, leaked_texts
 
-    store = Store(settings.db_uri)
+    store = open_store(settings)
     counts = assign_splits(store, args.eval_fraction, args.seed, reset=args.reset)
     print_json({"splits": counts, "leaked_texts": len(leaked_texts(store))})
     return 0
@@ -47,7 +46,7 @@ def _train(settings: Settings, args) -> int:
     from core.training.jobs import mark_interrupted, read_run
     from core.training.run import launch
 
-    store = Store(settings.db_uri)
+    store = open_store(settings)
     mark_interrupted(store)
     values = {"kind": args.kind, "mine": not args.no_mining}
     for flag, (name, _, _) in TRAIN_OPTIONS.items():
@@ -73,7 +72,7 @@ def _eval(settings: Settings, args) -> int:
     from core.labeling import labels
     from core.search.models import Embedder
 
-    store = Store(settings.db_uri)
+    store = open_store(settings)
     ids = metrics.eval_query_ids(store)
     qrels = labels.graded_qrels(store, ids)
     rankings = metrics.rank_with_model(store, Embedder(args.model or None), ids)
@@ -90,7 +89,7 @@ def _eval(settings: Settings, args) -> int:
 def _runs(settings: Settings, args) -> int:
     from core.training.jobs import list_runs, mark_interrupted
 
-    store = open_existing(settings)
+    store = open_store(settings, create=False)
     mark_interrupted(store)
     for run in list_runs(store):
         print_json(run)

@@ -16,6 +16,7 @@ from core.errors import InputError
 from core.labeling.labels import Qrels
 from core.search.models import Embedder
 from core.search.retrieval import corpus_matrix, rank_many
+from core.storage.operations import operation
 from core.storage.schemas import Metric, QueryResult, QueryStatus, Split
 from core.storage.store import Store, sql_str
 
@@ -139,11 +140,11 @@ def save_stage(
         for q, values in per_query.items()
     ]
     where = f"run_id = {sql_str(run_id)} AND stage = {sql_str(stage)}"
-    with store.atomic("metrics", "query_results"):
-        store.delete("metrics", where)
-        store.delete("query_results", where)
-        store.add("metrics", metrics)
-        store.add("query_results", rows)
+    with operation(store) as op:
+        op.delete("metrics", where)
+        op.delete("query_results", where)
+        op.add("metrics", metrics)
+        op.add("query_results", rows)
     return means
 
 

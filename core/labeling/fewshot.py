@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.errors import InputError
+from core.storage.operations import Operation, operation
 from core.storage.schemas import FewShotExample, QueryStatus, now
 from core.storage.store import Store, sql_in, sql_str
 
@@ -50,11 +51,11 @@ def approved_queries(store: Store, limit: int = 500) -> dict[str, str]:
     return dict(zip(rows["query_id"], rows["text"]))
 
 
-def _write_order(store: Store, name: str, query_ids: list[str], pinned_by: dict[str, str], actor: str) -> None:
+def _write_order(op: Operation, name: str, query_ids: list[str], pinned_by: dict[str, str], actor: str) -> None:
     stamp = now()
     rows = [FewShotExample(set_name=name, query_id=q, position=i, pinned_by=pinned_by.get(q, actor), pinned_at=stamp)
             for i, q in enumerate(query_ids)]
-    store.upsert("fewshot", rows)
+    op.upsert("fewshot", rows)
 
 
 def pin(store: Store, actor: str, name: str, query_id: str) -> None:
@@ -67,18 +68,18 @@ def pin(store: Store, actor: str, name: str, query_id: str) -> None:
     current = members(store, name)
     if query_id in set(current["query_id"]):
         return
-    with store.atomic("fewshot", "events"):
-        store.upsert("fewshot", [FewShotExample(set_name=name, query_id=query_id, position=len(current), pinned_by=actor, pinned_at=now())])
-        store.log(actor, "pin", f"query:{query_id}", set=name)
+    with operation(store) as op:
+        op.upsert("fewshot", [FewShotExample(set_name=name, query_id=query_id, position=len(current), pinned_by=actor, pinned_at=now())])
+        op.log(actor, "pin", f"query:{query_id}", set=name)
 
 
 def unpin(store: Store, actor: str, name: str, query_id: str) -> None:
     name = _name(name)
-    with store.atomic("fewshot", "events"):
-        store.delete("fewshot", f"set_name = {sql_str(name)} AND query_id = {sql_str(query_id)}")
+    with operation(store) as op:
+        op.delete("fewshot", f"set_name = {sql_str(name)} AND query_id = {sql_str(query_id)}")
         rest = members(store, name)
-        _write_order(store, name, list(rest["query_id"]), dict(zip(rest["query_id"], rest["pinned_by"])), actor)
-        store.log(actor, "unpin", f"query:{query_id}", set=name)
+        _write_order(op, name, list(rest["query_id"]), dict(zip(rest["query_id"], rest["pinned_by"])), actor)
+        op.log(actor, "unpin", f"query:{query_id}", set=name)
 
 
 def move(store: Store, actor: str, name: str, query_id: str, offset: int) -> None:
@@ -91,9 +92,9 @@ def move(store: Store, actor: str, name: str, query_id: str, offset: int) -> Non
     i = order.index(query_id)
     j = min(max(i + offset, 0), len(order) - 1)
     order.insert(j, order.pop(i))
-    with store.atomic("fewshot", "events"):
-        _write_order(store, name, order, dict(zip(current["query_id"], current["pinned_by"])), actor)
-        store.log(actor, "reorder", f"query:{query_id}", set=name, position=j)
+    with operation(store) as op:
+        _write_order(op, name, order, dict(zip(current["query_id"], current["pinned_by"])), actor)
+        op.log(actor, "reorder", f"query:{query_id}", set=name, position=j)
 
 
 def examples(store: Store, name: str) -> list[tuple[str, str]]:

@@ -30,6 +30,7 @@ from core.labeling.labels import GRADE_MEANINGS
 from core.search.models import Embedder
 from core.search.retrieval import SearchMode, corpus_matrix, rank_many, search
 from core.storage import claims
+from core.storage.operations import operation
 from core.storage.schemas import UNDO_KEY, Event, Judgment, QueryStatus, now
 from core.storage.store import Store, sql_in, sql_str
 
@@ -138,9 +139,9 @@ def grade(store: Store, reviewer: str, query_id: str, doc_id: str, value: int, *
                    note=note or "", created_at=created, updated_at=stamp)
     detail = {"grade": int(value), "hard_negative": bool(hard_negative), "note": note or "", "previous": previous}
     event = Event(event_id=uuid.uuid4().hex, at=stamp, actor=reviewer, action="grade", target=f"judgment:{query_id}/{doc_id}", detail=json.dumps(detail))
-    with store.atomic("judgments", "events"):
-        store.upsert("judgments", [row])
-        store.add("events", [event])
+    with operation(store) as op:  # the event first: a grade is never stored without its undo record
+        op.add("events", [event])
+        op.upsert("judgments", [row], mark="updated_at")
     return previous
 
 
@@ -173,16 +174,18 @@ def undo_last(store: Store, reviewer: str) -> tuple[str, str] | None:
     query_id, doc_id = last["target"].removeprefix("judgment:").split("/", 1)
     previous = json.loads(last["detail"]).get("previous")
     key = f"query_id = {sql_str(query_id)} AND doc_id = {sql_str(doc_id)} AND reviewer = {sql_str(reviewer)}"
-    with store.atomic("judgments", "events"):
+    undo_event = Event(event_id=uuid.uuid4().hex, at=now(), actor=reviewer, action="undo", target=last["target"],
+                       detail=json.dumps({UNDO_KEY: last["event_id"]}))
+    with operation(store) as op:
+        op.add("events", [undo_event])
         if previous is None:
-            store.delete("judgments", key)
+            op.delete("judgments", key)
         else:
             restored = Judgment(query_id=query_id, doc_id=doc_id, reviewer=reviewer, grade=previous["grade"],
                                 hard_negative=previous["hard_negative"], note=previous["note"],
                                 created_at=pd.Timestamp(previous["created_at"]).to_pydatetime(),
                                 updated_at=pd.Timestamp(previous["updated_at"]).to_pydatetime())
-            store.upsert("judgments", [restored])
-        store.log(reviewer, "undo", last["target"], **{UNDO_KEY: last["event_id"]})
+            op.upsert("judgments", [restored])
     return query_id, doc_id
 
 

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from core.errors import InputError
-from core.storage.imports import _text_lines
+from core.storage.files import text_lines
 
 MAX_ERRORS = 20  # bad lines named in one error message
 REQUIRED = ("id", "timestamp", "query", "retrieved")
@@ -130,7 +130,7 @@ def check_record(record: dict, file: str, line: int) -> LogLine:
 
 def _csv_records(path: Path) -> list[tuple[int, dict]]:
     """CSV rows as records of the JSON schema (list columns decoded)."""
-    lines = dict(_text_lines(path))
+    lines = dict(text_lines(path))
     reader = csv.DictReader(io.StringIO("\n".join(lines[n] for n in sorted(lines))))
     header = reader.fieldnames or []
     missing = [name for name in REQUIRED if name not in header]
@@ -158,7 +158,7 @@ def _csv_records(path: Path) -> list[tuple[int, dict]]:
 
 def _json_records(path: Path) -> list[tuple[int, dict | InputError]]:
     out: list[tuple[int, dict | InputError]] = []
-    for number, text in _text_lines(path):
+    for number, text in text_lines(path):
         try:
             record = json.loads(text)
         except json.JSONDecodeError as error:

@@ -33,6 +33,7 @@ from core.errors import InputError
 from core.labeling.log_format import LogLine, read_log
 from core.search.models import Embedder, Progress
 from core.storage.auth import Action, User, actor_name
+from core.storage.operations import Operation, operation
 from core.storage.schemas import Interaction, Query, QueryOrigin, QueryStatus, Split, Suggestion, now
 from core.storage.splits import normalise
 from core.storage.store import Store, sql_in, sql_str
@@ -181,11 +182,11 @@ def import_logs(store: Store, path: str | Path, *, embedder: Embedder | None = N
         retrieved=json.dumps([[d, r, s] for d, r, s in line.retrieved[:RANKING_SIZE]]), cited=json.dumps(line.cited),
         clicked=json.dumps(line.clicked), thumbs=line.thumbs, comment=line.comment, session=line.session, user=line.user,
         app_version=line.app_version, source=result.name, imported_at=stamp) for line in new]
-    with store.atomic("queries", "interactions", "suggestions", "events"):
-        store.add("queries", queries)
-        store.add("interactions", rows)
-        result.likely_relevant, result.likely_hard_negatives = refresh_suggestions(store, sorted(set(mapping.values())))
-        store.log(actor, "import-logs", f"log:{result.name}", interactions=len(rows), new_queries=len(queries), file=str(path))
+    with operation(store, journal=f"log import '{result.name}'", kind="import", actor=actor) as op:
+        op.add("queries", queries)
+        op.add("interactions", rows)
+        result.likely_relevant, result.likely_hard_negatives = refresh_suggestions(store, sorted(set(mapping.values())), op)
+        op.log(actor, "import-logs", f"log:{result.name}", interactions=len(rows), new_queries=len(queries), file=str(path))
     result.interactions, result.new_queries = len(rows), len(queries)
     return result
 
@@ -219,9 +220,9 @@ def signals(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame([{"query_id": q, "doc_id": d, **s} for (q, d), s in stats.items()], columns=columns)
 
 
-def refresh_suggestions(store: Store, query_ids: list[str]) -> tuple[int, int]:
-    """Recompute the 'logs' suggestions of these queries from all their interactions; returns
-    (likely relevant, likely hard negatives)."""
+def refresh_suggestions(store: Store, query_ids: list[str], op: Operation) -> tuple[int, int]:
+    """Recompute the 'logs' suggestions of these queries from all their interactions, writing
+    through `op`; returns (likely relevant, likely hard negatives)."""
     if not query_ids:
         return 0, 0
     stats = signals(interactions(store, query_ids))
@@ -240,8 +241,8 @@ def refresh_suggestions(store: Store, query_ids: list[str]) -> tuple[int, int]:
                                    score=s["down_high"] / max(s["shown"], 1),
                                    reason=f"{HARD_NEGATIVE}: ranked #{s['best_rank']} under {s['down_high']} thumbs-down, never cited or clicked",
                                    created_at=stamp))
-    store.delete("suggestions", f"agent = {sql_str(AGENT)} AND {sql_in('query_id', query_ids)}")
-    store.add("suggestions", rows)
+    op.delete("suggestions", f"agent = {sql_str(AGENT)} AND {sql_in('query_id', query_ids)}")
+    op.add("suggestions", rows)
     hard = sum(r.grade == HARD_NEGATIVE_GRADE for r in rows)
     return len(rows) - hard, hard
 
@@ -286,9 +287,10 @@ def promote(store: Store, reviewer: str | User, query_id: str, to: str) -> None:
         raise InputError(f"promoting expects a known query id, but got '{query_id}'. Pick a query from the list.")
     values = ({"status": QueryStatus.pending.value, "reviewer": None, "reviewed_at": None} if to == "review" else
               {"status": QueryStatus.approved.value, "split": Split.eval.value, "reviewer": reviewer.strip(), "reviewed_at": now()})
-    with store.atomic("queries", "events"):
-        store.update_where("queries", f"query_id = {sql_str(query_id)}", values)
-        store.log(reviewer.strip(), "promote", f"query:{query_id}", to=to)
+    row = store.read_rows("queries", f"query_id = {sql_str(query_id)}")[0]
+    with operation(store) as op:
+        op.upsert("queries", [row | values])
+        op.log(reviewer.strip(), "promote", f"query:{query_id}", to=to)
 
 
 # -- the Logs page -------------------------------------------------------------------------

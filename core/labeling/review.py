@@ -108,9 +108,7 @@ def _none(value):
 
 def _guarded_write(store: Store, row: dict, guard: str, reviewer: str, stamp) -> bool:
     """Upsert `row` only if `guard` holds on the stored row, then read back to confirm it is ours."""
-    with store._lock:
-        store.upsert("queries", [row], only_if=guard)
-        back = store.read("queries", where=f"query_id = {sql_str(row['query_id'])}", columns=["reviewer", "reviewed_at", "status"])
+    back = store.put_if("queries", row, guard, ["reviewer", "reviewed_at", "status"])
     if back.empty:
         return False
     got = {k: _none(v) for k, v in back.iloc[0].to_dict().items()}

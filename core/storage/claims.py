@@ -39,9 +39,7 @@ def try_claim(store: Store, queue: str, item_id: str, reviewer: str, ttl: timede
     """
     stamp = now()
     guard = f"target.expires_at <= TIMESTAMP {sql_str(stamp.isoformat(sep=' '))} OR target.reviewer = {sql_str(reviewer)}"
-    with store._lock:
-        store.upsert("claims", [Claim(queue=queue, item_id=item_id, reviewer=reviewer, expires_at=stamp + ttl)], only_if=guard)
-        rows = store.read("claims", where=f"queue = {sql_str(queue)} AND item_id = {sql_str(item_id)}", columns=["reviewer"])
+    rows = store.put_if("claims", Claim(queue=queue, item_id=item_id, reviewer=reviewer, expires_at=stamp + ttl), guard, ["reviewer"])
     return not rows.empty and bool((rows["reviewer"] == reviewer).all())
 
 

@@ -1,8 +1,9 @@
 """Importing documents, queries and graded qrels, all or nothing.
 
 Every file is read and checked in full before anything is written; a problem raises an
-InputError naming the file, the line and the field. Writes then go through Store.atomic,
-so a failure half-way restores every table to where it was.
+InputError naming the file, the line and the field. Writes then go through a journalled
+operation (core.storage.operations): a failure half-way, or a kill, takes out exactly the
+rows this import wrote (at once, or at the next open) and leaves everyone else's alone.
 
 Accepted: a BEIR folder or .zip (corpus.jsonl, queries.jsonl, qrels/{train,dev,test}.tsv;
 train → train split, dev/test → eval split; graded scores kept; an optional
@@ -13,22 +14,27 @@ a plain JSONL of documents, or a CSV of documents.
 from __future__ import annotations
 
 import csv
-import io
 import json
+import re
 import tempfile
-import zipfile
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tqdm import tqdm
+
 from core.errors import InputError
 from core.storage.auth import Action, User, actor_name
-from core.storage.schemas import Document, Judgment, Query, QueryOrigin, QueryStatus, Split, now
+from core.storage.files import text_lines, unpack_zip
+from core.storage.operations import operation
+from core.storage.schemas import Document, Event, Judgment, Query, QueryOrigin, QueryStatus, Split, now
 from core.storage.store import Store, sql_in, sql_str
 
 QREL_SPLITS = {"train": Split.train, "dev": Split.eval, "test": Split.eval}
 ID_FIELDS = ("_id", "doc_id", "id")
 MAX_GRADE = 5
+WRITE_BATCH = 20_000  # rows per write: bounded memory for the arrow copy, progress on big imports
 
 
 @dataclass
@@ -42,25 +48,8 @@ class ImportResult:
     empty_documents: int = 0  # kept (real corpora have them, e.g. Cranfield 471) but worth a warning
 
 
-def _text_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(line number, line) of a UTF-8 text file; a clear error for other encodings or an empty file."""
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise InputError("the file is empty; expected one record per line", file=str(path))
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        raise InputError(
-            f"is not valid UTF-8 (byte {error.start}); re-save the file as UTF-8", file=str(path), line=line
-        ) from None
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.strip():
-            yield number, line
-
-
 def _jsonl(path: Path) -> Iterator[tuple[int, dict]]:
-    for number, line in _text_lines(path):
+    for number, line in text_lines(path):
         try:
             record = json.loads(line)
         except json.JSONDecodeError as error:
@@ -73,10 +62,11 @@ def _jsonl(path: Path) -> Iterator[tuple[int, dict]]:
 def _required_str(record: dict, names: tuple[str, ...], path: Path, number: int, *, allow_empty: bool = False) -> str:
     for name in names:
         if name in record:
-            value = record[name]
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                value = str(value)
-            if not isinstance(value, str) or (not allow_empty and not value.strip()):
+            value = record[name]  # checked, not coerced: 12345 is not a text, "12345" is
+            if not isinstance(value, str):
+                raise InputError(f"expects a string, but got {type(value).__name__} {value!r}; quote it in the file",
+                                 file=str(path), line=number, field=name)
+            if not allow_empty and not value.strip():
                 raise InputError(f"expects a non-empty string, but got {value!r}", file=str(path), line=number, field=name)
             return value
     raise InputError(f"missing field (expected one of {', '.join(names)})", file=str(path), line=number, field=names[0])
@@ -111,26 +101,31 @@ def read_documents_jsonl(path: Path, source: str) -> list[Document]:
 
 
 def read_documents_csv(path: Path, source: str) -> list[Document]:
-    lines = dict(_text_lines(path))  # validates encoding and emptiness
-    text = "\n".join(lines[n] for n in sorted(lines))
-    reader = csv.DictReader(io.StringIO(text))
-    header = reader.fieldnames or []
-    id_field = next((f for f in ID_FIELDS if f in header), None)
-    if id_field is None or "text" not in header:
-        raise InputError(f"expects a header with an id column ({', '.join(ID_FIELDS)}) and 'text', but got {header}", file=str(path), line=1)
+    """Documents from a CSV with a header, streamed row by row (a field may span lines)."""
+    next(text_lines(path))  # encoding of the first line, emptiness
     docs, numbers = [], []
-    line_numbers = sorted(lines)[1:]
-    for number, row in zip(line_numbers, reader):
-        if None in row or any(value is None for value in row.values()):
-            raise InputError(f"expects {len(header)} columns", file=str(path), line=number)
-        record = dict(row)
-        doc_id = _required_str(record, (id_field,), path, number)
-        body = _required_str(record, ("text",), path, number)
-        docs.append(
-            Document(doc_id=doc_id, title=record.get("title", ""), text=body, source=source,
-                     metadata=_metadata(record, {id_field, "title", "text"}))
-        )
-        numbers.append(number)
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        try:
+            header = reader.fieldnames or []
+            id_field = next((f for f in ID_FIELDS if f in header), None)
+            if id_field is None or "text" not in header:
+                raise InputError(f"expects a header with an id column ({', '.join(ID_FIELDS)}) and 'text', but got {header}", file=str(path), line=1)
+            for row in reader:
+                number = reader.line_num
+                if None in row or any(value is None for value in row.values()):
+                    raise InputError(f"expects {len(header)} columns", file=str(path), line=number)
+                record = dict(row)
+                doc_id = _required_str(record, (id_field,), path, number)
+                body = _required_str(record, ("text",), path, number)
+                docs.append(Document(doc_id=doc_id, title=record.get("title", ""), text=body, source=source,
+                                     metadata=_metadata(record, {id_field, "title", "text"})))
+                numbers.append(number)
+        except UnicodeDecodeError as error:
+            raise InputError(f"is not valid UTF-8 ({error.reason}); re-save the file as UTF-8", file=str(path),
+                             line=reader.line_num + 1) from None
+        except csv.Error as error:
+            raise InputError(f"is not valid CSV ({error})", file=str(path), line=reader.line_num) from None
     _unique([d.doc_id for d in docs], path, numbers, "document")
     return docs
 
@@ -153,7 +148,7 @@ def read_queries_jsonl(path: Path, source: str) -> list[Query]:
 def read_pairs_tsv(path: Path, *, graded: bool) -> list[tuple[int, str, str, int]]:
     """(line, query_id, doc_id, grade) rows of a BEIR qrels file (or TREC's 4-column form)."""
     rows = []
-    for number, line in _text_lines(path):
+    for number, line in text_lines(path):
         parts = line.split("\t") if "\t" in line else line.split()
         if number == 1 and parts[0].strip().lower() in {"query-id", "query_id", "qid"}:
             continue
@@ -163,16 +158,21 @@ def read_pairs_tsv(path: Path, *, graded: bool) -> list[tuple[int, str, str, int
         if len(parts) < expected:
             raise InputError(f"expects {expected} tab-separated columns, but got {len(parts)}", file=str(path), line=number)
         query_id, doc_id = parts[0].strip(), parts[1].strip()
-        grade = 0
-        if graded:
-            try:
-                grade = int(float(parts[2]))
-            except ValueError:
-                raise InputError(f"expects an integer grade, but got {parts[2]!r}", file=str(path), line=number, field="score") from None
-            if not 0 <= grade <= MAX_GRADE:
-                raise InputError(f"expects a grade from 0 to {MAX_GRADE}, but got {grade}", file=str(path), line=number, field="score")
+        grade = _grade(parts[2], path, number) if graded else 0
         rows.append((number, query_id, doc_id, grade))
     return rows
+
+
+def _grade(text: str, path: Path, number: int) -> int:
+    """An integer 0..MAX_GRADE written as one ('2', not '2.7', 'inf', 'nan' or '1e400')."""
+    value = text.strip()
+    if not re.fullmatch(r"[+-]?\d{1,3}", value):
+        raise InputError(f"expects an integer grade from 0 to {MAX_GRADE}, but got {value!r}", file=str(path), line=number, field="score")
+    grade = int(value)
+    if not 0 <= grade <= MAX_GRADE:
+        hint = " (negative TREC grades such as -1 mean 'junk'; change them to 0)" if grade < 0 else ""
+        raise InputError(f"expects a grade from 0 to {MAX_GRADE}, but got {grade}{hint}", file=str(path), line=number, field="score")
+    return grade
 
 
 def _check_ids(rows, path: Path, query_ids: set[str], doc_ids: set[str]) -> None:
@@ -212,8 +212,14 @@ def read_beir(folder: Path, store: Store, name: str) -> tuple[list[Document], li
     split_of: dict[str, tuple[str, Path, int]] = {}
     stamp, reviewer = now(), f"import:{name}"
     judgments: dict[tuple[str, str], Judgment] = {}
+    pair_at: dict[tuple[str, str], tuple[Path, int]] = {}
     for path, split, rows in all_rows:
         for number, query_id, doc_id, grade in rows:
+            first = pair_at.setdefault((query_id, doc_id), (path, number))
+            if first != (path, number):
+                where = f"line {first[1]}" if first[0] == path else f"{first[0].name} line {first[1]}"
+                raise InputError(f"grades query '{query_id}' / document '{doc_id}' again (first on {where}); "
+                                 "keep one row per pair", file=str(path), line=number)
             target = QREL_SPLITS[split].value
             earlier = split_of.setdefault(query_id, (target, path, number))
             if earlier[0] != target:
@@ -236,14 +242,7 @@ def read_beir(folder: Path, store: Store, name: str) -> tuple[list[Document], li
 
 
 def _unpack_zip(path: Path, into: Path) -> Path:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            for member in archive.namelist():
-                if member.startswith("/") or ".." in Path(member).parts:
-                    raise InputError(f"unsafe path '{member}' inside the archive", file=str(path))
-            archive.extractall(into)
-    except zipfile.BadZipFile:
-        raise InputError("is not a valid .zip archive", file=str(path)) from None
+    unpack_zip(path, into)  # checked against size, ratio and member-count limits first
     found = sorted(into.rglob("corpus.jsonl"))
     if not found:
         raise InputError("the archive holds no corpus.jsonl (expected a BEIR folder)", file=str(path))
@@ -299,17 +298,21 @@ def import_path(store: Store, path: str | Path, name: str | None = None, actor: 
 
 
 def write_import(store: Store, name: str, docs: list[Document], queries: list[Query], judgments: list[Judgment], actor: str) -> ImportResult:
-    """Write a checked import in one go; on any failure every table is restored."""
-    with store.atomic("documents", "queries", "judgments"):
-        store.upsert("documents", docs)
-        store.upsert("queries", queries)
-        store.upsert("judgments", judgments)
-    store.ensure_fts_index()
+    """Write a checked import all or nothing: the import event is the last write, and the
+    journal entry's removal publishes the whole (a killed import is undone at the next open)."""
     splits: dict[str, int] = {}
     for query in queries:
         splits[query.split] = splits.get(query.split, 0) + 1
     result = ImportResult(name=name, documents=len(docs), queries=len(queries), judgments=len(judgments),
                           hard_negatives=sum(j.hard_negative for j in judgments), splits=splits,
                           empty_documents=sum(not (d.text.strip() or d.title.strip()) for d in docs))
-    store.log(actor, "import", f"import:{name}", **result.__dict__)
+    event = Event(event_id=uuid.uuid4().hex, at=now(), actor=actor, action="import", target=f"import:{name}",
+                  detail=json.dumps(result.__dict__, default=str))
+    with operation(store, journal=f"import '{name}'", kind="import", actor=actor) as op:
+        for table, rows in (("documents", docs), ("queries", queries), ("judgments", judgments)):
+            for start in tqdm(range(0, len(rows), WRITE_BATCH), desc=f"writing {table}", unit="batch", leave=False,
+                              disable=len(rows) <= WRITE_BATCH):
+                op.upsert(table, rows[start : start + WRITE_BATCH])
+        op.add("events", [event])
+    store.ensure_fts_index()
     return result

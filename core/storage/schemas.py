@@ -197,6 +197,20 @@ class FewShotExample(LanceModel):
     pinned_at: datetime
 
 
+class JournalEntry(LanceModel):
+    """An operation in progress that must be all or nothing even if its process is killed
+    (an import): what it wrote so far, so the next open can take it out again."""
+
+    op_id: str
+    kind: str  # "import"
+    label: str  # what to tell the user, e.g. "import 'cranfield'"
+    actor: str
+    host: str
+    pid: int
+    started_at: datetime
+    steps: str = "[]"  # JSON: [{"table", "new": [key rows], "backup": side table of replaced rows or ""}]
+
+
 TABLES: dict[str, type[LanceModel]] = {
     "documents": Document,
     "queries": Query,
@@ -209,6 +223,7 @@ TABLES: dict[str, type[LanceModel]] = {
     "claims": Claim,
     "interactions": Interaction,
     "fewshot": FewShotExample,
+    "journal": JournalEntry,
 }
 
 KEYS: dict[str, list[str]] = {
@@ -220,4 +235,14 @@ KEYS: dict[str, list[str]] = {
     "claims": ["queue", "item_id"],
     "interactions": ["interaction_id"],
     "fewshot": ["set_name", "query_id"],
+    "journal": ["op_id"],
+}
+
+# What identifies one row of each table (an operation deletes exactly the rows it wrote by these).
+ROW_IDS: dict[str, list[str]] = {
+    **KEYS,
+    "metrics": ["run_id", "stage", "name", "k"],
+    "query_results": ["run_id", "stage", "query_id"],
+    "events": ["event_id"],
+    "journal": ["op_id"],
 }

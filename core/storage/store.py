@@ -1,19 +1,23 @@
 """The only module that talks to LanceDB.
 
 Typed, table-named functions over one connection. Upserts go through LanceDB's
-merge_insert on each table's key (schemas.KEYS); `atomic()` gives all-or-nothing writes
-across tables by restoring the versions it started from when anything fails.
+merge_insert on each table's key (schemas.KEYS). A write that loses a commit race to another
+process is retried with back-off (reviewers' grades are not dropped under load). Writes that
+span tables go through core.storage.operations, which undoes exactly the rows it wrote.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import random
 import threading
+import time
 import uuid
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from datetime import timedelta
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import lancedb
@@ -22,17 +26,62 @@ import pyarrow as pa
 from lancedb.pydantic import LanceModel
 
 from core.errors import InputError
-from core.settings import Settings
-from core.storage.schemas import KEYS, TABLES, Event, document_text, now
+from core.storage.schemas import KEYS, ROW_IDS, TABLES, Event, document_text, now
 
 EMBEDDINGS_PREFIX = "embeddings_"
 PRIMARY_KEY = "lance-schema:unenforced-primary-key"
 COMPACT_EVERY = 200  # small writes (one grade, one decision) each add a fragment: compact now and then
+WRITE_PATIENCE_S = float(os.environ.get("FLYWHEEL_WRITE_PATIENCE", "300"))  # how long a contended write keeps retrying
+TRANSIENT = ("concurrent writers", "commit conflict", "conflict", "retryable", "too many")
+IN_CHUNK = 2000  # ids per IN (…) filter, so a large import's filters stay small
 
 
 def sql_str(value: Any) -> str:
     """Quote a value as a SQL string literal (user text never reaches a filter unquoted)."""
     return "'" + str(value).replace("'", "''") + "'"
+
+
+def sql_value(value: Any) -> str:
+    """A SQL literal for a stored value: timestamps, numbers, booleans or strings."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return repr(value)
+    if isinstance(value, (datetime, pd.Timestamp)):
+        return f"TIMESTAMP {sql_str(pd.Timestamp(value).isoformat(sep=' '))}"
+    return sql_str(value)
+
+
+def key_filters(name: str, rows: Sequence[dict], prefix: str = "") -> list[str]:
+    """Filters that match exactly these rows by their key (schemas.ROW_IDS), in chunks."""
+    keys = ROW_IDS[name]
+    if len(keys) == 1:
+        values = sorted({row[keys[0]] for row in rows})
+        return [sql_in(prefix + keys[0], values[i : i + IN_CHUNK]) for i in range(0, len(values), IN_CHUNK)]
+    clauses = ["(" + " AND ".join(f"{prefix}{k} = {sql_value(row[k])}" for k in keys) + ")" for row in rows]
+    step = IN_CHUNK // 4
+    return [" OR ".join(clauses[i : i + step]) for i in range(0, len(clauses), step)]
+
+
+def is_transient(error: BaseException) -> bool:
+    """A commit that lost a race to another writer: nothing was written, trying again is safe."""
+    text = str(error).lower()
+    return isinstance(error, (RuntimeError, OSError, ValueError)) and any(word in text for word in TRANSIENT)
+
+
+def retrying(write: Callable[[], Any], patience_s: float | None = None) -> Any:
+    """Run a write, retrying commit conflicts with jittered exponential back-off for up to
+    `patience_s`: under load a reviewer's grade waits rather than fails."""
+    deadline = time.monotonic() + (WRITE_PATIENCE_S if patience_s is None else patience_s)
+    delay = 0.05
+    while True:
+        try:
+            return write()
+        except Exception as error:
+            if not is_transient(error) or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay * (0.5 + random.random()))
+        delay = min(delay * 2, 2.0)
 
 
 def sql_in(column: str, values: Iterable[Any]) -> str:
@@ -45,15 +94,25 @@ def _records(rows: Iterable[LanceModel | dict]) -> list[dict]:
 
 
 class Store:
-    """A workspace's LanceDB database. Safe to share across threads of one process."""
+    """A workspace's LanceDB database. Safe to share across threads of one process.
 
-    def __init__(self, uri: str):
+    `create=False` opens an existing workspace only (read-only commands must not make one).
+    Opening rolls back operations that a dead process left half-done (`recovered` says which).
+    """
+
+    def __init__(self, uri: str, *, create: bool = True):
         self.uri = uri
+        if not create and "://" not in uri and not Path(uri).is_dir():
+            raise InputError(f"expects an existing workspace, but there is none at {Path(uri).parent}; "
+                             "load one first (flywheel demo, flywheel import) or pass --workspace")
         # read_consistency_interval=0: every read sees writes made by other processes (CLI, a second app).
         self.db = lancedb.connect(uri, read_consistency_interval=timedelta(0))
-        self._lock = threading.RLock()
+        self.lock = threading.RLock()  # serialises this process's writes (one connection, many threads)
         self._writes: dict[str, int] = {}
         self.ensure_tables()
+        from core.storage.operations import recover
+
+        self.recovered: list[str] = recover(self)
 
     # -- tables ---------------------------------------------------------------------------
     def table_names(self) -> list[str]:
@@ -95,8 +154,9 @@ class Store:
     def add(self, name: str, rows: Iterable[LanceModel | dict]) -> int:
         records = _records(rows)
         if records:
-            with self._lock:
-                self.table(name).add(self._arrow(name, records))
+            with self.lock:
+                data = self._arrow(name, records)
+                retrying(lambda: self.table(name).add(data))
                 self._after_write(name)
         return len(records)
 
@@ -106,24 +166,52 @@ class Store:
         records = _records(rows)
         if not records:
             return None
-        with self._lock:
-            merge = self.table(name).merge_insert(KEYS[name])
-            merge = merge.when_matched_update_all(where=only_if).when_not_matched_insert_all()
-            result = merge.execute(self._arrow(name, records))
+        with self.lock:
+            data = self._arrow(name, records)
+
+            def write():
+                merge = self.table(name).merge_insert(ROW_IDS[name])
+                return merge.when_matched_update_all(where=only_if).when_not_matched_insert_all().execute(data)
+
+            result = retrying(write)
             self._after_write(name)
             return result
 
+    def put_if(self, name: str, row: LanceModel | dict, only_if: str, columns: Sequence[str]) -> pd.DataFrame:
+        """Upsert one row only where `only_if` holds on the stored one, then read that key back:
+        the caller sees who won a race (claims, review decisions)."""
+        record = _records([row])[0]
+        with self.lock:
+            self.upsert(name, [record], only_if=only_if)
+            return self.read(name, where=key_filters(name, [record])[0], columns=columns)
+
     def update_where(self, name: str, where: str, values: dict[str, Any]) -> int:
         """Update matching rows; returns how many changed."""
-        with self._lock:
-            result = self.table(name).update(where=where, values=values)
+        with self.lock:
+            result = retrying(lambda: self.table(name).update(where=where, values=values))
             self._after_write(name)
             return getattr(result, "rows_updated", 0)
 
     def delete(self, name: str, where: str) -> None:
-        with self._lock:
-            self.table(name).delete(where)
+        with self.lock:
+            retrying(lambda: self.table(name).delete(where))
             self._after_write(name)
+
+    def delete_rows(self, name: str, rows: Sequence[dict], only_if: str = "") -> None:
+        """Delete exactly these rows by key (and `only_if`, e.g. "still the version I wrote")."""
+        for where in key_filters(name, rows):
+            self.delete(name, f"({where}) AND ({only_if})" if only_if else where)
+
+    def create_copy(self, name: str, like: str, rows: Sequence[dict]) -> None:
+        """A side table with `like`'s schema holding `rows` (an operation's backup)."""
+        data = pa.Table.from_pylist(list(rows), schema=self.table(like).schema)
+        retrying(lambda: self.db.create_table(name, data=data, exist_ok=False))
+
+    def drop(self, name: str) -> None:
+        try:
+            self.db.drop_table(name)
+        except (FileNotFoundError, ValueError):  # already gone
+            pass
 
     def read(
         self,
@@ -152,6 +240,13 @@ class Store:
         frame = self.read("queries", where=" AND ".join(clauses) or None, columns=["query_id", "text"])
         return dict(zip(frame["query_id"], frame["text"]))
 
+    def read_rows(self, name: str, where: str | None = None) -> list[dict]:
+        """Rows as plain dicts, nulls kept as None (pandas would turn them into NaN)."""
+        table = self.table(name)
+        if where is None:
+            return table.to_arrow().to_pylist()
+        return table.search().where(where).limit(max(table.count_rows(), 1)).to_arrow().to_pylist()
+
     def count(self, name: str, where: str | None = None) -> int:
         return self.table(name).count_rows(where) if where else self.table(name).count_rows()
 
@@ -170,20 +265,6 @@ class Store:
             self.table(name).optimize(cleanup_older_than=timedelta(days=7))
         except Exception:  # noqa: BLE001 - compaction is an optimisation; a failed one changes nothing
             pass
-
-    @contextmanager
-    def atomic(self, *names: str) -> Iterator[None]:
-        """All-or-nothing writes to the named tables: on any error, restore their earlier versions."""
-        with self._lock:
-            versions = {name: self.table(name).version for name in names}
-            try:
-                yield
-            except BaseException:
-                for name, version in versions.items():
-                    table = self.table(name)
-                    if table.version != version:
-                        table.restore(version)
-                raise
 
     # -- events ---------------------------------------------------------------------------
     def log(self, actor: str, action: str, target: str, **detail: Any) -> None:
@@ -213,10 +294,9 @@ class Store:
         if not rows:
             return
         name = self.embeddings_name(model_key)
-        with self._lock:
-            table = self.table(name)
-            data = pa.Table.from_pylist(rows, schema=table.schema)
-            table.merge_insert("doc_id").when_matched_update_all().when_not_matched_insert_all().execute(data)
+        with self.lock:
+            data = pa.Table.from_pylist(rows, schema=self.table(name).schema)
+            retrying(lambda: self.table(name).merge_insert("doc_id").when_matched_update_all().when_not_matched_insert_all().execute(data))
             self._after_write(name)
 
     def read_embeddings(self, model_key: str, columns: Sequence[str] = ("doc_id", "text_hash", "vector")) -> pd.DataFrame:
@@ -243,7 +323,7 @@ class Store:
         table = self.table("documents")
         if table.count_rows() == 0:
             return
-        with self._lock:
+        with self.lock:
             table.create_index("text", config=FTS(with_position=False), replace=True)
             table.create_index("title", config=FTS(with_position=False), replace=True)
 
@@ -258,11 +338,3 @@ class Store:
         query = MultiMatchQuery(text, sorted(indexed)) if len(indexed) > 1 else MatchQuery(text, next(iter(indexed)))
         hits = table.search(query, query_type="fts").select(["doc_id"]).limit(k).to_pandas()
         return pd.DataFrame({"doc_id": hits["doc_id"], "score": hits["_score"]})
-
-
-def open_existing(settings: Settings) -> Store:
-    """The workspace's store for a read-only command, which must never create a workspace."""
-    if not settings.exists:
-        raise InputError(f"this command expects an existing workspace, but {settings.workspace} has none; "
-                         "create one with flywheel demo or flywheel import, or pass --workspace")
-    return Store(settings.db_uri)

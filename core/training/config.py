@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -14,6 +15,10 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     RunKind.cross_encoder.value: {"epochs": 2.0, "batch_size": 16, "learning_rate": 5e-5},
     RunKind.adapter.value: {"epochs": 40.0, "batch_size": 64, "learning_rate": 1e-3},
 }
+
+MAX_EPOCHS = 1000
+MAX_STEPS = 10_000_000
+MAX_TIME_BUDGET_S = 7 * 24 * 3600
 
 
 @dataclass
@@ -44,14 +49,26 @@ class TrainConfig:
             raise InputError(f"train expects --kind in {', '.join(KINDS)}, but got '{self.kind}'.")
         values = asdict(self) | {k: v for k, v in DEFAULTS[self.kind].items() if getattr(self, k) is None}
         config = TrainConfig(**values)
+        for name, kind in (("epochs", float), ("learning_rate", float), ("time_budget_s", float), ("validation_fraction", float),
+                           ("mining_margin", float), ("batch_size", int), ("max_steps", int), ("negatives_per_query", int),
+                           ("positive_grade", int), ("eval_steps", int), ("patience", int), ("rerank_depth", int), ("seed", int)):
+            value = getattr(config, name)
+            number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            if not number or (kind is int and value != int(value)):
+                raise InputError(f"train expects {name} to be a finite {'whole ' if kind is int else ''}number, but got {value!r}.")
         checks = [
-            ("epochs", config.epochs > 0, "a positive number such as 3"),
-            ("batch_size", config.batch_size >= 2, "at least 2 (in-batch negatives need company)"),
+            ("epochs", 0 < config.epochs <= MAX_EPOCHS, f"a positive number up to {MAX_EPOCHS} such as 3"),
+            ("batch_size", 2 <= config.batch_size <= 4096, "2 to 4096 (in-batch negatives need company)"),
             ("learning_rate", 0 < config.learning_rate < 1, "a small positive number such as 5e-5"),
             ("negatives_per_query", 0 <= config.negatives_per_query <= 32, "0 to 32"),
             ("positive_grade", 1 <= config.positive_grade <= 5, "1 to 5"),
-            ("max_steps", config.max_steps >= 0, "0 (no cap) or more"),
+            ("max_steps", 0 <= config.max_steps <= MAX_STEPS, f"0 (no cap) to {MAX_STEPS:,}"),
+            ("time_budget_s", 0 <= config.time_budget_s <= MAX_TIME_BUDGET_S, f"0 (no budget) to {MAX_TIME_BUDGET_S:,} seconds (a week)"),
             ("validation_fraction", 0 <= config.validation_fraction < 0.5, "0 to 0.5"),
+            ("eval_steps", 0 <= config.eval_steps <= MAX_STEPS, "0 (about twice per epoch) or a step count"),
+            ("patience", 1 <= config.patience <= 100, "1 to 100 evaluations"),
+            ("rerank_depth", 1 <= config.rerank_depth <= 1000, "1 to 1000"),
+            ("mining_margin", 0 <= config.mining_margin <= 1, "0 to 1"),
         ]
         for name, ok, hint in checks:
             if not ok:

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import threading
 import time
 import traceback
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from core.errors import ConflictError, FlywheelError
@@ -58,6 +60,21 @@ def mark_interrupted(store: Store) -> list[str]:
             {"status": RunStatus.interrupted.value, "error": "The process running it ended before it finished; start it again.", "finished_at": now()},
         )
     return dead
+
+
+def sweep_run_folders(store: Store, models_dir: Path) -> list[str]:
+    """Remove the model folders of runs that ended without a model (killed, failed, cancelled)."""
+    if not models_dir.is_dir():
+        return []
+    names = [p.name for p in models_dir.iterdir() if p.is_dir()]
+    if not names:
+        return []
+    ended = {RunStatus.failed.value, RunStatus.cancelled.value, RunStatus.interrupted.value}
+    rows = store.read("runs", where=sql_in("run_id", names), columns=["run_id", "status"])
+    swept = [r for r, status in zip(rows["run_id"], rows["status"], strict=False) if status in ended]
+    for run_id in swept:
+        shutil.rmtree(models_dir / run_id, ignore_errors=True)
+    return swept
 
 
 def read_run(store: Store, run_id: str) -> dict[str, Any]:
@@ -149,6 +166,7 @@ class Job:
         """Insert the run row (queued); refuses while another run is active in a live process."""
         actor = actor_name(actor, Action.train)
         mark_interrupted(store)
+        sweep_run_folders(store, settings.models_dir)
         primary = int(os.environ.get("RANK", "0")) == 0
         if primary and store.count("runs", sql_in("status", ACTIVE)):
             active = store.read("runs", where=sql_in("status", ACTIVE), columns=["run_id"])

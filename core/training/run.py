@@ -34,9 +34,20 @@ def preview(store: Store, settings: Settings, config: TrainConfig) -> trainingda
 
 
 def execute(store: Store, settings: Settings, run_id: str, raw: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
-    """The job body: data, before, train, after, artifacts. Returns model_path, before, after."""
-    config = TrainConfig.from_dict(raw).resolved()
+    """The job body: data, before, train, after, artifacts. Returns model_path, before, after.
+    A run that fails or is cancelled takes its model folder with it (no empty folders)."""
     run_dir = settings.models_dir / run_id
+    existed = run_dir.exists()
+    try:
+        return _execute(store, settings, run_id, raw, reporter, run_dir)
+    except BaseException:
+        if reporter.primary and not existed:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+
+
+def _execute(store: Store, settings: Settings, run_id: str, raw: dict[str, Any], reporter: Reporter, run_dir: Path) -> dict[str, Any]:
+    config = TrainConfig.from_dict(raw).resolved()
     if run_dir.exists() and reporter.primary:
         raise InputError(f"training expects a new model folder, but {run_dir} already exists; runs never overwrite each other.")
     run_dir.mkdir(parents=True, exist_ok=not reporter.primary)

@@ -1,0 +1,234 @@
+"""Writes across tables that are all or nothing without ever rolling a table back.
+
+Several processes write one workspace at once (reviewers' app sessions, the CLI, an import).
+Restoring a table to an earlier version would erase everything the others wrote meanwhile,
+so an operation instead remembers, before each write, exactly which rows it is about to write
+and what they held before; when anything fails it deletes its own new rows and puts back the
+rows it replaced, each guarded so that a newer write by someone else is left alone.
+
+`operation(store)` keeps that memory in the process (a grade: two small writes).
+`operation(store, journal=…)` also records it in the `journal` table before each write, so
+an operation whose process was killed is undone at the next open (`recover`), and the user
+is told (an import: publish or nothing, even under SIGKILL).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+from lancedb.pydantic import LanceModel
+
+from core.storage import claims
+from core.storage.schemas import ROW_IDS, Event, JournalEntry, now
+from core.storage.store import IN_CHUNK, Store, retrying, sql_in, sql_str, sql_value
+
+BACKUP_PREFIX = "undo_"
+RECOVERY_QUEUE = "recovery"
+STALE_AFTER = timedelta(days=1)  # an entry from another machine counts as abandoned after this
+
+
+def _rows(rows: Sequence[LanceModel | dict]) -> list[dict]:
+    return [r.model_dump() if isinstance(r, LanceModel) else dict(r) for r in rows]
+
+
+def _key(name: str, row: dict) -> tuple:
+    return tuple(row[k] for k in ROW_IDS[name])
+
+
+@dataclass
+class Step:
+    """One write: the keys it inserts (new) and the rows it replaces or deletes (before)."""
+
+    table: str
+    new: list[dict]
+    before: list[dict]
+    mark: str = ""  # a column whose written value says "still my version" (e.g. updated_at)
+    written: dict = field(default_factory=dict)  # key → row as written, for the mark guard
+    backup: str = ""  # side table holding `before` (journalled operations)
+
+
+class Operation:
+    """Writes through one operation; see the module docstring."""
+
+    def __init__(self, store: Store, journal: JournalEntry | None = None):
+        self.store, self.journal, self.steps = store, journal, []
+
+    # -- writes -------------------------------------------------------------------------------
+    def add(self, name: str, rows: Sequence[LanceModel | dict]) -> int:
+        """Append rows with ids of their own (events, metrics): undone by deleting those ids."""
+        records = _rows(rows)
+        if records:
+            self._remember(Step(name, new=[self._key_row(name, r) for r in records], before=[]))
+            self.store.add(name, records)
+        return len(records)
+
+    def upsert(self, name: str, rows: Sequence[LanceModel | dict], *, mark: str = "") -> None:
+        """Insert or replace by key: undone by deleting new keys and putting replaced rows back."""
+        records = _rows(rows)
+        if not records:
+            return
+        before = self._read(name, records)
+        present = {_key(name, r) for r in before}
+        new = [self._key_row(name, r) for r in records if _key(name, r) not in present]
+        written = {_key(name, r): r for r in records} if mark else {}
+        self._remember(Step(name, new=new, before=before, mark=mark, written=written))
+        self.store.upsert(name, records)
+
+    def delete(self, name: str, where: str) -> None:
+        """Delete matching rows: undone by putting them back."""
+        before = self.store.read_rows(name, where)
+        if before:
+            self._remember(Step(name, new=[], before=before))
+            self.store.delete(name, where)
+
+    def log(self, actor: str, action: str, target: str, **detail) -> None:
+        """An audit event written as part of this operation (undone with it)."""
+        self.add("events", [Event(event_id=uuid.uuid4().hex, at=now(), actor=actor, action=action, target=target,
+                                  detail=json.dumps(detail, default=str))])
+
+    # -- undo ---------------------------------------------------------------------------------
+    def undo(self) -> list[str]:
+        """Take this operation's writes out again, newest first; returns what could not be undone."""
+        problems = []
+        for step in reversed(self.steps):
+            try:
+                undo_step(self.store, step)
+            except Exception as error:  # noqa: BLE001 - keep undoing the other steps
+                problems.append(f"{step.table}: {error}")
+        return problems
+
+    def finish(self) -> None:
+        """The commit point of a journalled operation: its entry goes, then its backups."""
+        if self.journal is not None:
+            self.store.delete("journal", f"op_id = {sql_str(self.journal.op_id)}")
+            for step in self.steps:
+                if step.backup:
+                    self.store.drop(step.backup)
+
+    # -- internals ----------------------------------------------------------------------------
+    @staticmethod
+    def _key_row(name: str, row: dict) -> dict:
+        return {k: row[k] for k in ROW_IDS[name]}
+
+    def _read(self, name: str, records: list[dict]) -> list[dict]:
+        """The stored rows with these keys: read by the first key column (a short IN filter
+        that scales to an import's 100k rows), matched on the whole key here."""
+        first, wanted = ROW_IDS[name][0], {_key(name, r) for r in records}
+        values = sorted({r[first] for r in records})
+        rows = (row for i in range(0, len(values), IN_CHUNK) for row in self.store.read_rows(name, sql_in(first, values[i : i + IN_CHUNK])))
+        return [row for row in rows if _key(name, row) in wanted]
+
+    def _remember(self, step: Step) -> None:
+        """Record the step before it is written (a write that fails may still have landed)."""
+        self.steps.append(step)
+        if self.journal is None:
+            return
+        if step.before:
+            step.backup = f"{BACKUP_PREFIX}{self.journal.op_id}_{len(self.steps)}"
+        self.journal.steps = json.dumps([{"table": s.table, "new": s.new, "backup": s.backup} for s in self.steps], default=str)
+        self.store.upsert("journal", [self.journal])
+        if step.backup:
+            self.store.create_copy(step.backup, step.table, step.before)
+
+
+def undo_step(store: Store, step: Step) -> None:
+    """Delete the rows a step inserted and restore those it replaced, leaving newer writes by
+    others alone (the `mark` guard)."""
+    def guard(row: dict, prefix: str = "") -> str:
+        return f"{prefix}{step.mark} = {sql_value(row[step.mark])}" if step.mark else ""
+
+    for key in step.new:
+        written = step.written.get(_key(step.table, key)) if step.mark else None
+        store.delete_rows(step.table, [key], only_if=guard(written) if written else "")
+    if not step.before:
+        return
+    if step.mark:  # one by one: restore only where the stored row is still the one we wrote
+        for row in step.before:
+            written = step.written.get(_key(step.table, row))
+            store.upsert(step.table, [row], only_if=guard(written, "target.") if written else None)
+    else:
+        store.upsert(step.table, step.before)
+
+
+@contextmanager
+def operation(store: Store, *, journal: str = "", kind: str = "import", actor: str = "") -> Iterator[Operation]:
+    """All or nothing across tables; `journal` (a label such as "import 'x'") makes it survive a kill."""
+    entry = None
+    if journal:
+        entry = JournalEntry(op_id=uuid.uuid4().hex, kind=kind, label=journal, actor=actor or "cli", host=socket.gethostname(),
+                             pid=os.getpid(), started_at=now())
+        store.upsert("journal", [entry])
+    op = Operation(store, entry)
+    try:
+        yield op
+    except BaseException as error:
+        problems = op.undo()
+        if problems:
+            error.add_note("could not undo every write: " + "; ".join(problems))
+        else:
+            op.finish()
+        raise
+    op.finish()
+
+
+# -- recovery at open ---------------------------------------------------------------------------
+def _abandoned(entry: dict) -> bool:
+    """True when the process that owns a journal entry is gone (or, on another machine, long gone)."""
+    started = pd.Timestamp(entry["started_at"]).to_pydatetime()
+    if entry["host"] != socket.gethostname():
+        return now() - started > STALE_AFTER
+    try:
+        import psutil
+
+        process = psutil.Process(int(entry["pid"]))
+        if process.status() == psutil.STATUS_ZOMBIE:  # killed, not yet reaped by its parent
+            return True
+        # a live pid that started after the entry is a different process reusing the number
+        return datetime.fromtimestamp(process.create_time(), UTC).replace(tzinfo=None) > started + timedelta(seconds=1)
+    except Exception:  # noqa: BLE001 - psutil.NoSuchProcess and friends: the owner is gone
+        return True
+
+
+def recover(store: Store) -> list[str]:
+    """Undo the journalled operations of dead processes; returns one sentence per rollback."""
+    told = []
+    entries = store.read("journal").to_dict("records") if store.count("journal") else []
+    for entry in entries:
+        # several processes may open the workspace at once: one of them (the claim's holder) undoes it
+        if not _abandoned(entry) or not claims.try_claim(store, RECOVERY_QUEUE, entry["op_id"], f"recovery:{socket.gethostname()}:{os.getpid()}"):
+            continue
+        steps = json.loads(entry["steps"])
+        for step in reversed(steps):
+            before = store.read_rows(step["backup"]) if step["backup"] and step["backup"] in store.table_names() else []
+            undo_step(store, Step(step["table"], new=step["new"], before=before))
+        retrying(lambda entry=entry: store.delete("journal", f"op_id = {sql_str(entry['op_id'])}"))
+        for step in steps:
+            if step["backup"]:
+                store.drop(step["backup"])
+        written = sum(len(step["new"]) for step in steps)
+        message = (f"An interrupted {entry['label']} (started {pd.Timestamp(entry['started_at']):%Y-%m-%d %H:%M} UTC by "
+                   f"{entry['actor']}, process {entry['pid']}) was rolled back: {written} rows it had written were removed.")
+        store.log("flywheel", "rollback", f"{entry['kind']}:{entry['op_id']}", label=entry["label"], rows=written)
+        told.append(message)
+    _sweep_backups(store)
+    return told
+
+
+def _sweep_backups(store: Store) -> None:
+    """Drop backup tables whose operation finished (a kill between its end and the drop).
+    Tables are listed before the journal is read: a backup is only made once its entry exists."""
+    backups = [name for name in store.table_names() if name.startswith(BACKUP_PREFIX)]
+    if not backups:
+        return
+    live = set(store.read("journal", columns=["op_id"])["op_id"])
+    for name in backups:
+        if name[len(BACKUP_PREFIX):].rsplit("_", 1)[0] not in live:
+            store.drop(name)
