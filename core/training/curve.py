@@ -284,9 +284,20 @@ def summarize(store: Store, run_id: str, metric: str = DEFAULT_METRIC) -> dict[s
         "base": None if base.empty else round(float(base["values"].iloc[0][metric]), 4),
         "fit": result.fit.as_dict(),
         "projection": result.projection,
+        "band": result.band,
         "backtest": result.backtest,
         "informative": result.informative,
         "sentence": curvefit.sentence(result, metric_label(metric)),
         "note": " ".join(result.notes),
         "eval_queries": len(queries),
     }
+
+
+def next_step(summary: dict[str, Any] | None) -> str | None:
+    """Home's next step from a curve on today's labels: what more labels buy, or that it cannot tell yet."""
+    if summary is None:
+        return None
+    if summary["informative"]:
+        return f"{summary['sentence']} Grade more train queries on the Grade page, then train again."
+    return (f"{summary['sentence']} Before more training labels, grade eval queries where the Results page shows the widest "
+            "intervals, then re-run the curve.")

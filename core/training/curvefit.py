@@ -22,6 +22,7 @@ SIGMA_FLOOR = 0.01  # no fraction counts as noise-free, even when its seeds agre
 BOUNDS = ([0.0, -10.0, 0.05], [1.0, 10.0, 2.0])  # a: metrics live in [0, 1]; c: from nearly flat to steep
 FIXED_C = 0.5  # with fewer than three sizes, the exponent is fixed and only a, b are fitted
 BOOTSTRAP = 200
+GRID = 40  # points on which the band is drawn
 LEVEL = 0.95
 
 
@@ -50,6 +51,7 @@ class Projection:
     fit: Fit
     points: list[dict]  # per fraction: fraction, train_queries, value (mean over seeds), values (per seed)
     projection: list[dict]  # train_queries, multiplier, value, low, high
+    band: list[dict]  # the fitted curve and its band from the smallest subset to the last projection, for charts
     backtest: dict  # fit_on_queries, train_queries, predicted, actual, error (None when it cannot be run)
     current: float  # the fitted value at today's train queries
     informative: bool
@@ -118,6 +120,8 @@ def project(sizes, per_query: np.ndarray, multipliers=MULTIPLIERS, *, seed: int 
     fit = fit_curve(unique, y, _sigma(groups))
     today = float(unique.max())
     targets = np.array([today * m for m in multipliers])
+    grid = np.geomspace(unique.min(), max(targets.max(), today), GRID)
+    at = np.concatenate([targets, grid])
     rng = np.random.default_rng(seed)
     boot_proj = []
     boot_back = []
@@ -129,7 +133,7 @@ def project(sizes, per_query: np.ndarray, multipliers=MULTIPLIERS, *, seed: int 
         sample = per_query[np.ix_(rows, queries)].mean(axis=1)
         u, g = _by_size(sizes[rows], sample)
         ym = np.array([v.mean() for v in g])
-        boot_proj.append(fit_curve(u, ym, _sigma(g), start=None if fit.fixed_c else fit)(np.append(targets, today)))
+        boot_proj.append(fit_curve(u, ym, _sigma(g), start=None if fit.fixed_c else fit)(at))
         if back_fit is not None:
             keep = u < today
             start = None if back_fit.fixed_c else back_fit
@@ -141,13 +145,15 @@ def project(sizes, per_query: np.ndarray, multipliers=MULTIPLIERS, *, seed: int 
          "high": round(float(hi), 4)}
         for t, m, lo, hi in zip(targets, multipliers, low, high)
     ]
+    band = [{"train_queries": round(float(n), 1), "value": round(float(fit(n)), 4), "low": round(float(lo), 4), "high": round(float(hi), 4)}
+            for n, lo, hi in zip(grid, low[len(targets):], high[len(targets):])]
     backtest = backtest_curve(unique, y, groups)
     if boot_back and backtest["predicted"] is not None:
         backtest["low"], backtest["high"] = (round(float(v), 4) for v in np.quantile(boot_back, [tail, 1 - tail]))
     current = float(fit(today))
     points = [{"train_queries": int(s), "value": round(float(m), 4), "values": [round(float(v), 4) for v in g]}
               for s, m, g in zip(unique, y, groups)]
-    result = Projection(fit=fit, points=points, projection=projection, backtest=backtest, current=round(current, 4), informative=False)
+    result = Projection(fit=fit, points=points, projection=projection, band=band, backtest=backtest, current=round(current, 4), informative=False)
     result.informative, note = informative(result)
     result.notes.append(note)
     return result
