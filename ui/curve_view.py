@@ -27,15 +27,15 @@ POINT, FIT, PROJECTED, BACKTEST, BASE = "#1f77b4", "#1f77b4", "#ff7f0e", "#9467b
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def summary(_store: Store, run_id: str, metric: str) -> dict:
-    """The fitted curve of a stored run (its points never change, so run id and metric are the key)."""
+def summary(_store: Store, run_id: str, metric: str, uri: str) -> dict:
+    """The fitted curve of a stored run (its points never change, so workspace, run id and metric are the key)."""
     return curve.summarize(_store, run_id, metric)
 
 
 def fresh_summary(store: Store, settings: Settings, metric: str = curve.DEFAULT_METRIC) -> dict | None:
     """The default (adapter) curve on today's labels, if one is stored."""
     run_id = curve.find(store, settings, curve.CurveConfig())
-    return summary(store, run_id, metric) if run_id else None
+    return summary(store, run_id, metric, store.uri) if run_id else None
 
 
 def next_step(store: Store, settings: Settings) -> str | None:
@@ -166,7 +166,7 @@ def section(store: Store, settings: Settings, actor: str) -> None:
                 return
             if run_id is None:
                 st.warning("The labels changed since this curve was measured: re-run it for today's labels.", icon=":material/update:")
-            result = summary(store, shown, metric)
+            result = summary(store, shown, metric, store.uri)
             (st.success if result["informative"] else st.info)(result["sentence"], icon=":material/show_chart:")
             st.plotly_chart(figure(result), config=PLOTLY_CONFIG, key="chart_label_curve")
             back = result["backtest"]

@@ -34,6 +34,7 @@ from core.storage.schemas import CurvePoint, QueryStatus, RunKind, RunStatus, Sp
 from core.storage.store import Store, sql_str
 from core.training import curvefit
 from core.training import data as trainingdata
+from core.training.adapter import CORPUS_LIMIT
 from core.training.config import TrainConfig
 from core.training.jobs import Job, Reporter
 
@@ -194,7 +195,10 @@ def execute(store: Store, settings: Settings, run_id: str, raw: dict[str, Any], 
     base = Embedder(config.base_model or None)
     reporter.phase("building training data")
     first = config.train_config(0)
-    data = trainingdata.build(store, first.positive_grade, first.negatives_per_query, first.validation_fraction, 0, miner=base.model,
+    # The adapter's loss is a softmax over the whole corpus: below CORPUS_LIMIT it reads no negatives, so none are mined.
+    mine = config.kind == RunKind.bi_encoder.value or store.count("documents") > CORPUS_LIMIT
+    miner = base.model if mine else None
+    data = trainingdata.build(store, first.positive_grade, first.negatives_per_query, first.validation_fraction, 0, miner=miner,
                               mining_margin=first.mining_margin, relevant_grade=settings.relevant_grade)
     train_ids = sorted(data.positives)
     if len(train_ids) < MIN_TRAIN_QUERIES:

@@ -3,8 +3,8 @@
 The curve is an inverse power law, metric(n) = a - b * n^-c, in the number n of train
 queries (the usual shape of learning curves: gains shrink as labels grow). It is fitted with
 scipy's curve_fit, each fraction weighted by how much its seeds disagree. The band comes from
-a bootstrap that resamples eval queries (and seeds) and refits, so it holds both the eval
-set's noise and the training noise. The backtest fits the smaller subsets only and predicts
+a bootstrap that resamples eval queries and seeds and refits: it bounds the change from today's
+labels on this eval set (the set's own level is the headline CI's business, not the curve's). The backtest fits the smaller subsets only and predicts
 the largest one: its error is the honest size of an extrapolation, shown beside every projection.
 """
 
@@ -123,23 +123,17 @@ def project(sizes, per_query: np.ndarray, multipliers=MULTIPLIERS, *, seed: int 
     grid = np.geomspace(unique.min(), max(targets.max(), today), GRID)
     at = np.concatenate([targets, grid])
     rng = np.random.default_rng(seed)
-    boot_proj = []
-    boot_back = []
-    back_sizes = unique[unique < today]
-    back_fit = fit_curve(back_sizes, y[unique < today], _sigma([g for g, s in zip(groups, unique) if s < today])) if len(back_sizes) >= 2 else None
+    gains = []  # per resample: the refitted curve's change from today's size to each size in `at`
     for _ in range(n_boot):
         queries = rng.integers(0, per_query.shape[1], per_query.shape[1])
         rows = np.concatenate([rng.choice(np.flatnonzero(sizes == s), (sizes == s).sum()) for s in unique])
-        sample = per_query[np.ix_(rows, queries)].mean(axis=1)
-        u, g = _by_size(sizes[rows], sample)
-        ym = np.array([v.mean() for v in g])
-        boot_proj.append(fit_curve(u, ym, _sigma(g), start=None if fit.fixed_c else fit)(at))
-        if back_fit is not None:
-            keep = u < today
-            start = None if back_fit.fixed_c else back_fit
-            boot_back.append(float(fit_curve(u[keep], ym[keep], _sigma([v for v, k in zip(g, keep) if k]), start=start)(today)))
+        u, g = _by_size(sizes[rows], per_query[np.ix_(rows, queries)].mean(axis=1))
+        refit = fit_curve(u, np.array([v.mean() for v in g]), _sigma(g), start=None if fit.fixed_c else fit)
+        gains.append(refit(at) - refit(today))
     tail = (1 - LEVEL) / 2
-    low, high = np.quantile(np.array(boot_proj), [tail, 1 - tail], axis=0)
+    # The band is on the change from today, added to today's fitted value: every point shares the eval set, so its
+    # overall level (the headline CI's business) is not uncertainty about what more labels buy.
+    low, high = float(fit(today)) + np.quantile(np.array(gains), [tail, 1 - tail], axis=0)
     projection = [
         {"train_queries": int(round(t)), "multiplier": m, "value": round(float(fit(t)), 4), "low": round(float(lo), 4),
          "high": round(float(hi), 4)}
@@ -148,8 +142,6 @@ def project(sizes, per_query: np.ndarray, multipliers=MULTIPLIERS, *, seed: int 
     band = [{"train_queries": round(float(n), 1), "value": round(float(fit(n)), 4), "low": round(float(lo), 4), "high": round(float(hi), 4)}
             for n, lo, hi in zip(grid, low[len(targets):], high[len(targets):])]
     backtest = backtest_curve(unique, y, groups)
-    if boot_back and backtest["predicted"] is not None:
-        backtest["low"], backtest["high"] = (round(float(v), 4) for v in np.quantile(boot_back, [tail, 1 - tail]))
     current = float(fit(today))
     points = [{"train_queries": int(s), "value": round(float(m), 4), "values": [round(float(v), 4) for v in g]}
               for s, m, g in zip(unique, y, groups)]
