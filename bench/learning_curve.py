@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import tempfile
 import time
 
@@ -22,6 +23,12 @@ from core.storage.imports import import_path
 from core.storage.splits import assign_splits
 from core.storage.store import Store
 from core.training import curve
+
+
+def _cpu() -> float:
+    """CPU seconds of this process, all threads (wall time depends on who else is using the machine)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def workspace(name: str) -> tuple[Store, Settings]:
@@ -45,22 +52,22 @@ def main() -> None:
     rows = []
     for name in args.datasets:
         store, settings = workspace(name)
-        started = time.time()
+        started, cpu = time.time(), _cpu()
         job = curve.launch(store, settings, curve.CurveConfig(kind=args.kind, seeds=args.seeds, time_budget_s=args.time_budget),
                            background=False)
-        wall = time.time() - started
+        wall, cpu = time.time() - started, _cpu() - cpu
         result = curve.summarize(store, job.run_id)
         single = run_kinds(store, settings, [args.kind])[0]  # corpus embeddings are cached by now, as they were for the curve's points
         result.pop("band")
-        print(json.dumps(result | {"dataset": name, "wall_s": round(wall, 1), "single_run_s": single["wall_s"]}), flush=True)
-        rows.append((name, result, wall, single["wall_s"]))
+        print(json.dumps(result | {"dataset": name, "wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "single_run_s": single["wall_s"]}), flush=True)
+        rows.append((name, result, wall, cpu, single["wall_s"]))
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    print("| data | kind | points | wall s | x one run | today | backtest predicted → measured (error) | 2x labels | informative |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for name, r, wall, single in rows:
+    print("| data | kind | points | wall s | CPU s | x one run | today | backtest predicted → measured (error) | 2x labels | informative |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name, r, wall, cpu, single in rows:
         b, head = r["backtest"], next(p for p in r["projection"] if p["multiplier"] == 2.0)
         today = r["points"][-1]
-        print(f"| {name} | {r['kind']} | {sum(p['seeds'] for p in r['points'])} | {wall:.0f} | {wall / single:.1f} | "
+        print(f"| {name} | {r['kind']} | {sum(p['seeds'] for p in r['points'])} | {wall:.0f} | {cpu:.0f} | {wall / single:.1f} | "
               f"{today['value']:.3f} ({today['train_queries']} q) | {b['predicted']} → {b['actual']} ({b['error']}) | "
               f"{head['value']:.3f} ({head['low']:.3f}–{head['high']:.3f}) | {r['informative']} |")
 

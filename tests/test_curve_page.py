@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict
 
 import numpy as np
@@ -82,3 +83,14 @@ def test_home_next_step_uses_the_curve(store, workspace):
     assert not at.exception, at.exception
     step = next(i.value for i in at.info if "Next:" in i.value)
     assert "more graded train queries" in step and "nDCG@10" in step
+
+
+def test_train_page_names_a_running_curve_and_does_not_list_it(small_store):
+    small_store.add("runs", [Run(run_id="c-live", kind=RunKind.curve.value, base_model="bundled", status="running", pid=os.getpid(),
+                                 created_at=now())])
+    at = AppTest.from_file(str(ROOT / "pages" / "train.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    assert any("learning curve (`c-live`) is running" in i.value for i in at.info)
+    assert any(c.value == "No runs yet." for c in at.caption)
+    assert next(b for b in at.button if b.label == "Train").disabled  # one job at a time
