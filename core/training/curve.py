@@ -27,7 +27,7 @@ from core.errors import InputError
 from core.evaluation import metrics
 from core.evaluation.results import metric_label, parse_metric
 from core.labeling import labels
-from core.search.models import Embedder, document_text, resolve_model
+from core.search.models import Embedder, resolve_model
 from core.search.retrieval import rank_many
 from core.settings import Settings
 from core.storage.schemas import CurvePoint, QueryStatus, RunKind, RunStatus, Split
@@ -141,11 +141,6 @@ def overall(reporter: Reporter, done: float, label: str) -> None:
     reporter.write()
 
 
-def _documents(store: Store) -> tuple[list[str], list[str]]:
-    docs = store.read("documents", columns=["doc_id", "title", "text"])
-    return list(docs["doc_id"]), [document_text(t, x) for t, x in zip(docs["title"], docs["text"])]
-
-
 def _train_point(store: Store, config: TrainConfig, data: trainingdata.TrainingData, base: Embedder, folder: Path,
                  reporter: PointReporter, eval_ids: list[str]) -> tuple[dict[str, metrics.Ranking], dict]:
     """Train one subset and rank the eval queries with the result (nothing is kept on disk)."""
@@ -161,10 +156,10 @@ def _train_point(store: Store, config: TrainConfig, data: trainingdata.TrainingD
     info = train_bi_encoder(config, data, base.path, folder / "model", folder / "checkpoints", reporter)
     model = Embedder(str(folder / "model"))
     reporter.phase("scoring the eval set")
-    doc_ids, texts = _documents(store)  # embedded in memory: no embeddings table per throwaway model
-    matrix = model.encode_documents(texts)
-    frame = store.read("queries", where=f"query_id IN ({', '.join(sql_str(q) for q in eval_ids)})", columns=["query_id", "text"])
-    query_text = dict(zip(frame["query_id"], frame["text"]))
+    docs = store.document_texts()  # embedded in memory: no embeddings table per throwaway model
+    doc_ids = list(docs)
+    matrix = model.encode_documents([docs[d] for d in doc_ids])
+    query_text = store.query_texts(eval_ids)
     ids = [q for q in eval_ids if q in query_text]
     vectors = model.encode_queries([query_text[q] for q in ids])
     return dict(zip(ids, rank_many(vectors, doc_ids, matrix, metrics.DEPTH))), info
