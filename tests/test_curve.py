@@ -136,3 +136,12 @@ def test_guidance_segments_and_eval_queries_for_a_narrower_interval(store):
     assert table["eval_queries"].sum() == 16 and list(table["ci_width"]) == sorted(table["ci_width"], reverse=True)
     assert guidance.query_style("how much is x") == guidance.query_style("x cost?") == "question"
     assert guidance.query_style("gold hmo deductible") == "keyword"
+
+
+def test_a_bi_encoder_curve_scores_each_point_without_leaving_models_or_tables(store, workspace, tiny, capsys):
+    fill_curve(store)
+    assert main(["curve", "--kind", "bi-encoder", "--base-model", tiny, "--fractions", "0.5,1.0", "--max-steps", "1"]) == 0
+    out = last_json(capsys)
+    assert out["kind"] == "bi-encoder" and [p["seeds"] for p in out["points"]] == [1, 1]
+    assert store.count("curve_points", f"run_id = '{out['run_id']}'") == 3
+    assert len([n for n in store.table_names() if n.startswith("embeddings_")]) == 1  # the base model's only
