@@ -13,7 +13,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-DATASETS = ROOT.parent / "shared" / "datasets"
+DATASETS = Path(os.environ.get("FLYWHEEL_DATASETS", ROOT.parent / "shared" / "datasets"))  # a worktree sets it: /work/shared/datasets
 
 
 def run_kinds(store, settings, kinds: list[str], extra: dict | None = None) -> list[dict]:

@@ -7,7 +7,8 @@ import streamlit as st
 from core.evaluation.results import latest_headline
 from core.labeling.review import review_summary
 from core.storage.status import milestones, next_step, status
-from ui.common import store
+from ui import curve_view
+from ui.common import settings, store
 from ui.safe_text import code, escape
 
 st.title(":material/cyclone: Flywheel")
@@ -21,7 +22,8 @@ cols[2].metric("Judged pairs", f"{counts['judged_pairs']:,}")
 cols[3].metric("Hard negatives", f"{counts['hard_negatives']:,}")
 cols[4].metric("Reviewers", len(counts["reviewers"]), help=escape(", ".join(counts["reviewers"]), 500) or "none yet")
 
-st.info(f"**Next:** {next_step(counts)}", icon=":material/arrow_forward:")
+step = (curve_view.next_step(store(), settings()) if counts["runs_by_status"].get("succeeded") else None) or next_step(counts)
+st.info(f"**Next:** {step}", icon=":material/arrow_forward:")
 
 headline = latest_headline(store())
 if headline:

@@ -10,7 +10,7 @@ from core.errors import FlywheelError
 from core.evaluation import charts, production, report, results
 from core.storage.auth import Action
 from core.training import jobs
-from ui import auth, common
+from ui import auth, common, curve_view
 from ui import results_view as view
 
 st.title("Results")
@@ -136,3 +136,5 @@ with export_tab:  # cheap: the HTML report is built only when its button is clic
         st.download_button(f"Per query, {label} (CSV)", per_query.to_csv(index=False), file_name=f"{run_id}-per-query.csv",
                            mime="text/csv", on_click="ignore")
         st.caption(f"Same report from the command line: `flywheel report {run_id} --out report.html`")
+
+curve_view.section(store, common.settings(), common.user())

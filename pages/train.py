@@ -8,6 +8,7 @@ import streamlit as st
 from core.errors import FlywheelError
 from core.storage import splits
 from core.storage.auth import Action
+from core.storage.schemas import RunKind
 from core.training import jobs
 from core.training import run as training
 from core.training.config import DEFAULTS, TrainConfig
@@ -29,6 +30,8 @@ actor = common.user()
 active = jobs.active_run(store)
 if active:
     st.session_state[RUN_KEY] = active
+    if jobs.read_run(store, active)["kind"] == RunKind.curve.value:
+        st.info(f"A learning curve (`{active}`) is running: follow it on the Results page. Training waits for it (one job at a time).")
 
 counts = splits.split_counts(store)
 with st.container(border=True):

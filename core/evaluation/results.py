@@ -17,7 +17,7 @@ from core.errors import InputError
 from core.evaluation import stats
 from core.evaluation.metrics import KS, LABELS, NAMES
 from core.labeling.labels import graded_qrels
-from core.storage.schemas import RunStatus
+from core.storage.schemas import RunKind, RunStatus
 from core.storage.store import Store, sql_in, sql_str
 
 DEFAULT_METRIC = "recall@10"
@@ -60,8 +60,9 @@ def _run_record(row: dict) -> dict:
 
 
 def runs_frame(store: Store) -> pd.DataFrame:
-    """Every run, newest first, with `has_results` (evaluated after training, not just 'before') and snapshot counts."""
-    runs = store.read("runs")
+    """Every training run, newest first, with `has_results` (evaluated after training, not just 'before') and
+    snapshot counts. Learning-curve jobs are not runs to read here (they have their own section)."""
+    runs = store.read("runs", where=f"kind != {sql_str(RunKind.curve.value)}")
     if runs.empty:
         return pd.DataFrame(columns=["run_id", "kind", "base_model", "status", "created_at", "train_pairs", "eval_queries",
                                      "snapshot_hash", "has_results"])

@@ -41,6 +41,7 @@ class RunKind(str, Enum):
     cross_encoder = "cross-encoder"
     adapter = "adapter"
     rerank_api = "rerank-api"
+    curve = "curve"  # a learning-curve job: a runs row for progress and cancel, its points in curve_points
 
 
 class RunStatus(str, Enum):
@@ -142,6 +143,19 @@ def document_text(title: str, text: str) -> str:
     return f"{title}\n{text}" if title else text
 
 
+class CurvePoint(LanceModel):
+    """One learning-curve point: a model trained on a seeded subset of the train queries, scored on
+    the eval set (fraction 0 is the base model). Per-query values let any metric be refitted."""
+
+    run_id: str  # the curve job (runs row, kind 'curve')
+    fraction: float
+    seed: int
+    train_queries: int
+    train_pairs: int
+    values: str  # JSON {"ndcg@10": mean, …}: every metric
+    per_query: str  # JSON {query_id: {"ndcg@10": …}}
+
+
 UNDO_KEY = "undoes"  # an undo event's detail names the event it undoes under this key
 
 
@@ -219,6 +233,7 @@ TABLES: dict[str, type[LanceModel]] = {
     "runs": Run,
     "metrics": Metric,
     "query_results": QueryResult,
+    "curve_points": CurvePoint,
     "events": Event,
     "claims": Claim,
     "interactions": Interaction,
@@ -232,6 +247,7 @@ KEYS: dict[str, list[str]] = {
     "judgments": ["query_id", "doc_id", "reviewer"],
     "suggestions": ["query_id", "doc_id", "agent"],
     "runs": ["run_id"],
+    "curve_points": ["run_id", "fraction", "seed"],
     "claims": ["queue", "item_id"],
     "interactions": ["interaction_id"],
     "fewshot": ["set_name", "query_id"],

@@ -1,6 +1,7 @@
 """Training: config (TrainConfig), data (pairs and negatives from labels), run (a run end to
 end), jobs (background runs, progress, cancel), callbacks (Trainer -> progress row), and one
-module per kind: bi_encoder, cross_encoder, adapter.
+module per kind: bi_encoder, cross_encoder, adapter; curve (learning-curve jobs), curvefit (fit, projection,
+backtest) and guidance (what to label next).
 """
 
-__all__ = ["config", "data", "run", "jobs", "callbacks", "bi_encoder", "cross_encoder", "adapter"]
+__all__ = ["config", "data", "run", "jobs", "callbacks", "bi_encoder", "cross_encoder", "adapter", "curve", "curvefit", "guidance"]

@@ -23,7 +23,7 @@ from typing import Any
 from core.errors import ConflictError, FlywheelError
 from core.settings import Settings
 from core.storage.auth import Action, User, actor_name
-from core.storage.schemas import Run, RunStatus, now
+from core.storage.schemas import Run, RunKind, RunStatus, now
 from core.storage.store import Store, sql_in, sql_str
 
 ACTIVE = (RunStatus.queued.value, RunStatus.running.value)
@@ -239,8 +239,10 @@ def request_cancel(store: Store, run_id: str, actor: str | User) -> None:
 
 
 def list_runs(store: Store, limit: int = 50) -> list[dict[str, Any]]:
-    """Newest first: id, kind, status, times, error, and the before/after headline numbers."""
-    runs = store.read("runs", columns=["run_id", "kind", "base_model", "status", "error", "model_path", "created_at", "finished_at", "progress"])
+    """Training runs newest first (learning-curve jobs are listed by the curve, not here): id, kind,
+    status, times, error, and the before/after headline numbers."""
+    runs = store.read("runs", where=f"kind != {sql_str(RunKind.curve.value)}",
+                      columns=["run_id", "kind", "base_model", "status", "error", "model_path", "created_at", "finished_at", "progress"])
     runs = runs.sort_values("created_at", ascending=False).head(limit)
     metrics = store.read("metrics", where=sql_in("run_id", list(runs["run_id"])) + " AND k = 10 AND name IN ('recall', 'ndcg')") if len(runs) else None
     out = []

@@ -1,0 +1,180 @@
+"""Results page section 'What more labels will buy': the learning curve, its backtested projection, and
+what to label next. Home reuses the cached summary for its next step."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from core.errors import FlywheelError
+from core.evaluation import metrics
+from core.evaluation.results import metric_label
+from core.labeling.grading import Strategy
+from core.settings import Settings
+from core.storage.auth import Action, User
+from core.storage.schemas import RunKind, RunStatus
+from core.storage.store import Store
+from core.training import curve, guidance, jobs
+from ui.common import show_error
+from ui.grading import TARGET as GRADE_TARGET
+
+GRADE_PAGE = Path(__file__).resolve().parent.parent / "pages" / "grade.py"
+PLOTLY_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
+POLL_S = 2.0
+POINT, FIT, PROJECTED, BACKTEST, BASE = "#1f77b4", "#1f77b4", "#ff7f0e", "#9467bd", "#9aa5b1"
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def summary(_store: Store, run_id: str, metric: str, uri: str) -> dict:
+    """The fitted curve of a stored run (its points never change, so workspace, run id and metric are the key)."""
+    return curve.summarize(_store, run_id, metric)
+
+
+def fresh_summary(store: Store, settings: Settings, metric: str = curve.DEFAULT_METRIC) -> dict | None:
+    """The default (adapter) curve on today's labels, if one is stored."""
+    run_id = curve.find(store, settings, curve.CurveConfig())
+    return summary(store, run_id, metric, store.uri) if run_id else None
+
+
+def next_step(store: Store, settings: Settings) -> str | None:
+    """Home's next step from the curve on today's labels; until one is measured, the invitation to measure it."""
+    try:
+        found = fresh_summary(store, settings)
+    except FlywheelError:
+        return None
+    return curve.next_step(found) or ("See what more labels will buy: measure the learning curve at the bottom of the Results page "
+                                      "(seconds with the adapter).")
+
+
+def figure(result: dict) -> go.Figure:
+    """Measured points, the fit with its band, the projection and the backtest, against train queries."""
+    label = metric_label(result["metric"])
+    band = pd.DataFrame(result["band"])
+    fig = go.Figure()
+    fig.add_scatter(x=list(band["train_queries"]) + list(band["train_queries"])[::-1], y=list(band["high"]) + list(band["low"])[::-1],
+                    fill="toself", fillcolor="rgba(31,119,180,0.15)", line={"width": 0}, hoverinfo="skip", name="95% band")
+    fig.add_scatter(x=band["train_queries"], y=band["value"], mode="lines", line={"color": FIT}, name="fit a − b·n^−c")
+    points = pd.DataFrame(result["points"])
+    fig.add_scatter(x=points["train_queries"], y=points["value"], mode="markers", marker={"color": POINT, "size": 10},
+                    error_y={"type": "data", "array": points["seed_std"].fillna(0), "visible": True}, name="measured (mean of seeds)")
+    projection = pd.DataFrame(result["projection"])
+    fig.add_scatter(x=projection["train_queries"], y=projection["value"], mode="markers", marker={"color": PROJECTED, "size": 10, "symbol": "diamond"},
+                    error_y={"type": "data", "symmetric": False, "array": projection["high"] - projection["value"],
+                             "arrayminus": projection["value"] - projection["low"]},
+                    text=[f"{m:g}x today" for m in projection["multiplier"]], name="projected (1.5x, 2x, 4x)")
+    back = result["backtest"]
+    if back.get("predicted") is not None:
+        fig.add_scatter(x=[back["train_queries"]], y=[back["predicted"]], mode="markers", marker={"color": BACKTEST, "size": 12, "symbol": "x"},
+                        name=f"backtest: predicted from smaller subsets (error {back['error']:.3f})")
+    if result.get("base") is not None:
+        fig.add_hline(y=result["base"], line={"dash": "dot", "color": BASE}, annotation_text=f"base model {result['base']:.3f}")
+    fig.update_layout(xaxis_title="train queries", yaxis_title=label, height=380, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                      legend={"orientation": "h", "yanchor": "top", "y": -0.2})
+    return fig
+
+
+def _go_grade(query_id: str | None = None) -> None:
+    if query_id:
+        st.session_state[GRADE_TARGET] = (query_id, None)  # the Grade page opens this query first
+    else:
+        st.session_state["g_strategy"] = Strategy.ungraded.value
+    st.switch_page("pages/grade.py")
+
+
+def _progress(store: Store, run_id: str, actor: User) -> None:
+    run = jobs.read_run(store, run_id)
+    progress = run["progress"]
+    st.progress(min(progress.get("step", 0) / (progress.get("total") or 100), 1.0),
+                text=f"Learning curve `{run_id}` · {progress.get('phase', run['status'])} · ETA {progress.get('eta_s') or '–'} s")
+    if st.button("Cancel curve", key=f"curve_cancel_{run_id}", icon=":material/stop:"):
+        try:
+            jobs.request_cancel(store, run_id, actor)
+            st.toast("Cancel requested: the curve stops within a few seconds.")
+        except FlywheelError as error:
+            show_error(error)
+
+
+def _launcher(store: Store, settings: Settings, actor: User, kind: str, busy: bool, stale: bool) -> None:
+    label = "Re-run the learning curve" if stale else "Measure the learning curve"
+    budget = 0.0
+    if kind == RunKind.bi_encoder.value:
+        budget = 60 * st.number_input("Time budget for the whole curve, minutes", 1.0, 600.0, 20.0, key="curve_budget")
+    if st.button(label, icon=":material/show_chart:", disabled=busy or not actor.can(Action.train), key="curve_launch",
+                 help="Trains on 25/50/75/100% of the train queries (several seeds for the adapter) and scores each on the eval set."):
+        try:
+            curve.launch(store, settings, curve.CurveConfig(kind=kind, time_budget_s=budget), actor=actor)
+            st.rerun()
+        except FlywheelError as error:
+            show_error(error)
+
+
+def _guidance(store: Store, run_id: str, metric: str, label: str) -> None:
+    st.markdown("**What to label next**")
+    points = curve.points(store, run_id)
+    target = st.number_input("Wanted width of the 95% CI of the change", 0.005, 1.0, None, 0.005, format="%.3f", key="curve_ci_width",
+                             placeholder="half of today's")
+    need = guidance.eval_queries_for_width(points, metric, target)
+    st.write(f"Today the change from the base model to today's labels ({need['change']:+.3f} {label}) has a 95% CI "
+             f"{need['ci_low']:+.3f} to {need['ci_high']:+.3f} (width {need['ci_width']:.3f}) on {need['eval_queries']} eval queries. "
+             f"A width of {need['target_width']:.3f} takes about **{need['eval_queries_needed']} eval queries** "
+             f"({need['more_eval_queries']} more).")
+    table = guidance.segments(store, points, metric)
+    if table.empty:
+        st.caption("The eval set has one source, origin and query style: no segment to compare.")
+    else:
+        st.caption("Eval-set segments, widest interval first: grade more queries where the interval is wide and the count small.")
+        st.dataframe(table.drop(columns=["least_judged_query"]), hide_index=True, width="stretch",
+                     column_config={"ci_width": st.column_config.NumberColumn("95% CI width", format="%.3f"),
+                                    metric: st.column_config.NumberColumn(label, format="%.3f")})
+        for i, row in table.head(3).iterrows():
+            st.button(f"Grade in '{row['segment']}' (least judged: {row['least_judged_query']})", key=f"curve_seg_{i}", icon=":material/edit:",
+                      on_click=_go_grade, args=(row["least_judged_query"],), disabled=not GRADE_PAGE.exists())
+    st.button("Grade more train queries (ungraded first)", key="curve_grade_train", icon=":material/edit:", on_click=_go_grade,
+              disabled=not GRADE_PAGE.exists())
+
+
+def section(store: Store, settings: Settings, actor: User) -> None:
+    """The whole section; while a curve job runs it polls, like the Train page's progress panel."""
+    st.subheader("What more labels will buy")
+    active = jobs.active_run(store)
+    curve_active = bool(active) and jobs.read_run(store, active)["kind"] == RunKind.curve.value
+
+    @st.fragment(run_every=POLL_S if curve_active else None)
+    def body() -> None:
+        now_active = jobs.active_run(store)
+        if curve_active and now_active != active:
+            st.rerun()  # it ended: redraw once, without the timer
+        left, right = st.columns(2)
+        kind = left.segmented_control("Train at each point", list(curve.KINDS), default=RunKind.adapter.value, key="curve_kind",
+                                      required=True) or RunKind.adapter.value
+        names = list(metrics.ALL)
+        metric = right.selectbox("Metric", names, index=names.index(curve.DEFAULT_METRIC), format_func=metric_label, key="curve_metric")
+        try:
+            run_id = curve.find(store, settings, curve.CurveConfig(kind=kind))
+            runs = curve.curve_runs(store)
+            done = runs[(runs["status"] == RunStatus.succeeded.value) & (runs["config"].map(lambda c: c.get("kind")) == kind)] if not runs.empty else runs
+            shown = run_id or (None if done.empty else str(done["run_id"].iloc[0]))
+            if curve_active:
+                _progress(store, active, actor)
+            else:
+                _launcher(store, settings, actor, kind, busy=bool(now_active), stale=shown is not None)
+            if shown is None:
+                st.caption("No learning curve yet: it shows how the metric grows with the train queries and projects 1.5x, 2x and 4x "
+                           "today's labels, with a backtest of that projection.")
+                return
+            if run_id is None:
+                st.warning("The labels changed since this curve was measured: re-run it for today's labels.", icon=":material/update:")
+            result = summary(store, shown, metric, store.uri)
+            (st.success if result["informative"] else st.info)(result["sentence"], icon=":material/show_chart:")
+            st.plotly_chart(figure(result), config=PLOTLY_CONFIG, key="chart_label_curve")
+            back = result["backtest"]
+            st.caption(f"{result['note']} Curve `{shown}` · {result['kind']} · {result['eval_queries']} eval queries · "
+                       f"backtest predicted {back['predicted'] if back['predicted'] is not None else '–'} vs measured {back['actual']}.")
+            _guidance(store, shown, metric, metric_label(metric))
+        except FlywheelError as error:
+            show_error(error)
+
+    body()
