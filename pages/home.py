@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.errors import FlywheelError
 from core.evaluation.results import latest_headline
 from core.labeling.review import review_summary
+from core.storage.demo import load_demo
 from core.storage.status import milestones, next_step, status
-from ui.common import store
+from ui.common import embedder, reviewer, show_error, store
+from ui.progress import embed_corpus
 
 st.title(":material/cyclone: Flywheel")
 st.caption("Review synthetic queries → grade relevance → fine-tune → read the before/after charts.")
@@ -21,13 +24,23 @@ cols[3].metric("Hard negatives", f"{counts['hard_negatives']:,}")
 cols[4].metric("Reviewers", len(counts["reviewers"]), help=", ".join(counts["reviewers"]) or "none yet")
 
 st.info(f"**Next:** {next_step(counts)}", icon=":material/arrow_forward:")
+if not counts["documents"] and st.button("Load the demo data", icon=":material/download:", type="primary",
+                                         help="A synthetic help centre of a fictional health insurer: documents, queries and grades."):
+    try:
+        with st.spinner("Importing the demo…"):
+            load_demo(store(), actor=reviewer() or "ui")
+        embed_corpus(store(), embedder())  # now, so Grade and search start at once
+    except FlywheelError as error:
+        show_error(error)
+    else:
+        st.rerun()
 
 headline = latest_headline(store())
 if headline:
     st.subheader("Latest run")
     st.markdown(
-        f"**{headline['kind']}** on `{headline['base_model']}` · {headline['metric']} "
-        f"**{headline['before']:.3f} → {headline['after']:.3f}** ({headline['delta']:+.3f}). {headline['verdict']}"
+        f"**{headline['name'] or headline['kind']}** ({headline['kind']} on `{headline['model']}`) · {headline['metric']} "
+        f"**{headline['before']:.3f} → {headline['after']:.3f}** ({headline['delta']:+.3f}). {headline['summary']} {headline['verdict']}"
     )
 
 st.subheader("Flywheel milestones")

@@ -8,16 +8,14 @@ from core.errors import FlywheelError
 from core.labeling import review
 from ui import common
 from ui import review_widgets as w
+from ui.keys import hint, key_help
 
 st.title("Review synthetic queries")
 name = common.require_reviewer()
 store = common.store()
 settings = common.settings()
 
-pending = review.pending_count(store)
-with st.expander(":material/auto_awesome: Generate queries", expanded=pending == 0):
-    w.generation_panel(store, settings, name)
-
+key_help("Review", w.KEYS)
 generators, doc_ids = review.filter_options(store)
 left, right = st.columns(2)
 generator = left.selectbox("Generator", ["All", *generators], key="review_filter_generator",
@@ -35,17 +33,21 @@ def queue() -> None:
     except FlywheelError as error:
         common.show_error(error)
         return
-    st.caption(f"{review.pending_count(store)} pending in the workspace · reviewing as **{name}** · "
-               "keys: **A** approve · **E** edit · **X** reject · **S** skip · **U** undo")
+    st.caption(f"{review.pending_count(store)} pending in the workspace · reviewing as **{name}** · {hint(w.KEYS[:5])}")
     if item is None:
-        st.success("Nothing left to review here. Generate more queries above, change the filters, or undo your last decision.")
+        st.success("Nothing left to review here. Generate more queries below, change the filters, or undo your last decision.")
     else:
         with st.container(border=True):
             w.item_card(item)
     w.action_bar(store, name, item)
+    w.skipped_panel(store)
 
 
 queue()
+
+# Below the item: the reviewer's work comes first; open by itself only when there is nothing to review.
+with st.expander(":material/auto_awesome: Generate queries", expanded=review.pending_count(store) == 0):
+    w.generation_panel(store, settings, name)
 
 with st.expander(":material/history: Decided items and their history"):
     status = st.segmented_control("Status", ["approved", "rejected", "pending"], key="review_table_status")

@@ -18,6 +18,7 @@ from core.search.retrieval import SearchMode
 from core.storage import claims
 from ui.common import embedder, reviewer, store
 from ui.highlight import highlighted_html
+from ui.progress import embed_corpus
 
 ITEM, POS, SKIP, CANDS, ERROR, TARGET, OPTIONS = "g_item", "g_pos", "g_skip", "g_cands", "g_error", "grade_target", "g_options"
 COLLAPSE_AT = 900  # characters of a document shown before "show the whole document"
@@ -81,6 +82,8 @@ def candidates(query_id: str) -> list[dict]:
     cached = st.session_state.get(CANDS)
     if not cached or cached[0] != key or (focus and focus not in [r["doc_id"] for r in cached[1]]):
         model = None if opts["mode"] == SearchMode.fts.value else embedder("")
+        if model is not None:
+            embed_corpus(store(), model)  # a bar on a first visit, instead of a blank page while the corpus embeds
         rows = grading.candidates(store(), model, query_id, opts["k"], opts["mode"], include=[focus] if focus else ()).to_dict("records")
         st.session_state[CANDS] = (key, rows)
     rows = st.session_state[CANDS][1]
