@@ -73,8 +73,8 @@ def test_a_new_user_runs_the_whole_flywheel(browser, workspace, tmp_path):
         wait_idle(page)
         page.keyboard.press("0")
         wait_for_doc_change(page, second)
-        mine = until(lambda: not (j := store.read("judgments", where=f"reviewer = 'ann' AND doc_id = '{second}'")).empty and j, 30,
-                     "hard negative stored")
+        until(lambda: store.count("judgments", f"reviewer = 'ann' AND doc_id = '{second}'"), 30, "hard negative stored")
+        mine = store.read("judgments", where=f"reviewer = 'ann' AND doc_id = '{second}'")
         assert int(mine["grade"].iloc[0]) == 0 and bool(mine["hard_negative"].iloc[0])
         assert store.count("events", "actor = 'ann' AND action = 'grade'") >= 2
 
