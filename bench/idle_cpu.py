@@ -59,15 +59,15 @@ def idle_share(browser, process, url: str, seconds: float) -> float:
 
 
 def settle(page, process, quiet: float = 0.05, limit_s: float = 120.0) -> None:
-    """Until the page has finished its first run: no 'running' indicator for 3 s in a row, then (at most
+    """Until the page has finished its first run (the app root says its script is not running, no spinner, for 3 s
+    in a row), then (at most
     limit_s) until the server is quiet, so a slow first render is not counted as idle cost."""
-    from tests.test_grade_browser import wait_idle
-
+    done = page.locator("[data-testid=stApp][data-test-script-state=notRunning]")
     calm = 0
     while calm < 3:
-        wait_idle(page, 300_000)
+        done.wait_for(timeout=600_000)
         time.sleep(1.0)
-        calm = calm + 1 if not page.locator("[data-testid=stStatusWidget]").count() else 0
+        calm = calm + 1 if done.count() and not page.locator("[data-testid=stSpinner]").count() else 0
     deadline = time.perf_counter() + limit_s
     while time.perf_counter() < deadline:
         before = server_cpu_s(process)

@@ -15,10 +15,15 @@ from core.storage.store import Store
 ACTION = "guidelines"
 MAX_CHARS = 20_000
 DEFAULT = """**0 · irrelevant**: about something else. *"gold hmo deductible"* → a page on dental claims.
+
 **1 · marginal**: mentions the topic, does not help. → a plan list that names the Gold HMO without its deductible.
+
 **2 · partially relevant**: part of the answer, or the answer for a neighbouring case. → the Gold HMO deductible for last year.
+
 **3 · relevant**: answers the question, with some digging. → a benefits table that includes the Gold HMO deductible.
+
 **4 · highly relevant**: answers it directly. → "Gold HMO: deductible $750 per person".
+
 **5 · exactly answers**: the page someone asking this wants first.
 
 **Hard negative**: a document a search engine would rank high (same words, same product, same year) that does *not*
