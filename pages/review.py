@@ -33,7 +33,8 @@ def queue() -> None:
     except FlywheelError as error:
         common.show_error(error)
         return
-    st.caption(f"{review.pending_count(store)} pending in the workspace · reviewing as **{name}** · {hint(w.KEYS[:5])}")
+    st.caption(f"{review.pending_count(store)} pending in the workspace · reviewing as **{name}** · "
+               + hint([("A", "approve"), ("E", "edit"), ("X", "reject"), ("S", "skip"), ("U", "undo")]))
     if item is None:
         st.success("Nothing left to review here. Generate more queries below, change the filters, or undo your last decision.")
     else:
