@@ -136,17 +136,18 @@ def graded_counts() -> tuple[int, int]:
 
 
 def on_leave() -> None:
-    """q: leave the query. Half graded, the first q asks; the second leaves it marked 'come back later'."""
+    """q: leave the query. Half graded, the first q asks; the second leaves it marked 'come back later'.
+    Untouched, it is simply skipped (nothing to come back to)."""
     item = current_item()
     done, total = graded_counts()
-    if item is not None and done < total and st.session_state.get(LEAVING) != item.query_id:
+    if item is not None and 0 < done < total and st.session_state.get(LEAVING) != item.query_id:
         st.session_state[LEAVING] = item.query_id
         st.session_state[ERROR] = (f"You graded {done} of {total} candidates of this query. Press q again to leave it for now "
                                    "(it is listed under 'Come back later'), or keep grading.")
         return
     st.session_state.pop(LEAVING, None)
     st.session_state.pop(ERROR, None)
-    if item is not None and done < total:
+    if item is not None and 0 < done < total:
         later = st.session_state.setdefault(LATER, [])
         if item.query_id not in later:
             later.append(item.query_id)
