@@ -24,7 +24,9 @@ result = agreement.agreement(judgments)
 
 cols = st.columns(4)
 cols[0].metric("Items graded by 2+ reviewers", result.items)
-cols[1].metric("Krippendorff's α (ordinal)", fmt(result.alpha), help="1 = perfect agreement, 0 = chance; ≥ 0.667 is the usual floor for tentative conclusions.")
+cols[1].metric("Krippendorff's α (ordinal)", fmt(result.alpha), help=agreement.ALPHA_SCALE)
+if result.alpha is not None:
+    cols[1].caption(agreement.band(result.alpha, agreement.ALPHA_BANDS))
 cols[2].metric("Exact agreement", fmt(result.exact, "{:.0%}"))
 cols[3].metric("Within one grade", fmt(result.within_one, "{:.0%}"))
 if not result.items:
@@ -33,8 +35,14 @@ if not result.items:
 
 st.subheader("Per reviewer pair")
 for pair in result.pairs.to_dict("records"):
-    st.markdown(f"**{escape(pair['reviewer_a'], 40)} ↔ {escape(pair['reviewer_b'], 40)}** · Cohen's κ (quadratic) **{fmt(pair['kappa'])}** · "
-                f"{pair['items']} items · exact {pair['exact']:.0%} · within one {pair['within_one']:.0%}")
+    st.markdown(f"**{escape(pair['reviewer_a'], 40)} ↔ {escape(pair['reviewer_b'], 40)}** · Cohen's κ (quadratic) **{fmt(pair['kappa'])}**, "
+                f"{agreement.band(pair['kappa'], agreement.KAPPA_BANDS)} · {pair['items']} items · exact {pair['exact']:.0%} · "
+                f"within one {pair['within_one']:.0%}")
+if result.items:
+    kappas = [k for k in result.pairs["kappa"] if k is not None and k == k]
+    with st.expander("How to read κ and α", icon=":material/info:", expanded=result.items < agreement.FEW_ITEMS):
+        st.markdown(f"**Scales.** κ: {agreement.KAPPA_SCALE}.  \nα: {agreement.ALPHA_SCALE}.")
+        st.markdown(agreement.why_they_differ(result.items, min(kappas) if kappas else None, result.alpha))
 
 st.subheader("Widest disagreements")
 worst = agreement.with_texts(db, agreement.disagreements(judgments, top=20))
@@ -54,5 +62,7 @@ st.subheader("Reviewers")
 stats = agreement.reviewer_stats(db, include_imports=include)
 st.dataframe(stats, hide_index=True, column_config={
     "median_s_per_grade": st.column_config.NumberColumn("median s / grade", format="%.1f"),
-    "grades_per_min": st.column_config.NumberColumn("grades / min (active)", format="%.1f"),
+    "grades_per_min": st.column_config.NumberColumn("grades / min (active)", format="%.1f",
+                                                    help=f"Grades per minute of active time: each gap between two grades counts up to "
+                                                         f"{agreement.IDLE_CAP_S:.0f} s; gaps over {agreement.ACTIVE_GAP_S / 60:.0f} min are breaks."),
 })

@@ -10,7 +10,7 @@ import streamlit as st
 
 from core.errors import FlywheelError
 from core.labeling.export import ExportFormat, export
-from core.search.retrieval import SearchMode, ensure_corpus_embeddings, search
+from core.search.retrieval import SearchMode, search
 from core.storage.archive import zip_folder
 from core.storage.auth import Action
 from core.storage.files import save_upload
@@ -18,7 +18,7 @@ from core.storage.imports import import_path
 from ui import auth
 from ui.common import embedder, show_error, store, user
 from ui.log_upload import log_upload
-from ui.progress import progress_bar
+from ui.progress import embed_corpus
 from ui.safe_text import code, escape, show_text
 
 EXPORT_HELP = {
@@ -38,20 +38,22 @@ with search_tab:
     text = left.text_input("Search documents", placeholder="e.g. silver ppo deductible 2026")
     mode = middle.segmented_control("Mode", [m.value for m in SearchMode], default=SearchMode.hybrid.value)
     k = right.number_input("Top k", 1, 100, 10)
-    if text.strip():
-        model = embedder()
-        if mode != SearchMode.fts.value:
-            ensure_corpus_embeddings(db, model, progress=progress_bar("Embedding documents"))
-        hits = search(db, model, text, int(k), mode or SearchMode.hybrid.value)
-        if hits.empty:
-            st.info("No documents match. Try another mode or other words.")
-        for row in hits.itertuples():
-            with st.expander(f"**{row.rank}. {escape(row.title or row.doc_id)}** · {code(row.doc_id)} · score {row.score:.3f}"):
-                show_text(row.text)
-    else:
-        docs = db.read("documents", columns=["doc_id", "title", "text", "source"])
-        st.caption(f"{len(docs):,} documents")
-        st.dataframe(docs, hide_index=True, width="stretch", height=420)
+    # One slot for progress and results: its first write (the bar) replaces the previous results at once.
+    with st.empty().container():
+        if text.strip():
+            model = embedder()
+            if mode != SearchMode.fts.value:
+                embed_corpus(db, model)
+            hits = search(db, model, text, int(k), mode or SearchMode.hybrid.value)
+            if hits.empty:
+                st.info("No documents match. Try another mode or other words.")
+            for row in hits.itertuples():
+                with st.expander(f"**{row.rank}. {escape(row.title or row.doc_id)}** · {code(row.doc_id)} · score {row.score:.3f}"):
+                    show_text(row.text)
+        else:
+            docs = db.read("documents", columns=["doc_id", "title", "text", "source"])
+            st.caption(f"{len(docs):,} documents")
+            st.dataframe(docs, hide_index=True, width="stretch", height=420)
 
 with import_tab:
     if not auth.can(Action.import_data):
@@ -74,6 +76,7 @@ with import_tab:
                 else:
                     st.success(f"Imported {result.documents:,} documents, {result.queries:,} queries, {result.judgments:,} judgments.")
                     st.json(asdict(result))
+                    embed_corpus(db, embedder())  # now, with a bar, rather than on the first search or Grade visit
 
 with logs_tab:
     log_upload("data_logs")

@@ -5,17 +5,22 @@ from __future__ import annotations
 import streamlit as st
 
 from core.errors import FlywheelError
-from core.labeling import grading, judge, logs
+from core.labeling import grading, guidelines, judge, logs
 from core.labeling.labels import GRADE_MEANINGS
 from core.labeling.llm import make_client
 from core.search.retrieval import SearchMode
 from ui import grading as ui
 from ui.common import require_reviewer, settings, show_error, store
+from ui.keys import hint, key_help
 from ui.safe_text import code, escape
 
 st.title("Grade relevance")
 name = require_reviewer()
 db = store()
+key_help("Grade", ui.KEYS)
+mine_so_far = grading.my_progress(db, name)
+st.caption(f"**My progress**: {mine_so_far['today']} grades on {mine_so_far['queries_today']} queries today · "
+           f"{mine_so_far['week']} this week · {hint([('0–5', 'grade'), ('H', 'hard negative'), ('Q', 'next query')])}")
 
 with st.expander("Queue and view settings"):
     left, middle, right = st.columns(3)
@@ -58,17 +63,32 @@ qid = item.query_id
 st.markdown(f"### {escape(query, None)}")
 st.caption(f"Query {code(qid)}" + (" · second opinion (overlap sample, for agreement)" if item.queue == grading.OVERLAP_QUEUE else "")
            + f" · you graded {sum(r['doc_id'] in mine for r in rows)} of {len(rows)} candidates")
-st.caption(ui.legend())
 if st.session_state.get(ui.ERROR):
-    st.error(escape(st.session_state[ui.ERROR], 2000))
+    (st.warning if st.session_state.get(ui.LEAVING) == qid else st.error)(escape(st.session_state[ui.ERROR], 2000))
+later = [q for q in st.session_state.get(ui.LATER, []) if q != qid]
+if later:
+    with st.expander(f":material/schedule: Come back later ({len(later)})"):
+        for query_id in later:
+            line = st.columns([5, 1], vertical_alignment="center")
+            line[0].text(grading.query_text(db, query_id))
+            line[1].button("Reopen", key=f"g_reopen::{query_id}", on_click=ui.come_back, args=(query_id,))
 if not rows:
     st.warning("No candidates for this query: add documents, or pick another retrieval mode.")
     st.button("Next query", on_click=ui.leave_query, shortcut="q")
     st.stop()
 
 
+def suggestion(doc_id: str) -> tuple[int | None, list[str]]:
+    """The grade to pre-select (the first suggestion that has one) and each suggestion in plain words."""
+    if not suggest:
+        return None, []
+    found = judge.suggestions_for(db, qid)
+    described = [judge.describe(s) for s in found[found["doc_id"] == doc_id].to_dict("records")]
+    return next((g for g, _ in described if g is not None), None), [words for _, words in described if words]
+
+
 def side_info(doc_id: str) -> None:
-    """Model scores, other reviewers and suggestions: only what the reviewer asked to see."""
+    """Model scores and other reviewers: only what the reviewer asked to see."""
     row = next(r for r in rows if r["doc_id"] == doc_id)
     if not blind:
         others = grading.judgments_for(db, qid)
@@ -83,30 +103,58 @@ def side_info(doc_id: str) -> None:
             st.caption(f"Suggestion from {code(s['agent'])}: {grade}{score}{escape(s['reason'], 500)}")
 
 
+def guidelines_panel() -> None:
+    """The workspace's grading guidelines beside the document; anyone can edit them (each edit is logged)."""
+    text, who, when = guidelines.read(db)
+    with st.container(border=True, height=520, key="g_guidelines"):
+        st.markdown("**Guidelines**")
+        st.markdown(text)
+        st.caption(f"Edited by {who}, {when:%Y-%m-%d %H:%M} UTC" if who else "The default guidelines: edit them for your team.")
+        with st.popover("Edit", icon=":material/edit:"):
+            with st.form("g_guidelines_form", border=False):
+                new = st.text_area("Guidelines (markdown)", value=text, height=360)
+                if st.form_submit_button("Save"):
+                    try:
+                        guidelines.save(db, name, new)
+                        st.rerun()
+                    except FlywheelError as error:
+                        show_error(error)
+
+
 if view == "One at a time":
     pos = min(st.session_state.get(ui.POS, 0), len(rows) - 1)
     doc = rows[pos]
     ui.sync_widgets(qid, doc["doc_id"], mine.get(doc["doc_id"], {}))
     flagged = st.session_state[ui.flag_key(qid, doc["doc_id"])]
     st.progress((pos + 1) / len(rows), text=f"Document {pos + 1} of {len(rows)}")
-    buttons = st.columns(6)
+    suggested, said = suggestion(doc["doc_id"])
+    for words in said:
+        st.info(words + (" Press **Enter** to accept it, or any grade key." if suggested is not None else ""), icon=":material/lightbulb:")
+    if suggested is not None:  # a pre-selection only: nothing is stored until the reviewer presses a key
+        st.button(f"Accept suggestion: {suggested}", key="g_accept", shortcut="Enter", on_click=ui.on_grade, args=(suggested,))
+    buttons = st.container(horizontal=True, key="g_grades")  # full labels, wrapping when narrow
     for g in grading.GRADES:
-        buttons[g].button(f"{g} · {GRADE_MEANINGS[g].split(':')[0]}", key=f"grade_{g}", shortcut=str(g), on_click=ui.on_grade, args=(g,),
-                          type="primary" if mine.get(doc["doc_id"], {}).get("grade") == g else "secondary", width="stretch")
+        buttons.button(f"{g} · {GRADE_MEANINGS[g].split(':')[0]}", key=f"grade_{g}", shortcut=str(g), on_click=ui.on_grade, args=(g,),
+                       type="primary" if mine.get(doc["doc_id"], {}).get("grade") == g else "secondary",
+                       icon=":material/lightbulb:" if g == suggested else None)
     actions = st.columns(5)
     actions[0].button(("☑ Hard negative" if flagged else "☐ Hard negative"), key="g_flag", shortcut="h", on_click=ui.on_flag, width="stretch")
     actions[1].button("Previous", key="g_prev", shortcut="p", on_click=ui.move, args=(-1,), width="stretch")
     actions[2].button("Next", key="g_next", shortcut="n", on_click=ui.move, args=(1,), width="stretch")
     actions[3].button("Undo", key="g_undo", shortcut="u", on_click=ui.on_undo, width="stretch")
-    actions[4].button("Next query", key="g_query", shortcut="q", on_click=ui.leave_query, width="stretch")
+    actions[4].button("Next query", key="g_query", shortcut="q", on_click=ui.on_leave, width="stretch")
     current = mine.get(doc["doc_id"])
     status = f"Your grade: **{current['grade']}** ({GRADE_MEANINGS[current['grade']]})" if current else "Not graded by you yet"
-    st.markdown(f"{status}{' · flagged hard negative' if flagged else ''}", help="Keys: 0–5 grade · h hard negative · p/n previous/next · u undo · q next query")
-    with st.container(border=True, key="g_document"):
-        st.caption(code(doc["doc_id"]))
-        ui.show_document(doc["title"], doc["text"], query)
-    st.text_input("Note (saved with the grade)", key=ui.note_key(qid, doc["doc_id"]))
-    side_info(doc["doc_id"])
+    st.markdown(f"{status}{' · flagged hard negative' if flagged else ''}")
+    left, right = st.columns([3, 1.3])
+    with left:
+        with st.container(border=True, key="g_document"):
+            st.caption(code(doc["doc_id"]))
+            ui.show_document(doc["title"], doc["text"], query)
+        st.text_input("Note (saved with the grade)", key=ui.note_key(qid, doc["doc_id"]))
+        side_info(doc["doc_id"])
+    with right:
+        guidelines_panel()
 else:
     for doc in rows:
         ui.sync_widgets(qid, doc["doc_id"], mine.get(doc["doc_id"], {}))
@@ -120,7 +168,9 @@ else:
             cols[1].checkbox("Hard negative", key=ui.flag_key(qid, doc["doc_id"]), on_change=ui.on_list_grade, args=(qid, doc["doc_id"]))
             cols[2].text_input("Note", key=ui.note_key(qid, doc["doc_id"]), on_change=ui.on_list_grade, args=(qid, doc["doc_id"]))
             side_info(doc["doc_id"])
-    st.button("Next query", key="g_query", shortcut="q", on_click=ui.leave_query)
+            for words in suggestion(doc["doc_id"])[1]:
+                st.caption(words)
+    st.button("Next query", key="g_query", shortcut="q", on_click=ui.on_leave)
 
 if suggest:
     cfg = settings()

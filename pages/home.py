@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.errors import FlywheelError
 from core.evaluation.results import latest_headline
 from core.labeling.review import review_summary
+from core.storage.demo import load_demo
 from core.storage.status import milestones, next_step, status
 from ui import curve_view
-from ui.common import settings, store
+from ui.common import embedder, settings, show_error, store, user
+from ui.progress import embed_corpus
 from ui.safe_text import code, escape
 
 st.title(":material/cyclone: Flywheel")
@@ -24,13 +27,23 @@ cols[4].metric("Reviewers", len(counts["reviewers"]), help=escape(", ".join(coun
 
 step = (curve_view.next_step(store(), settings()) if counts["runs_by_status"].get("succeeded") else None) or next_step(counts)
 st.info(f"**Next:** {step}", icon=":material/arrow_forward:")
+if not counts["documents"] and st.button("Load the demo data", icon=":material/download:", type="primary",
+                                         help="A synthetic help centre of a fictional health insurer: documents, queries and grades."):
+    try:
+        with st.spinner("Importing the demo…"):
+            load_demo(store(), actor=user())
+        embed_corpus(store(), embedder())  # now, so Grade and search start at once
+    except FlywheelError as error:
+        show_error(error)
+    else:
+        st.rerun()
 
 headline = latest_headline(store())
 if headline:
     st.subheader("Latest run")
     st.markdown(
-        f"**{headline['kind']}** on {code(headline['base_model'])} · {headline['metric']} "
-        f"**{headline['before']:.3f} → {headline['after']:.3f}** ({headline['delta']:+.3f}). {headline['verdict']}"
+        f"**{escape(headline['name'] or headline['kind'])}** ({headline['kind']} on {code(headline['model'])}) · {headline['metric']} "
+        f"**{headline['before']:.3f} → {headline['after']:.3f}** ({headline['delta']:+.3f}). {headline['summary']} {headline['verdict']}"
     )
 
 st.subheader("Flywheel milestones")

@@ -9,6 +9,7 @@ from core.labeling import review
 from ui import common
 from ui import review_widgets as w
 from ui.fewshot_panel import fewshot_panel
+from ui.keys import hint, key_help
 from ui.safe_text import escape
 
 st.title("Review synthetic queries")
@@ -16,10 +17,7 @@ name = common.require_reviewer()
 store = common.store()
 settings = common.settings()
 
-pending = review.pending_count(store)
-with st.expander(":material/auto_awesome: Generate queries", expanded=pending == 0):
-    w.generation_panel(store, settings, name)
-
+key_help("Review", w.KEYS)
 generators, doc_ids = review.filter_options(store)
 left, right = st.columns(2)
 generator = left.selectbox("Generator", ["All", *generators], key="review_filter_generator",
@@ -38,17 +36,21 @@ def queue() -> None:
         common.show_error(error)
         return
     st.caption(f"{review.pending_count(store)} pending in the workspace · reviewing as **{escape(name, 40)}** · "
-               "keys: **A** approve · **E** edit · **X** reject · **S** skip · **U** undo")
+               + hint([("A", "approve"), ("E", "edit"), ("X", "reject"), ("S", "skip"), ("U", "undo")]))
     if item is None:
-        st.success("Nothing left to review here. Generate more queries above, change the filters, or undo your last decision.")
+        st.success("Nothing left to review here. Generate more queries below, change the filters, or undo your last decision.")
     else:
         with st.container(border=True):
             w.item_card(item)
     w.action_bar(store, name, item)
+    w.skipped_panel(store)
 
 
 queue()
 
+# Below the item: the reviewer's work comes first; open by itself only when there is nothing to review.
+with st.expander(":material/auto_awesome: Generate queries", expanded=review.pending_count(store) == 0):
+    w.generation_panel(store, settings, name)
 with st.expander(":material/collections_bookmark: Few-shot sets"):
     fewshot_panel(store, name)
 

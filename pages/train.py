@@ -9,10 +9,11 @@ from core.errors import FlywheelError
 from core.storage import splits
 from core.storage.auth import Action
 from core.storage.schemas import RunKind
-from core.training import jobs
+from core.training import estimate, jobs
 from core.training import run as training
 from core.training.config import DEFAULTS, TrainConfig
 from ui import auth, common
+from ui.jobs import eta as _eta
 from ui.jobs import progress_panel
 
 KIND_HELP = {
@@ -51,11 +52,11 @@ with st.container(border=True):
     base_model = st.text_input("Base model", value="", placeholder="bundled all-MiniLM-L6-v2",
                                help="A local folder or a hub id (the hub only where this machine can reach it).")
     c1, c2, c3 = st.columns(3)
-    default = DEFAULTS[kind]
-    epochs = c1.number_input(f"Epochs (0 = default, {default['epochs']:g})", min_value=0.0, max_value=200.0, value=0.0, step=1.0)
-    batch_size = c2.number_input(f"Batch size (0 = default, {default['batch_size']})", min_value=0, max_value=512, value=0, step=8)
-    learning_rate = c3.number_input(f"Learning rate (0 = default, {default['learning_rate']:g})", min_value=0.0, max_value=0.1,
-                                    value=0.0, format="%.6f")
+    default = DEFAULTS[kind]  # the real values, per kind (keyed by kind so switching kind shows its own)
+    epochs = c1.number_input("Epochs", min_value=0.1, max_value=200.0, value=float(default["epochs"]), step=1.0, key=f"epochs_{kind}")
+    batch_size = c2.number_input("Batch size", min_value=2, max_value=512, value=int(default["batch_size"]), step=8, key=f"batch_{kind}")
+    learning_rate = c3.number_input("Learning rate", min_value=1e-7, max_value=0.1, value=float(default["learning_rate"]),
+                                    format="%.1e", step=float(default["learning_rate"]) / 2, key=f"lr_{kind}")
     c4, c5, c6 = st.columns(3)
     max_steps = c4.number_input("Max steps (0 = no cap)", min_value=0, value=0, step=10)
     budget_min = c5.number_input("Time budget, minutes (0 = none)", min_value=0.0, value=0.0, step=1.0)
@@ -65,8 +66,8 @@ with st.container(border=True):
         retriever = st.text_input("Retriever for the cross-encoder", value="", placeholder="bundled all-MiniLM-L6-v2")
 
 config = TrainConfig(
-    kind=kind, base_model=base_model.strip(), retriever=retriever.strip(), epochs=epochs or None, batch_size=batch_size or None,
-    learning_rate=learning_rate or None, max_steps=int(max_steps), time_budget_s=budget_min * 60, negatives_per_query=int(negatives),
+    kind=kind, base_model=base_model.strip(), retriever=retriever.strip(), epochs=float(epochs), batch_size=int(batch_size),
+    learning_rate=float(learning_rate), max_steps=int(max_steps), time_budget_s=budget_min * 60, negatives_per_query=int(negatives),
     positive_grade=positive_grade,
 )
 try:
@@ -84,9 +85,17 @@ st.caption(f"Plus up to {int(negatives)} negatives per query mined with the base
 for note in data.warnings:
     st.warning(note)
 
+guess = estimate.estimate_s(store, kind, shown["train_pairs"], float(epochs), int(max_steps), int(batch_size), budget_min * 60)
+st.caption(f"Estimated duration: about {_eta(guess[0])}, from {guess[1]} earlier {kind} run{'s' if guess[1] > 1 else ''} on this "
+           "machine scaled to this data (rough: the machine may be busier now)." if guess else
+           f"Estimated duration: none yet. The first {kind} run here measures this machine's speed; later runs get an estimate.")
+run_name = st.text_input("Run name (optional)", key="train_run_name", placeholder=f"e.g. {kind} with {shown['train_pairs']} pairs",
+                         help="Shown on Results and in reports instead of the run id; editable later.")
 if st.button("Train", type="primary", icon=":material/rocket_launch:", disabled=bool(active) or not data.pairs, help="One run at a time; it keeps going if you leave the page."):
     try:
         job = training.launch(store, settings, config, actor=actor)
+        if run_name.strip():
+            jobs.rename_run(store, job.run_id, run_name, "", actor)
         st.session_state[RUN_KEY] = job.run_id
         st.rerun()
     except FlywheelError as error:
@@ -100,11 +109,24 @@ if not history:
 ids = [run["run_id"] for run in history]
 if st.session_state.get(RUN_KEY) not in ids:
     st.session_state[RUN_KEY] = ids[0]
-labels = {run["run_id"]: f"{run['run_id']} · {run['status']}" for run in history}
-st.selectbox("Run", ids, format_func=labels.get, key=RUN_KEY, disabled=bool(active),
-             help="The running one while a run is active; otherwise the newest, or any earlier run.")
+names = {run["run_id"]: f"{jobs.display_name(run)} · {run['run_id']}" for run in history}
+st.selectbox("Run", ids, format_func=names.get, key=RUN_KEY, disabled=bool(active),
+             help="The running one while a run is active; otherwise the newest, or any earlier run. Its status is shown below.")
+chosen = next(run for run in history if run["run_id"] == st.session_state[RUN_KEY])
+with st.popover("Name and tags", icon=":material/edit:"):
+    with st.form(f"rename_{chosen['run_id']}", border=False):
+        new_name = st.text_input("Name", value=chosen.get("name") or "")
+        new_tags = st.text_input("Tags (comma-separated)", value=chosen.get("tags") or "")
+        if st.form_submit_button("Save"):
+            try:
+                jobs.rename_run(store, chosen["run_id"], new_name, new_tags, actor)
+                st.rerun()
+            except FlywheelError as error:
+                common.show_error(error)
 try:
     progress_panel(store, st.session_state[RUN_KEY], actor)
 except FlywheelError as error:
     common.show_error(error)
-st.dataframe(pd.DataFrame(history).drop(columns=["model_path"]), hide_index=True)
+st.dataframe(pd.DataFrame(history).drop(columns=["model_path"]), hide_index=True,
+             column_order=["name", "status", "kind", "tags", "run_id", "created_at", "finished_at", "before_recall@10", "after_recall@10",
+                           "before_ndcg@10", "after_ndcg@10", "base_model", "error"])

@@ -123,3 +123,30 @@ def test_empty_store_has_no_figures(store):
     result = agreement.agreement(agreement.read_judgments(store))
     assert result.items == 0 and result.alpha is None and result.pairs.empty
     assert agreement.reviewer_stats(store).empty
+
+
+def test_same_pace_with_one_pause_gives_about_the_same_speed(small_store):
+    """Two reviewers grading every 5 s; bob stops for 4 minutes once (under a break): his rate must not collapse."""
+    start = now()
+    events = []
+    for actor, times in {"ann": [5 * i for i in range(12)], "bob": [5 * i for i in range(6)] + [25 + 240 + 5 * i for i in range(6)]}.items():
+        events += [Event(event_id=f"{actor}{i}", at=start + timedelta(seconds=s), actor=actor, action="grade", target=f"judgment:q1/d{i}")
+                   for i, s in enumerate(times)]
+    small_store.add("events", events)
+    stamp = now()
+    small_store.add("judgments", [Judgment(query_id="q1", doc_id=f"d{i}", reviewer=r, grade=1, created_at=stamp, updated_at=stamp)
+                                  for r in ("ann", "bob") for i in range(1, 3)])
+    stats = agreement.reviewer_stats(small_store).set_index("reviewer")
+    assert stats.loc["ann", "grades_per_min"] == pytest.approx(12.0)
+    assert stats.loc["bob", "grades_per_min"] == pytest.approx(11 / (10 * 5 + 60) * 60)  # the pause counts 60 s, not 240
+    assert stats.loc["bob", "grades_per_min"] > 2 * 11 / (10 * 5 + 245) * 60  # counting the whole pause gave 2.2
+
+
+def test_interpretation_bands_name_their_scale():
+    assert agreement.band(0.919, agreement.KAPPA_BANDS) == "almost perfect"
+    assert agreement.band(0.523, agreement.ALPHA_BANDS).startswith("unreliable")
+    assert agreement.band(0.7, agreement.ALPHA_BANDS).startswith("tentative")
+    assert agreement.band(-0.1, agreement.KAPPA_BANDS).startswith("poor")
+    assert agreement.band(None, agreement.ALPHA_BANDS) == "not defined yet"
+    words = agreement.why_they_differ(10, 0.919, 0.523)
+    assert "only 10 items" in words and "differ by 0.40" in words

@@ -122,7 +122,7 @@ def test_two_reviewers_side_by_side_then_agreement(browser, grade_app, workspace
     assert len(graded) == 10
     bob.get_by_text("Queue and view settings").click()
     choose(bob, "What to grade next", "overlap first")
-    bob.get_by_text("Next query").click()
+    bob.get_by_role("button", name="Next query").click()
     bob.get_by_text("second opinion").wait_for(timeout=60_000)
     wait_idle(bob)
     bob.locator("h1").first.click()

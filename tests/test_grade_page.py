@@ -98,8 +98,52 @@ def test_suggestions_show_only_when_turned_on(small_store):
     at.toggle(key="g_suggest").set_value(True).run()
     next(b for b in at.button if b.label.startswith("Offline suggestions (retriever score)")).click().run()
     assert not at.exception
-    assert any(c.value.startswith("Suggestion from `retriever`") for c in at.caption)
+    assert any("The retriever finds it" in i.value and "not a grade" in i.value for i in at.info)
+    assert not any(b.key == "g_accept" for b in at.button)  # similarity never pre-selects a grade
     assert small_store.count("judgments", "reviewer = 'ann'") == 0
+
+
+def test_a_model_suggestion_is_a_preselected_grade_with_its_confidence_never_a_judgment(small_store):
+    from core.storage.schemas import Suggestion, now
+
+    at = page()
+    query, doc = shown_query(at), shown_doc(at)
+    small_store.upsert("suggestions", [Suggestion(query_id=query, doc_id=doc, agent="cross-encoder:r1", grade=4.0, score=2.5,
+                                                  created_at=now())])
+    at.toggle(key="g_suggest").set_value(True).run()
+    words = next(i.value for i in at.info if "re-ranker suggests" in i.value)
+    assert "**4 · highly relevant**" in words and "very sure (92% likely relevant)" in words and "Enter" in words
+    assert at.button(key="g_accept").label == "Accept suggestion: 4" and at.button(key="grade_4").proto.icon == ":material/lightbulb:"
+    assert small_store.count("judgments", "reviewer = 'ann'") == 0  # shown, not stored
+    at.button(key="g_accept").click().run()
+    assert mine(small_store).loc[doc, "grade"] == 4
+
+
+def test_leaving_a_half_graded_query_asks_then_lists_it_to_come_back(small_store):
+    at = page()
+    first = shown_query(at)
+    at.button(key="grade_2").click().run()
+    at.button(key="g_query").click().run()
+    assert shown_query(at) == first and any("You graded 1 of 3 candidates" in w.value for w in at.warning)
+    at.button(key="g_query").click().run()
+    assert shown_query(at) != first
+    assert any("Come back later (1)" in e.label for e in at.expander)
+    at.button(key=f"g_reopen::{first}").click().run()
+    assert shown_query(at) == first
+
+
+def test_guidelines_beside_the_document_are_editable_and_progress_counts(small_store):
+    from core.labeling import guidelines
+
+    at = page()
+    assert any("**Hard negative**" in m.value for m in at.markdown)
+    at.button(key="grade_3").click().run()
+    assert any("**My progress**: 1 grades on 1 queries today · 1 this week" in c.value for c in at.caption)
+    at.text_area[0].set_value("**3 · relevant**: answers the question.")
+    at.button(key="FormSubmitter:g_guidelines_form-Save").click().run()
+    assert not at.exception, at.exception
+    assert guidelines.read(small_store)[:2] == ("**3 · relevant**: answers the question.", "ann")
+    assert any(m.value == "**3 · relevant**: answers the question." for m in at.markdown)
 
 
 def test_finishing_a_query_moves_on_and_two_sessions_get_different_queries(small_store):
@@ -151,11 +195,11 @@ def test_hard_negatives_page_confirms_a_candidate(small_store):
     reviewer = "ann"
     at = page(HARD, reviewer=reviewer)
     assert not at.exception
-    at.button[0].click().run()  # "Mine candidates" (the form's submit button)
+    at.button(key="FormSubmitter:hn_mine-Mine candidates").click().run()
     assert not at.exception
-    confirm = next(b for b in at.button if b.key and b.key.startswith("hn_yes::"))
-    _, query_id, doc_id = confirm.key.split("::")
-    confirm.click().run()
+    first = at.session_state["hn_candidates"][0]
+    query_id, doc_id = first["query_id"], first["doc_id"]
+    at.button(key="hn_yes").click().run()
     row = grading.judgments_for(small_store, query_id, reviewer).set_index("doc_id").loc[doc_id]
     assert bool(row["hard_negative"])
     assert f"{query_id}" in " ".join(e.label for e in at.expander)

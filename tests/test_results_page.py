@@ -39,7 +39,8 @@ def test_every_section_renders_with_seeded_runs(store):
     assert any("`r-running` is still training" in c.value for c in at.caption)
     assert [m.label for m in at.metric] == ["Recall@10 before", "Recall@10 after", "95% CI of the change", "p-value"]
     assert at.metric[0].value == "0.525" and at.metric[1].value == "0.825"
-    assert at.success[0].value.startswith("Better on 14 queries, worse on 2, no change on 24.")
+    assert at.success[0].value.startswith("Improved: Recall@10 0.525 → 0.825")
+    assert "Better on 14 queries, worse on 2, no change on 24." in at.success[0].value
     # charts tab: per-k bars, recall curve, first-rank bars, per-query scatter; only the open tab is drawn
     assert len(at.get("plotly_chart")) == 4 and not at.expander
     # compare tab: run comparison and learning curve over the runs on the same eval set
@@ -105,3 +106,21 @@ def test_drill_down_sends_the_query_to_grade(store, tmp_path, monkeypatch):
     qid, doc = at.session_state[GRADE_TARGET]
     assert qid == first and doc  # the Grade page opens this query, on an ungraded result that now ranks high
     assert f"GRADE:{first}" in [m.value for m in at.markdown]
+
+
+def test_a_trade_off_reads_as_one_and_no_change_gets_no_arrow(store):
+    """Recall@10 up, top-1 and MRR down: an amber trade-off naming both, not a green success (issue 15)."""
+    from tests.results_seed import add_run
+
+    info = seed_results(store)
+    before = {q: (1 if i % 2 == 0 else 12) for i, q in enumerate(info["queries"])}
+    after = {q: (3 if i % 2 == 0 else 5) for i, q in enumerate(info["queries"])}
+    add_run(store, "r-mixed", {"before": before, "after": after}, relevant=info["relevant"], seed=9)
+    store.update_where("runs", "run_id = 'r-mixed'", {"name": "mixed adapter"})
+    at = _page()
+    at.selectbox(key="results_run_id").set_value("r-mixed").run()
+    assert not at.success and "Got worse: " in at.warning[0].value and "trade-off" in at.warning[0].value
+    assert any(c.value.startswith("Run mixed adapter (") for c in at.caption)
+    at.segmented_control(key="results_k").set_value(20).run()  # recall@20 is 1.000 before and after: no change
+    after = next(m for m in at.metric if m.label == "Recall@20 after")
+    assert after.value == "1.000" and not after.proto.delta  # no arrow for +0.000

@@ -47,6 +47,7 @@ def test_offline_generation_from_the_page(small_store):
     at.number_input[0].set_value(6)
     at.button(key="FormSubmitter:generate_form-Generate").click().run()
     assert not at.exception and "6 new pending queries" in at.success[0].value
+    assert not next(e for e in at.expander if "Generate" in e.label).proto.expanded  # folded after use, the item on top
     rows = small_store.read("queries", where="origin = 'synthetic'")
     assert len(rows) == 6 and set(rows["generator"]) == {"offline@v1"} and set(rows["status"]) == {"pending"}
     assert shown(at) in set(rows["query_id"])  # the first one is on screen, claimed by ann
@@ -95,7 +96,7 @@ def test_undo_brings_the_last_decision_back_on_screen(queued):
     assert shown(at) == ids[0] and status(store, ids[0])["status"] == "pending"
     assert list(review.history(store, [ids[0]]).sort_values("at")["action"]) == ["approve", "undo"]
     at.button(key="undo").click().run()
-    assert at.info[-1].value == "Nothing to undo."
+    assert "Nothing to undo." in [i.value for i in at.info]
 
 
 def test_two_sessions_see_different_items_and_a_stale_decision_is_refused(queued):
@@ -119,3 +120,25 @@ def test_filters_and_decided_table(queued):
     at.button(key="approve").click().run()
     table = at.dataframe[0].value
     assert list(table["query_id"]) == [ids[2]] and table["history"].iloc[0].startswith("approve by ann")
+
+
+def test_skipped_items_are_listed_and_reachable(queued):
+    """Skipped items no longer vanish: they are listed under the queue and one click brings one back."""
+    store, ids = queued
+    at = page()
+    at.button(key="skip").click().run()
+    assert shown(at) == ids[1]
+    assert any("Skipped this session (1)" in e.label for e in at.expander)
+    at.button(key=f"unskip_{ids[0]}").click().run()
+    assert not at.exception, at.exception
+    assert shown(at) == ids[0] and not any("Skipped this session" in e.label for e in at.expander)
+
+
+def test_item_comes_first_and_edit_focuses_the_box(queued):
+    store, ids = queued
+    at = page()
+    generate = next(e for e in at.expander if "Generate" in e.label)
+    assert not generate.proto.expanded  # folded away while there are items to review
+    assert "data-fw-keys" in "".join(h.proto.body for h in at.get("html"))  # the ? overlay is on the page
+    at.button(key="edit").click().run()
+    assert any(f".st-key-edit_{ids[0]} input" in h.proto.body and "focus()" in h.proto.body for h in at.get("html"))

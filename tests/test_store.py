@@ -51,3 +51,25 @@ def test_a_workspace_made_before_primary_keys_gets_them(workspace):
     assert primary_key(store.table("judgments")) == ["query_id", "doc_id", "reviewer"]
     assert store.read("judgments")["grade"].tolist() == [3]
 
+
+
+def test_an_older_workspace_gains_the_run_name_and_tags_columns(workspace):
+    """Runs made before runs had names: opening the workspace adds the columns, and renaming works."""
+    from core.storage.schemas import Run
+    from core.training import jobs
+
+    db = lancedb.connect(workspace.db_uri)
+    old = Run.to_arrow_schema()
+    old = old.remove(old.get_field_index("tags")).remove(old.get_field_index("name"))
+    db.create_table("runs", schema=old)
+    db.open_table("runs").add([{"run_id": "r1", "kind": "adapter", "base_model": "m", "config": "{}", "status": "succeeded",
+                                "progress": "{}", "error": "", "model_path": "", "snapshot": "{}", "snapshot_hash": "", "pid": 0,
+                                "created_at": now(), "started_at": None, "finished_at": None}])
+    store = Store(workspace.db_uri)
+    assert {"name", "tags"} <= set(store.table("runs").schema.names)
+    assert jobs.list_runs(store)[0]["name"] == ""
+    jobs.rename_run(store, "r1", " baseline adapter ", "demo,  first ,", actor="ann")
+    row = jobs.read_run(store, "r1")
+    assert (row["name"], row["tags"]) == ("baseline adapter", "demo, first")
+    assert jobs.display_name(row) == "baseline adapter"
+    assert store.count("events", "action = 'rename'") == 1

@@ -57,9 +57,13 @@ def test_launch_watch_and_see_before_after(small_store, tiny):
     at.number_input[3].set_value(5)  # max steps
     submit(at)
     train = next(b for b in at.button if b.label == "Train")
+    assert any("Estimated duration: none yet" in c.value for c in at.caption)  # no adapter run measured here yet
+    at.text_input(key="train_run_name").set_value("first adapter").run()
+    train = next(b for b in at.button if b.label == "Train")
     train.click().run()
     assert not at.exception, at.exception
     run_id = at.session_state["train_run_id"]
+    assert jobs.read_run(small_store, run_id)["name"] == "first adapter"
     assert jobs.read_run(small_store, run_id)["config"]["kind"] == "adapter"
     wait_until_done(small_store)
     at.run()
@@ -68,6 +72,20 @@ def test_launch_watch_and_see_before_after(small_store, tiny):
     assert any(c.value.startswith("Model saved in the workspace's models folder as `") for c in at.caption)
     assert small_store.count("events", f"action = 'launch' AND actor = 'ann' AND target = 'run:{run_id}'") == 1
     assert at.dataframe[0].value["status"].tolist() == ["succeeded"]
+    estimate = next(c.value for c in at.caption if c.value.startswith("Estimated duration"))
+    assert "from 1 earlier adapter run on this machine" in estimate  # measured by the run that just finished
+
+
+def test_inputs_show_the_real_defaults_of_each_kind(small_store):
+    from core.training.config import DEFAULTS
+
+    at = page()
+    for kind in ("bi-encoder", "adapter"):
+        at.radio[0].set_value(kind).run()
+        values = {n.label: n.value for n in at.number_input}
+        assert values["Epochs"] == DEFAULTS[kind]["epochs"] and values["Batch size"] == DEFAULTS[kind]["batch_size"]
+        assert values["Learning rate"] == pytest.approx(DEFAULTS[kind]["learning_rate"])
+        assert next(n for n in at.number_input if n.label == "Learning rate").format == "%.1e"
 
 
 def test_failed_run_is_shown_and_the_page_keeps_working(small_store):

@@ -11,13 +11,17 @@ import streamlit as st
 
 from core.errors import FlywheelError
 from core.labeling import grading
-from core.labeling.labels import GRADE_MEANINGS
 from core.search.retrieval import SearchMode
 from core.storage import claims
 from ui.common import embedder, reviewer, store
 from ui.highlight import highlighted_html
+from ui.progress import embed_corpus
 
 ITEM, POS, SKIP, CANDS, ERROR, TARGET, OPTIONS = "g_item", "g_pos", "g_skip", "g_cands", "g_error", "grade_target", "g_options"
+LEAVING, LATER = "g_leaving", "g_later"  # the query whose q asked for confirmation; queries left half graded
+KEYS = [("0–5", "grade (0 irrelevant … 5 exactly answers)"), ("Enter", "accept the suggested grade, when shown"),
+        ("H", "hard negative on/off"), ("P / N", "previous / next document"), ("U", "undo your last grade"),
+        ("Q", "next query (asks first when this one is half graded)")]
 COLLAPSE_AT = 900  # characters of a document shown before "show the whole document"
 
 
@@ -30,10 +34,6 @@ def show_document(title: str, text: str, query: str) -> None:
     st.html(f"<div>{highlighted_html(text[: cut if cut > 0 else COLLAPSE_AT], query)} …</div>")
     with st.expander(f"Show the whole document ({len(text):,} characters)"):
         st.html(f"<div>{highlighted_html(text, query)}</div>")
-
-
-def legend() -> str:
-    return " · ".join(f"**{g}** {m.split(':')[0]}" for g, m in GRADE_MEANINGS.items())
 
 
 # -- the sitting: current query, its candidates, the current document ---------------------
@@ -55,7 +55,8 @@ def acquire(uncertainty: dict[str, float] | None = None, thumbs_down: dict[str, 
         query_id, doc_id = target
         claims.try_claim(db, grading.QUEUE, query_id, name)  # an explicit re-grade is allowed even when held
         st.session_state[ITEM] = (grading.QUEUE, query_id)
-        st.session_state["g_focus"] = doc_id
+        if doc_id:
+            st.session_state["g_focus"] = doc_id
     if not st.session_state.get(ITEM):
         item = grading.next_query(db, name, opts["strategy"], k=opts["k"], overlap_share=opts["overlap"], uncertainty=uncertainty,
                                   thumbs_down=thumbs_down, skip=st.session_state.get(SKIP, []))
@@ -73,6 +74,8 @@ def candidates(query_id: str) -> list[dict]:
     cached = st.session_state.get(CANDS)
     if not cached or cached[0] != key or (focus and focus not in [r["doc_id"] for r in cached[1]]):
         model = None if opts["mode"] == SearchMode.fts.value else embedder("")
+        if model is not None:
+            embed_corpus(store(), model)  # a bar on a first visit, instead of a blank page while the corpus embeds
         rows = grading.candidates(store(), model, query_id, opts["k"], opts["mode"], include=[focus] if focus else ()).to_dict("records")
         st.session_state[CANDS] = (key, rows)
     rows = st.session_state[CANDS][1]
@@ -115,6 +118,41 @@ def leave_query(skip: bool = True) -> None:
     st.session_state[ITEM], st.session_state[POS] = None, 0
 
 
+def graded_counts() -> tuple[int, int]:
+    """(candidates this reviewer graded, candidates) of the query on screen."""
+    item, cached = current_item(), st.session_state.get(CANDS)
+    if item is None or not cached:
+        return 0, 0
+    mine = set(grading.judgments_for(store(), item.query_id, reviewer())["doc_id"])
+    return sum(r["doc_id"] in mine for r in cached[1]), len(cached[1])
+
+
+def on_leave() -> None:
+    """q: leave the query. Half graded, the first q asks; the second leaves it marked 'come back later'.
+    Untouched, it is simply skipped (nothing to come back to)."""
+    item = current_item()
+    done, total = graded_counts()
+    if item is not None and 0 < done < total and st.session_state.get(LEAVING) != item.query_id:
+        st.session_state[LEAVING] = item.query_id
+        st.session_state[ERROR] = (f"You graded {done} of {total} candidates of this query. Press q again to leave it for now "
+                                   "(it is listed under 'Come back later'), or keep grading.")
+        return
+    st.session_state.pop(LEAVING, None)
+    st.session_state.pop(ERROR, None)
+    if item is not None and 0 < done < total:
+        later = st.session_state.setdefault(LATER, [])
+        if item.query_id not in later:
+            later.append(item.query_id)
+    leave_query()
+
+
+def come_back(query_id: str) -> None:
+    """Reopen a query left half graded."""
+    st.session_state[LATER] = [q for q in st.session_state.get(LATER, []) if q != query_id]
+    st.session_state[SKIP] = [q for q in st.session_state.get(SKIP, []) if q != query_id]
+    st.session_state[TARGET] = (query_id, None)
+
+
 def move(step: int) -> None:
     rows = (st.session_state.get(CANDS) or (None, []))[1]
     pos = st.session_state.get(POS, 0) + step
@@ -132,6 +170,7 @@ def on_grade(value: int) -> None:
         query_id, doc_id = current
         grading.grade(store(), reviewer(), query_id, doc_id, value, hard_negative=bool(st.session_state.get(flag_key(*current))),
                       note=st.session_state.get(note_key(*current), ""))
+        st.session_state.pop(LEAVING, None)
         move(+1)
 
     _guard(act)

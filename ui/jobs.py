@@ -21,7 +21,7 @@ from ui.safe_text import code, escape
 POLL_S = 2.0
 
 
-def _eta(seconds: float | None) -> str:
+def eta(seconds: float | None) -> str:
     if seconds is None:
         return "–"
     minutes, secs = divmod(int(seconds), 60)
@@ -73,10 +73,10 @@ def render(store: Store, run_id: str, actor: str | User) -> str:
     phase = f" · {progress.get('phase', '')}" if status in jobs.ACTIVE else ""
     st.markdown(f"**Run {code(run_id)}** · {run['kind']} · status **{status}**{phase}")
     if status in jobs.ACTIVE:
-        st.progress(min(step / total, 1.0) if total else 0.0, text=f"step {step}/{total or '?'} · loss {progress.get('loss') or '–'} · ETA {_eta(progress.get('eta_s'))}")
+        st.progress(min(step / total, 1.0) if total else 0.0, text=f"step {step}/{total or '?'} · loss {progress.get('loss') or '–'} · ETA {eta(progress.get('eta_s'))}")
         if progress.get("eval"):
             st.caption("validation: " + ", ".join(f"{k} {v:.3f}" for k, v in progress["eval"].items()))
-        if st.button("Cancel run", key=f"cancel_{run_id}", icon="⏹️"):
+        if st.button("Cancel run", key=f"cancel_{run_id}", icon=":material/stop_circle:"):
             try:
                 jobs.request_cancel(store, run_id, actor)
                 st.toast("Cancel requested: the run stops within a few seconds.")

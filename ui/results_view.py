@@ -16,7 +16,9 @@ PLOTLY_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png",
 
 def run_label(row: pd.Series) -> str:
     when = pd.Timestamp(row["finished_at"] if pd.notna(row.get("finished_at")) else row["created_at"]).strftime("%Y-%m-%d %H:%M")
-    return f"{row['run_id']} · {row['kind']} · {row['base_model']} · {when}"
+    name = row.get("name") or row["run_id"]
+    tags = f" [{row['tags']}]" if row.get("tags") else ""
+    return f"{name}{tags} · {row['kind']} · {results.model_name(row['base_model'])} · {when}"
 
 
 def run_picker(runs: pd.DataFrame) -> str:
@@ -41,22 +43,28 @@ def metric_chooser(data: results.RunData) -> tuple[str, str]:
 
 
 def headline(head: dict) -> None:
-    """Before → after in big numbers, then the verdict in plain words, coloured by what it means."""
+    """Before → after in big numbers, then what improved and what got worse in plain words, coloured by what it means."""
     cols = st.columns([1, 1, 1.5, 0.8])  # the interval is the longest value: give it the room
     rel = f" ({head['rel_change']:+.0%})" if head["rel_change"] is not None else ""
+    changed = abs(head["delta"]) >= 0.0005  # "+0.000" gets no arrow
     cols[0].metric(f"{head['metric']} before", f"{head['before']:.3f}", border=True)
-    cols[1].metric(f"{head['metric']} after", f"{head['after']:.3f}", delta=f"{head['delta']:+.3f}{rel}", border=True)
+    cols[1].metric(f"{head['metric']} after", f"{head['after']:.3f}", delta=f"{head['delta']:+.3f}{rel}" if changed else None,
+                   border=True)
     cols[2].metric("95% CI of the change", f"{head['ci_low']:+.2f}…{head['ci_high']:+.2f}", border=True,
                    help="Paired bootstrap over eval queries: the range the true change most likely lies in.")
     cols[3].metric("p-value", f"{head['p_value']:.3g}", border=True,
                    help="Paired randomization test: the chance of a change this large if training changed nothing.")
-    if head["significant"] and head["delta"] > 0:
-        st.success(head["verdict"], icon=":material/check_circle:")
-    elif head["significant"]:
-        st.error(head["verdict"], icon=":material/trending_down:")
+    text = f"{head['summary']}  \n{head['verdict']}"
+    if head["worsened"] and (head["improved"] or head["delta"] > 0):
+        st.warning(text, icon=":material/balance:")
+    elif head["significant"] and head["delta"] > 0:
+        st.success(text, icon=":material/check_circle:")
+    elif head["significant"] or head["worsened"]:
+        st.error(text, icon=":material/trending_down:")
     else:
-        st.info(head["verdict"], icon=":material/help:")
-    st.caption(f"Run {code(head['run_id'])} ({head['kind']}, {escape(head['base_model'])}) · before vs {head['stage']} · {head['n']} eval queries")
+        st.info(text, icon=":material/help:")
+    st.caption(f"Run {escape(head.get('name') or head['run_id'])} ({head['kind']}, {escape(head['model'])}) · before vs {head['stage']} · "
+               f"{head['n']} eval queries")
 
 
 def focus_doc(item: dict) -> str | None:
@@ -88,12 +96,17 @@ def drill_item(item: dict, index: int, expanded: bool) -> None:
         else:
             st.dataframe(item["relevant"], hide_index=True, width="stretch")
         before, after = st.columns(2)
-        config = {"grade": st.column_config.TextColumn("grade", help="median reviewer grade 0–5; empty = not graded"),
+        config = {"grade": st.column_config.TextColumn("grade", help="median reviewer grade 0–5; empty = not graded", width="small"),
+                  "rank": st.column_config.NumberColumn("rank", width="small"),
                   "score": st.column_config.NumberColumn(format="%.3f")}
+        # Grade next to the rank: in half-width tables a long title pushed it out of view.
+        order = ["rank", "grade", "title", "score", "doc_id"]
         before.markdown("**Top results before**")
-        before.dataframe(_ungraded_blank(item["top_before"]), hide_index=True, column_config=config, width="stretch")
+        before.dataframe(_ungraded_blank(item["top_before"]), hide_index=True, column_config=config, column_order=order,
+                         width="stretch")
         after.markdown("**Top results after**")
-        after.dataframe(_ungraded_blank(item["top_after"]), hide_index=True, column_config=config, width="stretch")
+        after.dataframe(_ungraded_blank(item["top_after"]), hide_index=True, column_config=config, column_order=order,
+                        width="stretch")
         if st.button("Grade more for this query", key=f"results_grade_{index}_{item['query_id']}", icon=":material/edit:"):
             _send_to_grade(item)
             st.switch_page("pages/grade.py")

@@ -23,6 +23,8 @@ CURRENT = "review_current"  # the query id on screen (claimed by this reviewer)
 SKIPPED = "review_skipped"  # ids skipped this session: not offered again until the page is reloaded
 FLASH = "review_flash"  # (kind, message) from the last action, shown once
 EDITING = "review_editing"
+KEYS = [("A", "approve"), ("E", "edit, then Ctrl+Enter to save and approve"), ("X", "reject (the reason box is optional)"),
+        ("S", "skip for now (listed below, reachable again)"), ("U", "undo your last decision")]
 
 
 # -- generation -----------------------------------------------------------------------------
@@ -67,8 +69,10 @@ def generation_panel(store: Store, settings: Settings, reviewer: str) -> None:
         show_error(error)
         return
     bar.empty()
-    st.success(f"{len(result.written)} new pending queries from {result.docs_done} documents by {code(result.generator)}."
-               + (f" {result.skipped_duplicates} duplicates skipped." if result.skipped_duplicates else ""))
+    # Rerun at once: the Stop button goes, the panel folds away and the first new item is on top.
+    st.session_state[FLASH] = ("success", f"{len(result.written)} new pending queries from {result.docs_done} documents by "
+                               f"{code(result.generator)}." + (f" {result.skipped_duplicates} duplicates skipped." if result.skipped_duplicates else ""))
+    st.rerun()
 
 
 # -- the item card --------------------------------------------------------------------------
@@ -159,6 +163,10 @@ def action_bar(store: Store, reviewer: str, item: review.ReviewItem | None) -> N
     none = item is None
     if item is not None and st.session_state.get(EDITING):
         st.text_input("Edited query", value=item.text, key=f"edit_{qid}")
+        # E means "type now": put the caret in the box (Streamlit has no focus API; this runs in the browser only).
+        st.html(f"<script>/* {html.escape(qid)} */ setTimeout(() => {{ const box = document.querySelector('.st-key-edit_{qid} input');"
+                " if (box) { box.focus(); box.setSelectionRange(box.value.length, box.value.length); } }, 60);</script>",
+                unsafe_allow_javascript=True)
         st.button("Save & approve", type="primary", shortcut="Ctrl+Enter", on_click=_act, args=(store, reviewer, "edit", qid), key="save_edit")
     row = st.container(horizontal=True)
     row.button("Approve", type="primary", shortcut="A", disabled=none, on_click=_act, args=(store, reviewer, "approve", qid), key="approve")
@@ -168,3 +176,28 @@ def action_bar(store: Store, reviewer: str, item: review.ReviewItem | None) -> N
     row.button("Undo", shortcut="U", on_click=_undo, args=(store, reviewer), key="undo")
     if item is not None:
         st.text_input("Reject reason (optional)", key=f"reason_{qid}", placeholder="e.g. not answerable from this document")
+
+
+def _review_skipped(query_id: str | None = None) -> None:
+    """Bring skipped items back: one now (it becomes the item on screen), or all into the queue."""
+    st.session_state[SKIPPED] = [q for q in st.session_state.get(SKIPPED, []) if query_id and q != query_id]
+    if query_id:
+        st.session_state[CURRENT] = query_id  # current_item claims it, when nobody else holds it
+        st.session_state[EDITING] = False
+
+
+def skipped_panel(store: Store) -> None:
+    """Skipped items stay visible and reachable, rather than vanishing until a reload."""
+    skipped = st.session_state.get(SKIPPED, [])
+    if not skipped:
+        return
+    texts = review.texts(store, skipped)
+    still = [q for q in skipped if q in texts]
+    if not still:
+        return
+    with st.expander(f":material/redo: Skipped this session ({len(still)})", expanded=False):
+        for query_id in still:
+            line = st.columns([5, 1], vertical_alignment="center")
+            line[0].text(texts[query_id])
+            line[1].button("Review now", key=f"unskip_{query_id}", on_click=_review_skipped, args=(query_id,))
+        st.button("Put all back in my queue", key="unskip_all", on_click=_review_skipped)

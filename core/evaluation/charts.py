@@ -51,10 +51,12 @@ def per_k_bars(table: pd.DataFrame) -> go.Figure:
         for stage in ("before", "after"):
             fig.add_trace(go.Bar(
                 x=x, y=part[stage], name=stage, legendgroup=stage, showlegend=col == 1, marker_color=colors[stage],
-                text=part[stage], texttemplate="%{y:.2f}", textposition="outside", textfont_size=9, cliponaxis=False,
+                # Upright labels on 25 bar pairs run into each other ("0.670.67"): turn them to fit the bar.
+                text=part[stage], texttemplate="%{y:.2f}", textposition="outside", textangle=-90, textfont_size=10,
+                cliponaxis=False,
                 hovertemplate=f"{LABELS[name]}%{{x}} {stage}: %{{y:.3f}}<extra></extra>",
             ), row=1, col=col)
-    fig.update_yaxes(range=[0, 1.1], tickformat=".1f")
+    fig.update_yaxes(range=[0, 1.25], tickvals=[0, 0.2, 0.4, 0.6, 0.8, 1.0], tickformat=".1f")
     fig.update_xaxes(categoryorder="array", categoryarray=[f"@{k}" for k in KS])
     _layout(fig, "Every metric at k = 1, 3, 5, 10, 20: before vs after", height=420)
     fig.update_layout(margin=dict(t=100), legend=dict(y=1.12))  # keep the legend clear of the panel titles
@@ -85,15 +87,23 @@ def per_query_scatter(frame: pd.DataFrame, metric_label: str) -> go.Figure:
         names = [", ".join(ids[:6]) + (f" … +{len(ids) - 6}" if len(ids) > 6 else "") for ids in groups["query_id"]]
         fig.add_trace(go.Scatter(
             x=groups["before"], y=groups["after"], mode="markers", name=f"{change} ({len(part)})",
-            marker=dict(size=[9 + 5 * c ** 0.5 for c in counts], opacity=0.75, color=CHANGE_COLORS[change],
-                        line=dict(width=0.5, color="white")),
+            marker=dict(size=[bubble(c) for c in counts], opacity=0.75, color=CHANGE_COLORS[change],
+                        line=dict(width=0.5, color="white")), cliponaxis=False,
             customdata=list(zip(counts, names, strict=True)),
             hovertemplate="%{customdata[0]} queries: %{customdata[1]}<br>before %{x:.3f} → after %{y:.3f}<extra></extra>",
         ))
     fig.add_shape(type="line", x0=0, y0=0, x1=1, y1=1, line=dict(color="#666", dash="dot", width=1), layer="below")
-    fig.update_xaxes(title=f"{metric_label} before", range=[-0.04, 1.04], constrain="domain")
-    fig.update_yaxes(title=f"{metric_label} after", range=[-0.04, 1.04], scaleanchor="x", scaleratio=1)
+    # Room for the biggest bubble at 0 or 1: its radius in axis units on a ~330 px square plot.
+    biggest = max([bubble(n) for n in frame.groupby(["before", "after"]).size()] or [bubble(1)])
+    pad = 0.04 + biggest / 2 / 330
+    fig.update_xaxes(title=f"{metric_label} before", range=[-pad, 1 + pad], constrain="domain")
+    fig.update_yaxes(title=f"{metric_label} after", range=[-pad, 1 + pad], scaleanchor="x", scaleratio=1)
     return _layout(fig, f"Per query: {metric_label} before vs after (above the diagonal = improved)", height=440)
+
+
+def bubble(count: int) -> float:
+    """Marker size in px for a group of `count` queries (area grows with the count)."""
+    return 9 + 5 * count ** 0.5
 
 
 def first_rank_bars(frame: pd.DataFrame, stages: list[str]) -> go.Figure:
@@ -113,7 +123,8 @@ def first_rank_bars(frame: pd.DataFrame, stages: list[str]) -> go.Figure:
 def compare_bars(frame: pd.DataFrame, metric_label: str) -> go.Figure:
     """Before and after per run, only runs on the same eval set (the caller filters)."""
     fig = go.Figure()
-    runs = [f"{r} · {k}" for r, k in zip(frame["run_id"], frame["kind"], strict=True)]
+    names = frame["name"] if "name" in frame else frame["run_id"]
+    runs = [f"{n} · {k}" for n, k in zip(names, frame["kind"], strict=True)]
     colors = stage_colors(["before", "after"])
     for stage in ("before", "after"):
         fig.add_trace(go.Bar(x=runs, y=frame[stage], name=stage, marker_color=colors[stage], texttemplate="%{y:.3f}",
@@ -130,7 +141,7 @@ def learning_curve(frame: pd.DataFrame, metric_label: str) -> go.Figure:
         fig.add_trace(go.Scatter(
             x=part["train_pairs"], y=part["after"], name=kind, mode="lines+markers", marker_size=11,
             line_color=([AFTER_COLOR] + EXTRA_COLORS)[i % (len(EXTRA_COLORS) + 1)],
-            customdata=list(zip(part["run_id"], part["base_model"], strict=True)),
+            customdata=list(zip(part["name"] if "name" in part else part["run_id"], part["base_model"], strict=True)),
             hovertemplate="%{customdata[0]} (%{customdata[1]})<br>%{x} pairs → %{y:.3f}<extra></extra>",
         ))
     if not frame.empty:

@@ -24,7 +24,7 @@ h1{font-size:26px;margin:0 0 4px} h2{font-size:19px;margin:32px 0 8px;border-bot
 .card{border:1px solid #e3e7ec;border-radius:10px;padding:12px 18px;min-width:150px}
 .card .label{color:#5b6775;font-size:13px} .card .value{font-size:26px;font-weight:600}
 .verdict{font-size:17px;line-height:1.5;padding:14px 18px;border-radius:10px;background:#f3f6f9}
-.good{border-left:6px solid #2ca02c} .bad{border-left:6px solid #d62728} .unsure{border-left:6px solid #9aa5b1}
+.good{border-left:6px solid #2ca02c} .mixed{border-left:6px solid #e8a33d} .bad{border-left:6px solid #d62728} .unsure{border-left:6px solid #9aa5b1}
 table{border-collapse:collapse;font-size:13px;margin:8px 0} th,td{padding:4px 10px;border-bottom:1px solid #eef1f4;text-align:right}
 th{background:#f7f9fb} td:first-child,th:first-child,td.l{text-align:left}
 pre{background:#f7f9fb;padding:12px;border-radius:8px;font-size:12px;overflow:auto}
@@ -72,6 +72,9 @@ def headline_cards(head: dict) -> str:
 
 
 def verdict_class(head: dict) -> str:
+    """Green only for a real gain with no important metric worse; a trade-off is amber."""
+    if head.get("mixed") or (head["delta"] > 0 and head.get("worsened")):
+        return "mixed"
     if head["significant"]:
         return "good" if head["delta"] > 0 else "bad"
     return "unsure"
@@ -106,10 +109,10 @@ def render_report(store: Store, run_id: str, metric: str = results.DEFAULT_METRI
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>Flywheel run {_esc(run_id)}</title><style>{CSS}</style></head><body>",
         f"<h1>Run {_esc(run_id)}: {_esc(run.get('kind', ''))}</h1>",
-        f"<p class='sub'>Base model {_esc(run.get('base_model', ''))} · status {_esc(run.get('status', ''))} · "
+        f"<p class='sub'>{_esc(run.get('name') or '')}{' · ' if run.get('name') else ''}Base model {_esc(head['model'])} · status {_esc(run.get('status', ''))} · "
         f"{_esc(when)} · compared: before vs {_esc(stage)} on {head['n']} eval queries</p>",
         f"<div class='cards'>{headline_cards(head)}</div>",
-        f"<p class='verdict {verdict_class(head)}'>{_esc(head['verdict'])}</p>",
+        f"<p class='verdict {verdict_class(head)}'>{_esc(head['summary'])}<br>{_esc(head['verdict'])}</p>",
         "<h2>Charts</h2>", blocks[0], f"<div class='grid'><div>{blocks[1]}</div><div>{blocks[3]}</div></div>", blocks[2],
         "<h2>All metrics</h2>",
         _table(table_out, {"before": "{:.3f}", "after": "{:.3f}", "delta": "{:+.3f}", "rel_change": "{:+.1%}"}),
@@ -119,7 +122,7 @@ def render_report(store: Store, run_id: str, metric: str = results.DEFAULT_METRI
         _table(best[best["delta"] > 0], {"before": "{:.3f}", "after": "{:.3f}", "delta": "{:+.3f}"}),
         "<h2>Data</h2>", _table(counts_frame),
         f"<p class='sub'>Eval set hash: <code>{_esc(run.get('snapshot_hash', ''))}</code></p>",
-        "<h2>Configuration</h2>", f"<pre>{_esc(json.dumps(run.get('config', {}), indent=2, sort_keys=True, default=str))}</pre>",
+        "<h2>Configuration</h2>", f"<pre>{_esc(json.dumps(results.public_config(run.get('config', {})), indent=2, sort_keys=True, default=str))}</pre>",
         "</body></html>",
     ]
     return "\n".join(parts)

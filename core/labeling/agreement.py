@@ -21,6 +21,38 @@ from core.labeling.grading import GRADES, is_human
 from core.storage.store import Store, sql_in
 
 ACTIVE_GAP_S = 300.0  # a pause longer than this between two grades is a break, not grading time
+IDLE_CAP_S = 60.0  # a gap up to a break counts as at most this much grading time (reading, then a coffee)
+FEW_ITEMS = 30  # below this, one disagreement moves kappa and alpha a lot
+
+# Interpretation bands, with the scale named on the page: Landis & Koch (1977) for kappa,
+# Krippendorff (2004, Content Analysis §12.4) for alpha.
+KAPPA_BANDS = ((0.0, "poor"), (0.2, "slight"), (0.4, "fair"), (0.6, "moderate"), (0.8, "substantial"), (1.01, "almost perfect"))
+KAPPA_SCALE = "Landis & Koch: < 0 poor · 0–0.20 slight · 0.21–0.40 fair · 0.41–0.60 moderate · 0.61–0.80 substantial · 0.81–1 almost perfect"
+ALPHA_BANDS = ((0.667, "unreliable: do not train on these grades yet"), (0.8, "tentative: fine for exploring, not for decisions"),
+               (1.01, "reliable"))
+ALPHA_SCALE = "Krippendorff: ≥ 0.800 reliable · 0.667–0.800 tentative conclusions only · < 0.667 unreliable"
+
+
+def band(value: float | None, bands: tuple[tuple[float, str], ...]) -> str:
+    """The words for a coefficient: the first band whose upper bound it is below."""
+    if value is None:
+        return "not defined yet"
+    if bands is KAPPA_BANDS and value < 0:
+        return "poor (worse than chance)"
+    return next((words for upper, words in bands if value < upper), bands[-1][1])
+
+
+def why_they_differ(items: int, kappa: float | None, alpha: float | None) -> str:
+    """Why kappa and alpha can tell different stories, in words for the reviewers' lead."""
+    text = ("κ compares each pair of reviewers with what *their own* grade habits would give by chance; α pools every "
+            "reviewer and item and measures disagreement against the spread of *all* grades. When most grades sit on one or "
+            "two values, the expected disagreement is small, so a few wide disagreements pull α down much more than κ.")
+    if items < FEW_ITEMS:
+        text += (f" With only {items} items graded twice, one item can move either coefficient by 0.1 or more: "
+                 f"grade about {FEW_ITEMS} overlapping items before acting on them.")
+    if kappa is not None and alpha is not None and abs(kappa - alpha) > 0.2:
+        text += f" Here they differ by {abs(kappa - alpha):.2f}: read the widest disagreements below before trusting either."
+    return text
 
 
 @dataclass
@@ -137,8 +169,9 @@ def reviewer_stats(store: Store, include_imports: bool = False) -> pd.DataFrame:
         gaps = group["at"].sort_values().diff().dt.total_seconds().dropna()
         gaps = gaps[gaps <= ACTIVE_GAP_S]
         if len(gaps):
-            median = float(gaps.median())
-            speed[actor] = (median, len(gaps) / max(gaps.sum(), 1e-9) * 60.0)
+            # Active time: each gap counts, up to IDLE_CAP_S; a longer gap was mostly not grading.
+            active = float(gaps.clip(upper=IDLE_CAP_S).sum())
+            speed[actor] = (float(gaps.median()), len(gaps) / max(active, 1e-9) * 60.0)
     counts["median_s_per_grade"] = [speed.get(r, (None, None))[0] for r in counts.index]
     counts["grades_per_min"] = [speed.get(r, (None, None))[1] for r in counts.index]
     counts["hard_negatives"] = counts["hard_negatives"].astype(int)

@@ -300,3 +300,15 @@ def uncertainty(store: Store, embedder: Embedder, query_ids: list[str] | None = 
             value += (1.0 - (0.0 if np.isnan(tau) else tau)) / 2.0
         out[qid] = float(value + thumbs_down.get(qid, 0.0))
     return out
+
+
+def my_progress(store: Store, reviewer: str) -> dict[str, int]:
+    """Grades stored by `reviewer` today and this week (UTC, weeks start on Monday), and queries touched today."""
+    stamp = now()
+    day = stamp.replace(hour=0, minute=0, second=0, microsecond=0)
+    week = day - timedelta(days=day.weekday())
+    events = store.read("events", where=f"action = 'grade' AND actor = {sql_str(reviewer)} AND at >= TIMESTAMP {sql_str(week.isoformat(sep=' '))}",
+                        columns=["at", "target"])
+    today = events[events["at"] >= pd.Timestamp(day)] if not events.empty else events
+    queries = {t.removeprefix("judgment:").split("/", 1)[0] for t in today["target"]} if not today.empty else set()
+    return {"today": len(today), "week": len(events), "queries_today": len(queries)}

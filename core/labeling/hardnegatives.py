@@ -10,6 +10,8 @@ agreement see it); decisions are logged, and a decided pair is not offered again
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 
 from core.labeling import grading, logs
@@ -19,6 +21,7 @@ from core.search.retrieval import corpus_matrix, rank_many
 from core.storage.store import Store, sql_in, sql_str
 
 CONFIRM, REJECT = "confirm-hard-negative", "reject-hard-negative"
+Progress = Callable[[float, str], None]
 COLUMNS = ["query_id", "query", "doc_id", "title", "text", "source", "score", "grade"]
 
 
@@ -94,8 +97,14 @@ def mined_candidates(
     positive_grade: int = POSITIVE_GRADE,
     per_query: int = 3,
     query_ids: list[str] | None = None,
+    progress: Progress | None = None,
 ) -> pd.DataFrame:
-    """Undecided hard-negative candidates, most similar first (columns COLUMNS)."""
+    """Undecided hard-negative candidates, most similar first (columns COLUMNS).
+
+    `progress(share done, what now)` is called between the slow steps (embedding the corpus
+    for a new model, ranking every query, mining near positives)."""
+    say = progress or (lambda share, text: None)
+    say(0.0, "Reading queries and grades…")
     queries = grading.gradeable_queries(store)
     if query_ids is not None:
         queries = queries[queries["query_id"].isin(query_ids)]
@@ -104,10 +113,14 @@ def mined_candidates(
     judgments = store.read("judgments", where=sql_in("query_id", queries["query_id"]),
                            columns=["query_id", "doc_id", "reviewer", "grade", "hard_negative"])
     labels = consensus(judgments)
+    say(0.05, "Embedding the documents (once per model; later runs reuse it)…")
     doc_ids, matrix = corpus_matrix(store, embedder)
+    say(0.4, f"Ranking {len(queries)} queries…")
     rankings = rank_many(embedder.encode_queries(list(queries["text"])), doc_ids, matrix, k)
+    say(0.5, "Mining never-graded documents close to each positive (mine_hard_negatives)…")
     rows = _ranked_low(queries, labels, rankings, low_grade) + _similar_to_positive(store, embedder, queries, labels, positive_grade, per_query)
     rows += _from_logs(store, queries, labels)
+    say(1.0, "Done.")
     decided = decided_pairs(store)
     rows = [r for r in rows if (r["query_id"], r["doc_id"]) not in decided]
     if not rows:

@@ -104,3 +104,29 @@ def offline_suggest(store: Store, query_id: str, candidates: pd.DataFrame | list
 def suggestions_for(store: Store, query_id: str) -> pd.DataFrame:
     """All stored suggestions for a query: doc_id, agent, grade, score, reason."""
     return store.read("suggestions", where=f"query_id = {sql_str(query_id)}", columns=["doc_id", "agent", "grade", "score", "reason"])
+
+
+def confidence_words(probability: float) -> str:
+    """How sure a model is, in words: distance of its relevance probability from a coin flip."""
+    distance = abs(probability - 0.5)
+    return "very sure" if distance >= 0.4 else "fairly sure" if distance >= 0.25 else "unsure"
+
+
+def describe(suggestion: dict) -> tuple[int | None, str]:
+    """(grade to pre-select or None, one plain sentence) for a stored suggestion. The retriever's
+    score is similarity, not relevance, so it never pre-selects a grade."""
+    agent, grade, score = str(suggestion.get("agent", "")), suggestion.get("grade"), suggestion.get("score")
+    has_grade = grade is not None and grade == grade
+    has_score = score is not None and score == score
+    if has_grade and agent.startswith("cross-encoder"):
+        p = _probability(float(score)) if has_score else float(grade) / 5
+        g = int(grade)
+        return g, f"The trained re-ranker suggests **{g} · {GRADE_MEANINGS[g].split(':')[0]}**, {confidence_words(p)} ({p:.0%} likely relevant)."
+    if has_grade:
+        g = int(grade)
+        reason = f": “{suggestion.get('reason')}”" if suggestion.get("reason") else "."
+        return g, f"The LLM judge suggests **{g} · {GRADE_MEANINGS[g].split(':')[0]}**{reason}"
+    if has_score:
+        return None, f"The retriever finds it {'very ' if score >= 0.6 else ''}{'similar' if score >= 0.3 else 'not very similar'} " \
+                     f"(cosine {float(score):.2f}): closeness of words and topic, not a grade."
+    return None, ""

@@ -79,6 +79,12 @@ def next_item(
     return load_item(store, query_id) if query_id else None
 
 
+def texts(store: Store, query_ids: list[str]) -> dict[str, str]:
+    """Text of each query in `query_ids` that is still pending."""
+    frame = store.read("queries", where=f"{sql_in('query_id', query_ids)} AND {PENDING}", columns=["query_id", "text"])
+    return dict(zip(frame["query_id"], frame["text"], strict=True))
+
+
 def still_mine(store: Store, reviewer: str, query_id: str) -> bool:
     """True while the query is pending and `reviewer` holds (or can renew) its claim."""
     pending = store.count("queries", f"query_id = {sql_str(query_id)} AND {PENDING}") == 1

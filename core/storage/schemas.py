@@ -117,6 +117,9 @@ class Run(LanceModel):
     created_at: datetime
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    # Added after the first release (appended, so older workspaces gain them on open):
+    name: str = ""  # given on the Train page; readers see the id until then
+    tags: str = ""  # comma-separated, free text
 
 
 class Metric(LanceModel):

@@ -66,7 +66,7 @@ def milestones(counts: dict) -> list[dict]:
 
 def next_step(counts: dict) -> str:
     if counts["documents"] == 0:
-        return "Import documents on the Data page (or run `flywheel demo`)."
+        return "Import documents on the Data page, or load the demo data below (`flywheel demo` on the command line)."
     reached = {m["name"]: m["reached"] for m in milestones(counts)}
     if reached["First fine-tune"] and not counts["runs_by_status"].get("succeeded"):
         return "You have enough labels for a first run: launch one on the Train page, then read it on the Results page."

@@ -130,7 +130,18 @@ class Store:
         for name, model in TABLES.items():
             if name not in existing:
                 self.db.create_table(name, schema=model, exist_ok=True)
+            else:
+                self._add_missing_columns(name, model)
             self._declare_primary_key(name, KEYS.get(name, []))
+
+    def _add_missing_columns(self, name: str, model: type[LanceModel]) -> None:
+        """A workspace made by an older version gets the text columns added since (e.g. a run's name), as ''."""
+        table = self.table(name)
+        have = set(table.schema.names)
+        missing = [f for f in model.to_arrow_schema() if f.name not in have]
+        if missing and all(pa.types.is_string(f.type) for f in missing):
+            with self._lock:
+                table.add_columns({f.name: "CAST('' AS STRING)" for f in missing})
 
     def _declare_primary_key(self, name: str, keys: Sequence[str]) -> None:
         """Mark a table's merge key as its (unenforced) primary key, once. Without it, two

@@ -239,15 +239,16 @@ def request_cancel(store: Store, run_id: str, actor: str | User) -> None:
 
 
 def list_runs(store: Store, limit: int = 50) -> list[dict[str, Any]]:
-    """Training runs newest first (learning-curve jobs are listed by the curve, not here): id, kind,
-    status, times, error, and the before/after headline numbers."""
+    """Training runs newest first (learning-curve jobs are listed by the curve, not here): id, name,
+    tags, kind, status, times, error, and the before/after headline numbers."""
     runs = store.read("runs", where=f"kind != {sql_str(RunKind.curve.value)}",
-                      columns=["run_id", "kind", "base_model", "status", "error", "model_path", "created_at", "finished_at", "progress"])
+                      columns=["run_id", "name", "tags", "kind", "base_model", "status", "error", "model_path", "created_at",
+                               "finished_at", "progress"])
     runs = runs.sort_values("created_at", ascending=False).head(limit)
     metrics = store.read("metrics", where=sql_in("run_id", list(runs["run_id"])) + " AND k = 10 AND name IN ('recall', 'ndcg')") if len(runs) else None
     out = []
     for row in runs.to_dict("records"):
-        item = {k: row[k] for k in ("run_id", "kind", "base_model", "status", "model_path", "created_at", "finished_at")}
+        item = {k: row[k] for k in ("run_id", "name", "tags", "kind", "base_model", "status", "model_path", "created_at", "finished_at")}
         item["error"] = str(row["error"]).splitlines()[0] if row["error"] else ""
         item["phase"] = json.loads(row["progress"] or "{}").get("phase", "")
         if metrics is not None:
@@ -256,6 +257,23 @@ def list_runs(store: Store, limit: int = 50) -> list[dict[str, Any]]:
                 item[f"{stage}_{name}@10"] = round(float(value), 4)
         out.append(item)
     return out
+
+
+def display_name(run: dict) -> str:
+    """What people read for a run: its name, or its kind and start time until it has one."""
+    if run.get("name"):
+        return str(run["name"])
+    created = run.get("created_at")
+    when = created.strftime("%b %d %H:%M") if hasattr(created, "strftime") else str(created or "")[:16]
+    return f"{run.get('kind', 'run')} {when}".strip()
+
+
+def rename_run(store: Store, run_id: str, name: str, tags: str, actor: str) -> None:
+    """Name and tag a run (any time, running or not); logged, so who renamed what stays visible."""
+    read_run(store, run_id)
+    clean_tags = ", ".join(t.strip() for t in tags.split(",") if t.strip())
+    store.update_where("runs", f"run_id = {sql_str(run_id)}", {"name": name.strip(), "tags": clean_tags})
+    store.log(actor, "rename", f"run:{run_id}", name=name.strip(), tags=clean_tags)
 
 
 def active_run(store: Store) -> str | None:

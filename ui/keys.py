@@ -1,0 +1,48 @@
+"""The `?` overlay: every key of a page in one panel, opened and closed in the browser alone.
+
+Streamlit shortcuts take only letters and digits, so `?` is a small listener in the page
+(installed once per tab): it toggles the overlay of the page on screen, Escape closes it. No
+rerun and no server work, so it costs nothing while the tab idles.
+"""
+
+from __future__ import annotations
+
+import html
+
+import streamlit as st
+
+_SCRIPT = """<script>
+(() => {
+  if (window.__flywheelKeys) return;
+  window.__flywheelKeys = true;
+  document.addEventListener('keydown', (event) => {
+    const target = event.target;
+    const typing = target && (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName));
+    const panels = document.querySelectorAll('[data-fw-keys]');
+    if (event.key === '?' && !typing) {
+      panels.forEach((p) => { p.style.display = p.style.display === 'block' ? 'none' : 'block'; });
+      event.preventDefault();
+    } else if (event.key === 'Escape') {
+      panels.forEach((p) => { p.style.display = 'none'; });
+    }
+  }, true);
+})();
+</script>"""
+
+_PANEL = ("position:fixed;top:4.5rem;right:1.5rem;z-index:1000000;background:#fff;color:#1d2630;border:1px solid #c9d1da;"
+          "border-radius:.6rem;box-shadow:0 6px 24px rgba(0,0,0,.18);padding:1rem 1.2rem;max-width:26rem;font-size:.95rem")
+
+
+def key_help(page: str, keys: list[tuple[str, str]]) -> None:
+    """Render the hidden overlay for `page` and a one-line hint; `keys` are (key, what it does)."""
+    rows = "".join(f"<tr><td style='padding:.15rem .8rem .15rem 0'><kbd style='border:1px solid #aab4bf;border-radius:.25rem;"
+                   f"padding:0 .35rem;font-family:monospace'>{html.escape(key)}</kbd></td><td>{html.escape(what)}</td></tr>"
+                   for key, what in [*keys, ("?", "show or hide this list"), ("Esc", "close it")])
+    st.html(f"<div data-fw-keys data-testid='fw-keys' role='dialog' aria-label='Keyboard shortcuts' style='display:none;{_PANEL}'>"
+            f"<b>Keys on {html.escape(page)}</b><table style='margin-top:.5rem'>{rows}</table></div>{_SCRIPT}",
+            unsafe_allow_javascript=True)
+
+
+def hint(keys: list[tuple[str, str]]) -> str:
+    """'keys: A approve · E edit … · ? all keys' for a caption."""
+    return "keys: " + " · ".join(f"**{k}** {w}" for k, w in keys) + " · **?** all keys"
