@@ -140,7 +140,7 @@ class Store:
         have = set(table.schema.names)
         missing = [f for f in model.to_arrow_schema() if f.name not in have]
         if missing and all(pa.types.is_string(f.type) for f in missing):
-            with self._lock:
+            with self.lock:
                 table.add_columns({f.name: "CAST('' AS STRING)" for f in missing})
 
     def _declare_primary_key(self, name: str, keys: Sequence[str]) -> None:

@@ -268,8 +268,9 @@ def display_name(run: dict) -> str:
     return f"{run.get('kind', 'run')} {when}".strip()
 
 
-def rename_run(store: Store, run_id: str, name: str, tags: str, actor: str) -> None:
+def rename_run(store: Store, run_id: str, name: str, tags: str, actor: str | User) -> None:
     """Name and tag a run (any time, running or not); logged, so who renamed what stays visible."""
+    actor = actor_name(actor, Action.train)
     read_run(store, run_id)
     clean_tags = ", ".join(t.strip() for t in tags.split(",") if t.strip())
     store.update_where("runs", f"run_id = {sql_str(run_id)}", {"name": name.strip(), "tags": clean_tags})
