@@ -24,7 +24,7 @@ TRAIN_OPTIONS = {  # flag -> (TrainConfig field, type, help)
     "--max-steps": ("max_steps", int, "stop after this many steps (0 = no cap)"),
     "--time-budget": ("time_budget_s", float, "stop after this many seconds and keep the best model (0 = none)"),
     "--negatives": ("negatives_per_query", int, "hard negatives per query (default 3)"),
-    "--positive-grade": ("positive_grade", int, "grade that makes a positive (default 3; 1 for binary qrels)"),
+    "--positive-grade": ("positive_grade", int, "grade that makes a positive (default 0: the top band of each query's scale, e.g. 1 on binary qrels, 3 on 0-5)"),
     "--validation-fraction": ("validation_fraction", float, "share of train queries held out for early stopping (default 0.15)"),
     "--patience": ("patience", int, "evaluations without improvement before early stopping (default 3)"),
     "--seed": ("seed", int, "random seed (default 0)"),
