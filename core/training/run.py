@@ -78,8 +78,8 @@ def _execute(store: Store, settings: Settings, run_id: str, raw: dict[str, Any],
         )
     reporter.raise_if_cancelled()
 
+    before_rankings = metrics.rank_with_model(store, base, eval_ids, progress=reporter.progress("embedding the corpus", "documents"))
     reporter.phase("evaluating before")
-    before_rankings = metrics.rank_with_model(store, base, eval_ids)
     before = metrics.save_stage(store, run_id, "before", qrels, before_rankings, settings.relevant_grade) if reporter.primary else {}
     if settings.cohere_api_key and reporter.primary:
         from core.evaluation.rerank_api import cohere_stage
@@ -96,7 +96,8 @@ def _execute(store: Store, settings: Settings, run_id: str, raw: dict[str, Any],
         from core.training.bi_encoder import train_bi_encoder
 
         info = train_bi_encoder(config, data, base.path, model_dir, run_dir / "checkpoints", reporter)
-        after_rankings = metrics.rank_with_model(store, Embedder(str(model_dir)), eval_ids) if reporter.primary else {}
+        after_rankings = metrics.rank_with_model(store, Embedder(str(model_dir)), eval_ids,
+                                                 progress=reporter.progress("embedding the corpus with the new model", "documents")) if reporter.primary else {}
     elif config.kind == RunKind.adapter.value:
         from core.training.adapter import train_adapter
 
@@ -106,7 +107,7 @@ def _execute(store: Store, settings: Settings, run_id: str, raw: dict[str, Any],
         from core.training.cross_encoder import Reranker, train_cross_encoder
 
         info = train_cross_encoder(store, config, data, base, model_dir, run_dir / "checkpoints", reporter)
-        after_rankings = Reranker(str(model_dir)).rerank_all(store, before_rankings) if reporter.primary else {}
+        after_rankings = Reranker(str(model_dir)).rerank_all(store, before_rankings, reporter) if reporter.primary else {}
     reporter.state["training"] = info
     reporter.raise_if_cancelled()
     shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
