@@ -48,7 +48,7 @@ def _train(settings: Settings, args) -> int:
 
     store = open_store(settings)
     mark_interrupted(store)
-    values = {"kind": args.kind, "mine": not args.no_mining}
+    values = {"kind": args.kind, "mine": not args.no_mining, "warm_start": args.warm_start}
     for flag, (name, _, _) in TRAIN_OPTIONS.items():
         value = getattr(args, flag.lstrip("-").replace("-", "_"))
         if value is not None:
@@ -108,6 +108,7 @@ def register(subparsers) -> None:
     for flag, (_, kind, text) in TRAIN_OPTIONS.items():
         train.add_argument(flag, type=kind, default=None, help=text)
     train.add_argument("--no-mining", action="store_true", help="use only flagged and low-graded negatives")
+    train.add_argument("--warm-start", action="store_true", help="cross-encoder: first distil the retriever over synthetic queries for the corpus")
     train.add_argument("--actor", default="cli", help="name stored in the audit log")
     train.set_defaults(handler=_train)
 

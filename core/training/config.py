@@ -39,6 +39,7 @@ class TrainConfig:
     eval_steps: int = 0  # 0 = about twice per epoch
     patience: int = 3  # early stopping: evaluations without improvement
     rerank_depth: int = 20
+    warm_start: bool = False  # cross-encoder: first distil the retriever's scores over synthetic queries (training.warm_start)
     mining_margin: float = 0.05
     mine: bool = True
     cohere_model: str = "rerank-v3.5"

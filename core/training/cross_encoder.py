@@ -136,6 +136,12 @@ def train_cross_encoder(store: Store, config: TrainConfig, data: TrainingData, r
     with torch.random.fork_rng(devices=[]):  # a seeded fresh head, without reseeding the app's global RNG
         torch.manual_seed(config.seed)
         model = CrossEncoder(resolve_model(config.base_model), num_labels=1, max_length=256)
+    warm: dict[str, Any] = {}
+    if config.warm_start:
+        from core.training.warm_start import warm_start
+
+        warm = warm_start(model, store, retriever, config, checkpoints, reporter)
+        reporter.phase("training")
     train_dataset = Dataset.from_dict(cross_encoder_rows(data))
     val_rankings = metrics.rank_with_model(store, retriever, sorted(data.validation), config.rerank_depth) if data.validation else {}
     evaluator, key = None, ""
@@ -168,7 +174,7 @@ def train_cross_encoder(store: Store, config: TrainConfig, data: TrainingData, r
             "retriever_validation_ndcg@10": grid.get("0.0"), "fused_validation_ndcg@10": grid.get(str(weight)),
             "best_weight": choice.get("best_weight"), "best_validation_ndcg@10_fused": grid.get(str(choice.get("best_weight"))),
             "fusion_p_value": choice.get("p_value"),
-            "stopped": reporter.stop_reason or "completed"}
+            "stopped": reporter.stop_reason or "completed"} | warm
 
 
 def fusion_note(info: Mapping[str, Any]) -> str:

@@ -141,10 +141,13 @@ class Reporter:
 
         return report
 
-    def update(self, step: int, total: int, loss: float | None = None, evaluation: dict[str, float] | None = None) -> None:
-        if self.state["phase"] != "training":
-            self.phase("training")
-        self.state.update(step=int(step), total=int(total), eta_s=eta(time.monotonic() - self.phase_started, step, total))
+    def update(self, step: int, total: int, loss: float | None = None, evaluation: dict[str, float] | None = None,
+               phase: str = "training") -> None:
+        """Trainer steps of a training phase (`phase`): step/total, loss, ETA, validation."""
+        if self.state["phase"] != phase:
+            self.phase(phase)
+        left = eta(time.monotonic() - self.phase_started, step, total)
+        self.state.update(step=int(step), total=int(total), eta_s=left, work={"done": int(step), "total": int(total), "unit": "steps", "eta_s": left})
         if loss is not None:
             self.state["loss"] = round(float(loss), 5)
             self.state["history"].append({"step": int(step), "loss": round(float(loss), 5)})

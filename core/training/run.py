@@ -130,7 +130,7 @@ def write_card(run_dir: Path, config: TrainConfig, snapshot: dict, info: dict, b
         f"# Flywheel run {run_dir.name}\n\nKind: {config.kind}. Base model: {config.base_model or 'bundled all-MiniLM-L6-v2'}.\n\n"
         f"Trained on {snapshot.get('train_pairs', 0)} pairs from {snapshot.get('train_queries', 0)} train queries "
         f"({snapshot.get('hard_negatives', 0)} flagged hard negatives, {snapshot.get('low_graded', 0)} low-graded, {snapshot.get('mined', 0)} mined); "
-        f"evaluated on {snapshot.get('eval_queries', 0)} held-out eval queries.\n\n| metric | before | after |\n|---|---|---|\n{rows}\n\n"
+        f"Positives: {snapshot.get('positive_rule', '')}. Evaluated on {snapshot.get('eval_queries', 0)} held-out eval queries.\n\n| metric | before | after |\n|---|---|---|\n{rows}\n\n"
         f"Training: {json.dumps(info, default=str)}\n\nConfig: `{json.dumps(asdict(config))}`\n"
     )
     (run_dir / "MODEL_CARD.md").write_text(text)
