@@ -31,17 +31,27 @@ def run_kinds(store, settings, kinds: list[str], extra: dict | None = None) -> l
         before, after = job.result.get("before", {}), job.result.get("after", {})
         result = {"kind": kind, "run_id": job.run_id, "status": row["status"], "wall_s": wall, "error": row["error"][:500],
                   "before": {n: round(before.get(n, 0.0), 4) for n in metrics.SUMMARY}, "after": {n: round(after.get(n, 0.0), 4) for n in metrics.SUMMARY},
-                  "snapshot": row["snapshot"], "training": job.result.get("training", {})}
+                  "snapshot": row["snapshot"], "training": job.result.get("training", {}), "p": p_values(store, job.run_id, row["status"])}
         print(json.dumps(result), flush=True)
         results.append(result)
     return results
 
 
+def p_values(store, run_id: str, status: str) -> dict[str, float]:
+    """Paired randomization p-value of before vs after over the eval queries, per headline metric."""
+    from core.evaluation import results
+
+    if status != "succeeded":
+        return {}
+    data = results.load_run(store, run_id)
+    return {m: round(results.headline(data, m)["p_value"], 4) for m in ("ndcg@10", "recall@5")}
+
+
 def table(results: list[dict]) -> str:
     from core.evaluation.metrics import SUMMARY
 
-    lines = ["| kind | wall s | " + " | ".join(f"{n} before → after" for n in SUMMARY) + " |", "|---|---|" + "---|" * len(SUMMARY)]
+    lines = ["| kind | wall s | " + " | ".join(f"{n} before → after" for n in SUMMARY) + " | p (nDCG@10) |", "|---|---|" + "---|" * (len(SUMMARY) + 1)]
     for r in results:
         cells = " | ".join(f"{r['before'][n]:.4f} → {r['after'][n]:.4f}" for n in SUMMARY)
-        lines.append(f"| {r['kind']} ({r['status']}) | {r['wall_s']} | {cells} |")
+        lines.append(f"| {r['kind']} ({r['status']}) | {r['wall_s']} | {cells} | {r['p'].get('ndcg@10', '–')} |")
     return "\n".join(lines)

@@ -1,5 +1,7 @@
 """Fine-tune on the course's transactions set: queries = transaction text, documents = the 27
-category names alone, the given train (260) / eval (66) files. Default settings, bundled MiniLM.
+category names alone, the given train (260) / eval (66) files, written as a BEIR folder with
+binary qrels (score 1) and loaded through `flywheel import`, as a team would bring it. Default
+settings (no --positive-grade: the binary scale's top band is the positive), bundled MiniLM.
 
     python bench/finetune_transactions.py [bi-encoder cross-encoder adapter]
 
@@ -11,35 +13,42 @@ Cohere reranker 0.9848.
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import tempfile
+from pathlib import Path
 
-from common import DATASETS, run_kinds, table
+from common import DATASETS, ROOT, run_kinds, table
 
 from core.settings import Settings
-from core.storage.schemas import Document, Judgment, Query, now
 from core.storage.store import Store
 
 FOLDER = DATASETS / "transactions"
 
 
-def build(workspace: str) -> Store:
-    store = Store(Settings(workspace=workspace).db_uri)
+def beir_folder(into: Path) -> Path:
+    """The transactions as BEIR: corpus = categories, queries = transactions, binary qrels."""
     categories = [c["category"] for c in json.loads((FOLDER / "categories.json").read_text())]
     ids = {name: f"cat-{i:02d}" for i, name in enumerate(categories)}
-    store.add("documents", [Document(doc_id=ids[name], text=name, source="transactions") for name in categories])
-    stamp = now()
-    queries, judgments = [], []
-    for split, file in (("train", "train_transactions.jsonl"), ("eval", "eval_transactions.jsonl")):
+    (into / "qrels").mkdir(parents=True)
+    (into / "corpus.jsonl").write_text("".join(json.dumps({"_id": ids[n], "title": "", "text": n}) + "\n" for n in categories))
+    queries = []
+    for split, file, qrels in (("train", "train_transactions.jsonl", "train"), ("eval", "eval_transactions.jsonl", "test")):
+        lines = ["query-id\tcorpus-id\tscore"]
         for i, line in enumerate((FOLDER / file).read_text().splitlines()):
             record = json.loads(line)
             qid = f"{split}-{i:03d}"
-            queries.append(Query(query_id=qid, text=record["input"].strip(), split=split, source="transactions", created_at=stamp))
-            judgments += [Judgment(query_id=qid, doc_id=ids[c], reviewer="import:transactions", grade=5, created_at=stamp, updated_at=stamp)
-                          for c in record["expected"] if c in ids]
-    store.add("queries", queries)
-    store.add("judgments", judgments)
-    return store
+            queries.append(json.dumps({"_id": qid, "text": record["input"].strip()}))
+            lines += [f"{qid}\t{ids[c]}\t1" for c in dict.fromkeys(record["expected"]) if c in ids]
+        (into / "qrels" / f"{qrels}.tsv").write_text("\n".join(lines) + "\n")
+    (into / "queries.jsonl").write_text("\n".join(queries) + "\n")
+    return into
+
+
+def build(workspace: str) -> Store:
+    folder = beir_folder(Path(tempfile.mkdtemp(prefix="transactions-beir-")) / "transactions")
+    subprocess.run([sys.executable, "-m", "core.commands.main", "--workspace", workspace, "import", str(folder)], cwd=ROOT, check=True)
+    return Store(Settings(workspace=workspace).db_uri)
 
 
 def main(kinds: list[str]) -> None:

@@ -62,7 +62,8 @@ with st.container(border=True):
     budget_min = c5.number_input("Time budget, minutes (0 = none)", min_value=0.0, value=0.0, step=1.0)
     negatives = c6.number_input("Hard negatives per query", min_value=0, max_value=32, value=3)
     with st.expander("More"):
-        positive_grade = st.slider("Positive grade", 1, 5, 3, help="Grade at which a judged document is a positive (1 for binary qrels).")
+        positive_grade = st.slider("Positive grade (0 = the top band of each query's scale)", 0, 5, 0,
+                                   help="0: binary qrels 1, TREC 0–3 ≥ 2, Flywheel 0–5 ≥ 3, as each import's grades show. Or a fixed grade.")
         retriever = st.text_input("Retriever for the cross-encoder", value="", placeholder="bundled all-MiniLM-L6-v2")
 
 config = TrainConfig(
@@ -81,7 +82,7 @@ cols = st.columns(6)
 for column, (label, key) in zip(cols, [("train queries", "train_queries"), ("pairs", "train_pairs"), ("flagged negatives", "hard_negatives"),
                                        ("low-graded", "low_graded"), ("validation", "validation_queries"), ("eval queries", "eval_queries")]):
     column.metric(label, shown[key])
-st.caption(f"Plus up to {int(negatives)} negatives per query mined with the base model at launch (margin keeps near-duplicates of positives out).")
+st.caption(f"Positives: {data.positive_rule}. Plus up to {int(negatives)} negatives per query mined with the base model at launch (margin keeps near-duplicates of positives out).")
 for note in data.warnings:
     st.warning(note)
 

@@ -52,9 +52,25 @@ def test_bi_encoder_run_end_to_end(small_store, workspace, tiny):
     assert (run_dir / "model" / "model.safetensors").exists() and (run_dir / "model" / "README.md").exists()
     assert row["config"]["max_steps"] == 3 and row["config"]["resolved_base_model"] == tiny
     assert job.result["training"]["steps"] == 3
+    # Training read texts at a length fitted to them; the saved model reads whole documents again.
+    from sentence_transformers import SentenceTransformer
+
+    assert job.result["training"]["max_seq_length"] < SentenceTransformer(tiny).max_seq_length
+    assert SentenceTransformer(str(run_dir / "model")).max_seq_length == SentenceTransformer(tiny).max_seq_length
     # A second run gets its own folder; nothing is overwritten.
     _, second = run(small_store, workspace, kind="bi-encoder", base_model=tiny, max_steps=1, batch_size=4)
     assert second["model_path"] != row["model_path"] and Path(row["model_path"]).exists()
+
+
+def test_fitted_length_holds_most_texts_whole_within_the_limit(tiny):
+    from sentence_transformers import SentenceTransformer
+
+    from core.training.bi_encoder import MIN_SEQ_LENGTH, fitted_length
+
+    tokenizer = SentenceTransformer(tiny).tokenizer
+    texts = ["word " * 10] * 95 + ["word " * 400] * 5
+    assert MIN_SEQ_LENGTH <= fitted_length(tokenizer, texts, 256) <= 48  # the 5 long ones do not set every batch's length
+    assert fitted_length(tokenizer, ["word " * 400] * 10, 128) == 128
 
 
 def test_adapter_run_saves_a_loadable_adapter(small_store, workspace, tiny):

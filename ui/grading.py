@@ -11,6 +11,7 @@ import streamlit as st
 
 from core.errors import FlywheelError
 from core.labeling import grading
+from core.labeling.labels import GRADE_MEANINGS, query_scale, scale_note
 from core.search.retrieval import SearchMode
 from core.storage import claims
 from ui.common import embedder, reviewer, store
@@ -34,6 +35,12 @@ def show_document(title: str, text: str, query: str) -> None:
     st.html(f"<div>{highlighted_html(text[: cut if cut > 0 else COLLAPSE_AT], query)} …</div>")
     with st.expander(f"Show the whole document ({len(text):,} characters)"):
         st.html(f"<div>{highlighted_html(text, query)}</div>")
+
+
+def legend(query_id: str) -> str:
+    """The 0–5 meanings, and how they read on the query's own scale when it was imported on another."""
+    note = scale_note(query_scale(store(), query_id))
+    return " · ".join(f"**{g}** {m.split(':')[0]}" for g, m in GRADE_MEANINGS.items()) + (f"  \n{note}" if note else "")
 
 
 # -- the sitting: current query, its candidates, the current document ---------------------

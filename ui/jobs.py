@@ -23,7 +23,7 @@ POLL_S = 2.0
 
 def eta(seconds: float | None) -> str:
     if seconds is None:
-        return "–"
+        return "estimating…"
     minutes, secs = divmod(int(seconds), 60)
     return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
 
@@ -69,17 +69,24 @@ def render(store: Store, run_id: str, actor: str | User) -> str:
     """Progress, loss curve, cancel button, then the before/after summary; returns the status."""
     run = jobs.read_run(store, run_id)
     progress, status = run["progress"], run["status"]
-    step, total = progress.get("step", 0), progress.get("total", 0)
-    phase = f" · {progress.get('phase', '')}" if status in jobs.ACTIVE else ""
+    cancelling = status in jobs.ACTIVE and jobs.cancel_requested(store, run_id)
+    phase = f" · {'cancelling…' if cancelling else progress.get('phase', '')}" if status in jobs.ACTIVE else ""
     st.markdown(f"**Run {code(run_id)}** · {run['kind']} · status **{status}**{phase}")
+    work = progress.get("work") or {}
+    if status in jobs.ACTIVE and work.get("total"):  # every phase with a count: trainer steps, documents, pairs, weights
+        done, size, unit = work.get("done", 0), work["total"], work.get("unit", "")
+        loss = f" · loss {progress.get('loss') or '–'}" if unit == "steps" else ""
+        st.progress(min(done / size, 1.0), text=f"{progress['phase']}: {done}/{size} {unit}{loss} · ETA {eta(work.get('eta_s'))}")
+    elif status in jobs.ACTIVE:
+        st.progress(0.0, text=f"{progress.get('phase', 'starting')} · ETA {eta(None)}")
     if status in jobs.ACTIVE:
-        st.progress(min(step / total, 1.0) if total else 0.0, text=f"step {step}/{total or '?'} · loss {progress.get('loss') or '–'} · ETA {eta(progress.get('eta_s'))}")
         if progress.get("eval"):
             st.caption("validation: " + ", ".join(f"{k} {v:.3f}" for k, v in progress["eval"].items()))
-        if st.button("Cancel run", key=f"cancel_{run_id}", icon=":material/stop_circle:"):
+        if st.button("Cancel run", key=f"cancel_{run_id}", icon=":material/stop_circle:", disabled=cancelling):
             try:
                 jobs.request_cancel(store, run_id, actor)
-                st.toast("Cancel requested: the run stops within a few seconds.")
+                st.toast("Cancelling…: the run stops within a few seconds.")
+                st.rerun(scope="fragment")
             except FlywheelError as error:
                 show_error(error)
     loss_chart(progress.get("history", []))

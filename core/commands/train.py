@@ -24,7 +24,7 @@ TRAIN_OPTIONS = {  # flag -> (TrainConfig field, type, help)
     "--max-steps": ("max_steps", int, "stop after this many steps (0 = no cap)"),
     "--time-budget": ("time_budget_s", float, "stop after this many seconds and keep the best model (0 = none)"),
     "--negatives": ("negatives_per_query", int, "hard negatives per query (default 3)"),
-    "--positive-grade": ("positive_grade", int, "grade that makes a positive (default 3; 1 for binary qrels)"),
+    "--positive-grade": ("positive_grade", int, "grade that makes a positive (default 0: the top band of each query's scale, e.g. 1 on binary qrels, 3 on 0-5)"),
     "--validation-fraction": ("validation_fraction", float, "share of train queries held out for early stopping (default 0.15)"),
     "--patience": ("patience", int, "evaluations without improvement before early stopping (default 3)"),
     "--seed": ("seed", int, "random seed (default 0)"),
@@ -48,7 +48,7 @@ def _train(settings: Settings, args) -> int:
 
     store = open_store(settings)
     mark_interrupted(store)
-    values = {"kind": args.kind, "mine": not args.no_mining}
+    values = {"kind": args.kind, "mine": not args.no_mining, "warm_start": args.warm_start}
     for flag, (name, _, _) in TRAIN_OPTIONS.items():
         value = getattr(args, flag.lstrip("-").replace("-", "_"))
         if value is not None:
@@ -108,6 +108,7 @@ def register(subparsers) -> None:
     for flag, (_, kind, text) in TRAIN_OPTIONS.items():
         train.add_argument(flag, type=kind, default=None, help=text)
     train.add_argument("--no-mining", action="store_true", help="use only flagged and low-graded negatives")
+    train.add_argument("--warm-start", action="store_true", help="cross-encoder: first distil the retriever over synthetic queries for the corpus")
     train.add_argument("--actor", default="cli", help="name stored in the audit log")
     train.set_defaults(handler=_train)
 

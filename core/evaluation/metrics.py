@@ -14,7 +14,7 @@ import pytrec_eval
 
 from core.errors import InputError
 from core.labeling.labels import Qrels
-from core.search.models import Embedder
+from core.search.models import Embedder, Progress
 from core.search.retrieval import corpus_matrix, rank_many
 from core.storage.operations import operation
 from core.storage.schemas import Metric, QueryResult, QueryStatus, Split
@@ -104,13 +104,15 @@ def compute(
     return means, per_query
 
 
-def rank_with_model(store: Store, embedder: Embedder, query_ids: Sequence[str], depth: int = DEPTH) -> dict[str, Ranking]:
-    """Top-`depth` documents per query by exact cosine search over the cached corpus embeddings."""
+def rank_with_model(store: Store, embedder: Embedder, query_ids: Sequence[str], depth: int = DEPTH,
+                    progress: Progress | None = None) -> dict[str, Ranking]:
+    """Top-`depth` documents per query by exact cosine search over the cached corpus embeddings
+    (`progress(done, total)` hears about documents embedded, when any need it)."""
     if not query_ids:
         return {}
     texts = store.query_texts(query_ids)
     ids = [q for q in query_ids if q in texts]
-    doc_ids, matrix = corpus_matrix(store, embedder)
+    doc_ids, matrix = corpus_matrix(store, embedder, progress)
     if not doc_ids:
         raise InputError("evaluation expects documents in the workspace, but got none. Import documents first.")
     vectors = embedder.encode_queries([texts[q] for q in ids])

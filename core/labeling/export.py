@@ -14,7 +14,7 @@ import pandas as pd
 
 from core.errors import InputError
 from core.labeling.fewshot import export_fewshot
-from core.labeling.labels import POSITIVE_GRADE, consensus_labels, negative_mask, negative_rule
+from core.labeling.labels import Scale, consensus_labels, negative_mask, negative_rule, positive_mask, positive_rule
 from core.search.models import document_text
 from core.storage.auth import Action, User, actor_name
 from core.storage.schemas import QueryStatus, Split
@@ -81,13 +81,14 @@ def _document_texts(docs: pd.DataFrame) -> dict[str, str]:
 
 
 def training_triplets(labels: pd.DataFrame, queries: pd.DataFrame, docs: pd.DataFrame) -> pd.DataFrame:
-    """(anchor, positive, negative) rows: each positive (grade >= 3) with each negative of the
+    """(anchor, positive, negative) rows: each positive (labels.positive_mask: the top band of its
+    query's scale) with each negative of the
     same query (labels.negative_mask, the rule training uses), flagged hard negatives first."""
     text = _document_texts(docs)
     query_text = dict(zip(queries["query_id"], queries["text"]))
     rows = []
     for query_id, group in labels.groupby("query_id"):
-        positives = group[group["grade"] >= POSITIVE_GRADE]
+        positives = group[positive_mask(group)]
         negatives = group[negative_mask(group)]
         negatives = negatives.sort_values(["hard_negative", "grade"], ascending=[False, True])
         for positive in positives["doc_id"]:
@@ -102,7 +103,7 @@ def export_triplets(store: Store, out: Path) -> dict[str, int]:
     out.mkdir(parents=True, exist_ok=True)
     triplets = training_triplets(labels, queries, docs)
     if triplets.empty:
-        raise InputError(f"no query has both a positive (grade >= {POSITIVE_GRADE}) and a negative ({negative_rule()}) to make a triplet")
+        raise InputError(f"no query has both a positive ({positive_rule(scales={Scale(int(t)) for t in labels['top']})}) and a negative ({negative_rule()}) to make a triplet")
     return {"triplets": _write_jsonl(out / "triplets.jsonl", triplets[["anchor", "positive", "negative"]].to_dict("records"))}
 
 
@@ -128,7 +129,7 @@ def export_cohere(store: Store, out: Path) -> dict[str, int]:
     query_text = dict(zip(queries["query_id"], queries["text"]))
     records = []
     for query_id, group in labels.groupby("query_id"):
-        relevant = [text[d] for d in group.loc[group["grade"] >= POSITIVE_GRADE, "doc_id"]]
+        relevant = [text[d] for d in group.loc[positive_mask(group), "doc_id"]]
         negatives = [text[d] for d in group.loc[negative_mask(group), "doc_id"]]
         if relevant:
             records.append({"query": query_text[query_id], "relevant_passages": relevant, "hard_negatives": negatives})

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from core.labeling import grading, logs
-from core.labeling.labels import POSITIVE_GRADE, consensus
+from core.labeling.labels import consensus, positive_mask, source_scales
 from core.search.models import Embedder
 from core.search.retrieval import corpus_matrix, rank_many
 from core.storage.store import Store, sql_in, sql_str
@@ -34,7 +34,8 @@ def decided_pairs(store: Store) -> set[tuple[str, str]]:
 
 
 def _ranked_low(queries: pd.DataFrame, labels: pd.DataFrame, rankings, low_grade: int) -> list[dict]:
-    grades = {(q, d): g for q, d, g in zip(labels["query_id"], labels["doc_id"], labels["grade"], strict=False)}
+    low = labels[~labels["positive"]]  # on binary qrels grade 1 is a positive, never a low grade
+    grades = {(q, d): g for q, d, g in zip(low["query_id"], low["doc_id"], low["grade"], strict=False)}
     out = []
     for qid, text, ranking in zip(queries["query_id"], queries["text"], rankings, strict=False):
         for rank, (doc_id, score) in enumerate(ranking, start=1):
@@ -45,12 +46,11 @@ def _ranked_low(queries: pd.DataFrame, labels: pd.DataFrame, rankings, low_grade
     return out
 
 
-def _similar_to_positive(store: Store, embedder: Embedder, queries: pd.DataFrame, labels: pd.DataFrame, positive_grade: int,
-                         per_query: int) -> list[dict]:
+def _similar_to_positive(store: Store, embedder: Embedder, queries: pd.DataFrame, labels: pd.DataFrame, per_query: int) -> list[dict]:
     from datasets import Dataset
     from sentence_transformers.util import mine_hard_negatives
 
-    positives = labels[labels["grade"] >= positive_grade]
+    positives = labels[labels["positive"]]
     if positives.empty:
         return []
     doc_text = store.document_texts()
@@ -82,7 +82,7 @@ def _similar_to_positive(store: Store, embedder: Embedder, queries: pd.DataFrame
 def _from_logs(store: Store, queries: pd.DataFrame, labels: pd.DataFrame) -> list[dict]:
     """Production's likely hard negatives, unless a reviewer already graded the pair relevant."""
     found = logs.hard_negative_candidates(store, list(queries["query_id"]))
-    relevant = {(q, d) for q, d, g in zip(labels["query_id"], labels["doc_id"], labels["grade"]) if g >= POSITIVE_GRADE}
+    relevant = {(q, d) for q, d, g in zip(labels["query_id"], labels["doc_id"], labels["grade"]) if g >= 3}  # logged interactions are on 0–5
     text_of = dict(zip(queries["query_id"], queries["text"]))
     return [{"query_id": q, "query": text_of[q], "doc_id": d, "source": source, "score": float(score), "grade": None}
             for q, d, score, source in zip(found["query_id"], found["doc_id"], found["score"], found["source"]) if (q, d) not in relevant]
@@ -94,7 +94,7 @@ def mined_candidates(
     *,
     k: int = 10,
     low_grade: int = 1,
-    positive_grade: int = POSITIVE_GRADE,
+    positive_grade: int = 0,  # 0: the top band of each query's scale
     per_query: int = 3,
     query_ids: list[str] | None = None,
     progress: Progress | None = None,
@@ -112,13 +112,14 @@ def mined_candidates(
         return pd.DataFrame(columns=COLUMNS)
     judgments = store.read("judgments", where=sql_in("query_id", queries["query_id"]),
                            columns=["query_id", "doc_id", "reviewer", "grade", "hard_negative"])
-    labels = consensus(judgments)
+    labels = consensus(judgments, source_scales(store))
+    labels["positive"] = positive_mask(labels, positive_grade)
     say(0.05, "Embedding the documents (once per model; later runs reuse it)…")
     doc_ids, matrix = corpus_matrix(store, embedder)
     say(0.4, f"Ranking {len(queries)} queries…")
     rankings = rank_many(embedder.encode_queries(list(queries["text"])), doc_ids, matrix, k)
     say(0.5, "Mining never-graded documents close to each positive (mine_hard_negatives)…")
-    rows = _ranked_low(queries, labels, rankings, low_grade) + _similar_to_positive(store, embedder, queries, labels, positive_grade, per_query)
+    rows = _ranked_low(queries, labels, rankings, low_grade) + _similar_to_positive(store, embedder, queries, labels, per_query)
     rows += _from_logs(store, queries, labels)
     say(1.0, "Done.")
     decided = decided_pairs(store)

@@ -48,9 +48,9 @@ def ensure_corpus_embeddings(store: Store, embedder: Embedder, progress: Progres
     return len(todo)
 
 
-def corpus_matrix(store: Store, embedder: Embedder) -> tuple[list[str], np.ndarray]:
+def corpus_matrix(store: Store, embedder: Embedder, progress: Progress | None = None) -> tuple[list[str], np.ndarray]:
     """All document ids and their embeddings, for scoring many queries at once (evaluation)."""
-    ensure_corpus_embeddings(store, embedder)
+    ensure_corpus_embeddings(store, embedder, progress)
     frame = store.read_embeddings(embedder.key, columns=("doc_id", "vector"))
     if frame.empty:
         return [], np.zeros((0, embedder.dim), np.float32)

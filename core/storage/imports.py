@@ -18,6 +18,7 @@ import json
 import re
 import tempfile
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,7 @@ from core.errors import InputError
 from core.storage.auth import Action, User, actor_name
 from core.storage.files import text_lines, unpack_zip
 from core.storage.operations import operation
-from core.storage.schemas import Document, Event, Judgment, Query, QueryOrigin, QueryStatus, Split, now
+from core.storage.schemas import Document, Event, Judgment, Query, QueryOrigin, QueryStatus, Source, Split, now
 from core.storage.store import Store, sql_in, sql_str
 
 QREL_SPLITS = {"train": Split.train, "dev": Split.eval, "test": Split.eval}
@@ -46,6 +47,7 @@ class ImportResult:
     hard_negatives: int = 0
     splits: dict[str, int] = field(default_factory=dict)
     empty_documents: int = 0  # kept (real corpora have them, e.g. Cranfield 471) but worth a warning
+    top_grade: int | None = None  # the grade scale its qrels use (1: binary); None without qrels
 
 
 def _jsonl(path: Path) -> Iterator[tuple[int, dict]]:
@@ -300,12 +302,16 @@ def import_path(store: Store, path: str | Path, name: str | None = None, actor: 
 def write_import(store: Store, name: str, docs: list[Document], queries: list[Query], judgments: list[Judgment], actor: str) -> ImportResult:
     """Write a checked import all or nothing: the import event is the last write, and the
     journal entry's removal publishes the whole (a killed import is undone at the next open)."""
+    graded = [j.grade for j in judgments if not (j.hard_negative and j.grade == 0)]  # flags alone say nothing of the scale
+    source = Source(source=name, top_grade=max(graded), grades=json.dumps({str(g): n for g, n in sorted(Counter(graded).items())}),
+                    created_at=now()) if graded else None  # the grades its qrels use, so label rules read them on their own scale
     splits: dict[str, int] = {}
     for query in queries:
         splits[query.split] = splits.get(query.split, 0) + 1
     result = ImportResult(name=name, documents=len(docs), queries=len(queries), judgments=len(judgments),
                           hard_negatives=sum(j.hard_negative for j in judgments), splits=splits,
-                          empty_documents=sum(not (d.text.strip() or d.title.strip()) for d in docs))
+                          empty_documents=sum(not (d.text.strip() or d.title.strip()) for d in docs),
+                          top_grade=source.top_grade if source else None)
     event = Event(event_id=uuid.uuid4().hex, at=now(), actor=actor, action="import", target=f"import:{name}",
                   detail=json.dumps(result.__dict__, default=str))
     with operation(store, journal=f"import '{name}'", kind="import", actor=actor) as op:
@@ -313,6 +319,8 @@ def write_import(store: Store, name: str, docs: list[Document], queries: list[Qu
             for start in tqdm(range(0, len(rows), WRITE_BATCH), desc=f"writing {table}", unit="batch", leave=False,
                               disable=len(rows) <= WRITE_BATCH):
                 op.upsert(table, rows[start : start + WRITE_BATCH])
+        if source is not None:
+            op.upsert("sources", [source])
         op.add("events", [event])
     store.ensure_fts_index()
     return result

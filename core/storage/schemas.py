@@ -173,6 +173,16 @@ class Event(LanceModel):
     detail: str = "{}"  # JSON
 
 
+class Source(LanceModel):
+    """An import's grade scale as its data showed it: the top grade and each grade's count.
+    core.labeling.labels turns it into a relevance scale (which grades are positives)."""
+
+    source: str  # the import's name; its judgments have reviewer "import:<name>"
+    top_grade: int  # the highest grade its qrels use (1 for binary qrels)
+    grades: str = "{}"  # JSON {"0": count, "1": count, …}
+    created_at: datetime
+
+
 class Claim(LanceModel):
     """A short lease on a queue item so two reviewers never get the same item at once."""
 
@@ -242,6 +252,7 @@ TABLES: dict[str, type[LanceModel]] = {
     "interactions": Interaction,
     "fewshot": FewShotExample,
     "journal": JournalEntry,
+    "sources": Source,
 }
 
 KEYS: dict[str, list[str]] = {
@@ -255,6 +266,7 @@ KEYS: dict[str, list[str]] = {
     "interactions": ["interaction_id"],
     "fewshot": ["set_name", "query_id"],
     "journal": ["op_id"],
+    "sources": ["source"],
 }
 
 # What identifies one row of each table (an operation deletes exactly the rows it wrote by these).

@@ -1,7 +1,9 @@
 """Training: config (TrainConfig), data (pairs and negatives from labels), run (a run end to
 end), jobs (background runs, progress, cancel), callbacks (Trainer -> progress row), and one
-module per kind: bi_encoder, cross_encoder, adapter; curve (learning-curve jobs), curvefit (fit, projection,
-backtest) and guidance (what to label next).
+module per kind: bi_encoder, cross_encoder (with warm_start, its distillation from the
+retriever), adapter; curve (learning-curve jobs), curvefit (fit, projection, backtest) and
+guidance (what to label next).
 """
 
-__all__ = ["config", "data", "run", "jobs", "callbacks", "bi_encoder", "cross_encoder", "adapter", "curve", "curvefit", "guidance"]
+__all__ = ["config", "data", "run", "jobs", "callbacks", "bi_encoder", "cross_encoder", "warm_start", "adapter", "curve", "curvefit",
+           "guidance"]

@@ -11,11 +11,15 @@ import random
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from core.training.callbacks import ProgressCallback, trainer_arguments
 from core.training.config import TrainConfig
 from core.training.data import TrainingData, bi_encoder_rows
 from core.training.jobs import Reporter
 
+FIT_PERCENTILE = 95  # training reads this share of texts whole; the longest 5% are cut
+MIN_SEQ_LENGTH = 32
 VALIDATION_CORPUS = 500  # docs scored per validation pass (judged ones first), so evaluation stays quick on CPU
 VALIDATION_NAME = "val"
 
@@ -26,6 +30,16 @@ def validation_corpus(data: TrainingData, seed: int, size: int = VALIDATION_CORP
     rest = sorted(set(data.doc_text) - judged)
     extra = random.Random(seed).sample(rest, max(0, min(len(rest), size - len(judged))))
     return {d: data.doc_text[d] for d in sorted(judged) + extra}
+
+
+def fitted_length(tokenizer: Any, texts: list[str], limit: int) -> int:
+    """The sequence length that holds FIT_PERCENTILE of `texts` whole, within the model's `limit`:
+    batches pad to their longest text, so one long document makes every text in it as slow."""
+    if not texts:
+        return limit
+    lengths = [len(ids) for ids in tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]]
+    fitted = int(np.percentile(lengths, FIT_PERCENTILE))
+    return max(MIN_SEQ_LENGTH, min(limit, -(-fitted // 8) * 8))  # a multiple of 8
 
 
 def train_bi_encoder(config: TrainConfig, data: TrainingData, base_path: str, model_dir: Path, checkpoints: Path, reporter: Reporter) -> dict[str, Any]:
@@ -39,6 +53,8 @@ def train_bi_encoder(config: TrainConfig, data: TrainingData, base_path: str, mo
 
     model = SentenceTransformer(base_path)
     rows = bi_encoder_rows(data, config.negatives_per_query, config.seed)
+    saved_length = model.max_seq_length
+    model.max_seq_length = fitted_length(model.tokenizer, sorted({t for column in rows.values() for t in column}), saved_length)
     train_dataset = Dataset.from_dict(rows)
     texts_per_row = 2 + config.negatives_per_query
     # Without duplicates in a batch, a repeated positive is not an in-batch false negative; a tiny
@@ -66,10 +82,12 @@ def train_bi_encoder(config: TrainConfig, data: TrainingData, base_path: str, mo
     )
     output = trainer.train()
     reporter.raise_if_cancelled()
+    model_length = model.max_seq_length
+    model.max_seq_length = saved_length  # the saved model reads whole documents again at search time
     if reporter.primary:
         model.save(str(model_dir))
     best = trainer.state.best_metric
     return {
         "steps": trainer.state.global_step, "train_loss": round(float(output.training_loss), 5), "rows": len(train_dataset),
-        "sampler": sampler.value, "best_validation_ndcg@10": None if best is None else round(float(best), 5), "stopped": reporter.stop_reason or "completed",
+        "sampler": sampler.value, "max_seq_length": model_length, "best_validation_ndcg@10": None if best is None else round(float(best), 5), "stopped": reporter.stop_reason or "completed",
     }

@@ -40,19 +40,19 @@ def trainer_arguments(config: TrainConfig, checkpoints: Path, rows: int, metric_
 class ProgressCallback(TrainerCallback):
     """Turns trainer events into progress rows, and a stop request into should_training_stop."""
 
-    def __init__(self, reporter: Reporter, eval_key: str = ""):
-        self.reporter, self.eval_key = reporter, eval_key
+    def __init__(self, reporter: Reporter, eval_key: str = "", phase: str = "training"):
+        self.reporter, self.eval_key, self.phase = reporter, eval_key, phase
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if logs and "loss" in logs:
-            self.reporter.update(state.global_step, state.max_steps, loss=logs["loss"])
+            self.reporter.update(state.global_step, state.max_steps, loss=logs["loss"], phase=self.phase)
 
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
         if metrics and self.eval_key in metrics:
-            self.reporter.update(state.global_step, state.max_steps, evaluation={"ndcg@10": metrics[self.eval_key]})
+            self.reporter.update(state.global_step, state.max_steps, evaluation={"ndcg@10": metrics[self.eval_key]}, phase=self.phase)
 
     def on_step_end(self, args, state, control, **kwargs):
-        self.reporter.update(state.global_step, state.max_steps)
+        self.reporter.update(state.global_step, state.max_steps, phase=self.phase)
         if self.reporter.should_stop():
             control.should_training_stop = True
         return control

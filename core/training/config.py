@@ -34,11 +34,12 @@ class TrainConfig:
     max_steps: int = 0  # 0 = no cap
     time_budget_s: float = 0.0  # 0 = no budget; training stops and keeps the best model when it passes
     negatives_per_query: int = 3
-    positive_grade: int = 3
+    positive_grade: int = 0  # 0 = the top band of each query's relevance scale (labels.Scale.positive)
     validation_fraction: float = 0.15
     eval_steps: int = 0  # 0 = about twice per epoch
     patience: int = 3  # early stopping: evaluations without improvement
     rerank_depth: int = 20
+    warm_start: bool = False  # cross-encoder: first distil the retriever's scores over synthetic queries (training.warm_start)
     mining_margin: float = 0.05
     mine: bool = True
     cohere_model: str = "rerank-v3.5"
@@ -61,7 +62,7 @@ class TrainConfig:
             ("batch_size", 2 <= config.batch_size <= 4096, "2 to 4096 (in-batch negatives need company)"),
             ("learning_rate", 0 < config.learning_rate < 1, "a small positive number such as 5e-5"),
             ("negatives_per_query", 0 <= config.negatives_per_query <= 32, "0 to 32"),
-            ("positive_grade", 1 <= config.positive_grade <= 5, "1 to 5"),
+            ("positive_grade", 0 <= config.positive_grade <= 5, "0 (the top band of each query's scale) or 1 to 5"),
             ("max_steps", 0 <= config.max_steps <= MAX_STEPS, f"0 (no cap) to {MAX_STEPS:,}"),
             ("time_budget_s", 0 <= config.time_budget_s <= MAX_TIME_BUDGET_S, f"0 (no budget) to {MAX_TIME_BUDGET_S:,} seconds (a week)"),
             ("validation_fraction", 0 <= config.validation_fraction < 0.5, "0 to 0.5"),

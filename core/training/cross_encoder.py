@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from core.evaluation import metrics, stats
-from core.search.models import Embedder
+from core.search.models import Embedder, Progress
 from core.storage.store import Store
 from core.training.callbacks import ProgressCallback, trainer_arguments
 from core.training.config import TrainConfig
@@ -44,16 +44,49 @@ def fuse(ranking: Ranking, rerank_scores: np.ndarray, weight: float) -> Ranking:
     return [(ranking[i][0], float(fused[i])) for i in order]
 
 
-def choose_weight(rankings: Mapping[str, Ranking], scores: Mapping[str, np.ndarray], qrels: dict[str, dict[str, int]]) -> dict[str, Any]:
+def score_pairs(model: Any, pairs: list[tuple[str, str]], progress: Progress | None = None, batch_size: int = 64) -> np.ndarray:
+    """Each (query, document) pair scored once, in batches, telling `progress` after each (where a cancel lands)."""
+    out = []
+    for start in range(0, len(pairs), batch_size):
+        batch = pairs[start : start + batch_size]
+        out.append(np.asarray(model.predict(batch, batch_size=batch_size, show_progress_bar=False), dtype=np.float64).reshape(-1))
+        if progress:
+            progress(start + len(batch), len(pairs))
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+def score_rankings(model: Any, rankings: Mapping[str, Ranking], query_text: Mapping[str, str], doc_text: Mapping[str, str],
+                   progress: Progress | None = None) -> dict[str, np.ndarray]:
+    """The re-ranker's score for every document of every ranking, all pairs in one batched pass."""
+    pairs = [(query_text[q], doc_text[d]) for q, ranking in rankings.items() for d, _ in ranking]
+    flat, out, start = score_pairs(model, pairs, progress), {}, 0
+    for q, ranking in rankings.items():
+        out[q], start = flat[start : start + len(ranking)], start + len(ranking)
+    return out
+
+
+def choose_fusion(model: Any, rankings: Mapping[str, Ranking], data: TrainingData, reporter: Reporter | None = None) -> dict[str, Any]:
+    """Score each validation pair once, then try every weight of the grid on those same scores."""
+    progress = reporter.progress("choosing the fusion weight: scoring validation pairs", "pairs") if reporter else None
+    scores = score_rankings(model, rankings, data.query_text, data.doc_text, progress)
+    if reporter:
+        reporter.phase("choosing the fusion weight: trying weights", len(WEIGHTS), "weights")
+    return choose_weight(rankings, scores, {q: data.validation[q] for q in rankings}, reporter.work if reporter else None)
+
+
+def choose_weight(rankings: Mapping[str, Ranking], scores: Mapping[str, np.ndarray], qrels: dict[str, dict[str, int]],
+                  progress: Progress | None = None) -> dict[str, Any]:
     """The fusion weight with the best validation nDCG@10 (ties go to the smaller weight), kept
     only when its gain over the retriever alone is significant (one-sided paired randomization
     test, p < ALPHA); otherwise 0. On a few dozen validation queries the best weight is often
     noise, and noise must not make held-out results worse than the retriever."""
     means, per_query = {}, {}
-    for w in WEIGHTS:
+    for i, w in enumerate(WEIGHTS, start=1):
         fused = {q: fuse(r, scores[q], w) for q, r in rankings.items()}
         mean, per_query[w] = metrics.compute(qrels, fused)
         means[w] = mean["ndcg@10"]
+        if progress:
+            progress(i, len(WEIGHTS))
     best = max(WEIGHTS, key=lambda w: (round(means[w], 9), -w))
     p_value = 1.0
     if best > 0:
@@ -80,9 +113,10 @@ class Reranker:
             return np.zeros(0)
         return np.asarray(self.model.predict([(query, t) for t in texts], batch_size=64, show_progress_bar=False), dtype=np.float64)
 
-    def rerank_all(self, store: Store, rankings: Mapping[str, Ranking]) -> dict[str, Ranking]:
+    def rerank_all(self, store: Store, rankings: Mapping[str, Ranking], reporter: Reporter | None = None) -> dict[str, Ranking]:
         queries, docs = _texts(store, rankings)
-        return {q: fuse(r, self.scores(queries[q], [docs[d] for d, _ in r]), self.weight) for q, r in rankings.items()}
+        scores = score_rankings(self.model, rankings, queries, docs, reporter.progress("re-ranking eval queries", "pairs") if reporter else None)
+        return {q: fuse(r, scores[q], self.weight) for q, r in rankings.items()}
 
 
 def _texts(store: Store, rankings: Mapping[str, Ranking]) -> tuple[dict[str, str], dict[str, str]]:
@@ -102,6 +136,12 @@ def train_cross_encoder(store: Store, config: TrainConfig, data: TrainingData, r
     with torch.random.fork_rng(devices=[]):  # a seeded fresh head, without reseeding the app's global RNG
         torch.manual_seed(config.seed)
         model = CrossEncoder(resolve_model(config.base_model), num_labels=1, max_length=256)
+    warm: dict[str, Any] = {}
+    if config.warm_start:
+        from core.training.warm_start import warm_start
+
+        warm = warm_start(model, store, retriever, config, checkpoints, reporter)
+        reporter.phase("training")
     train_dataset = Dataset.from_dict(cross_encoder_rows(data))
     val_rankings = metrics.rank_with_model(store, retriever, sorted(data.validation), config.rerank_depth) if data.validation else {}
     evaluator, key = None, ""
@@ -123,10 +163,7 @@ def train_cross_encoder(store: Store, config: TrainConfig, data: TrainingData, r
 
     choice: dict[str, Any] = {"weight": DEFAULT_WEIGHT, "grid": {}}
     if val_rankings:
-        reporter.phase("choosing the fusion weight")
-        scores = {q: np.asarray(model.predict([(data.query_text[q], data.doc_text[d]) for d, _ in r], show_progress_bar=False), dtype=np.float64)
-                  for q, r in val_rankings.items()}
-        choice = choose_weight(val_rankings, scores, {q: data.validation[q] for q in val_rankings})
+        choice = choose_fusion(model, val_rankings, data, reporter)
     weight, grid = choice["weight"], choice["grid"]
     if reporter.primary:
         model.save(str(model_dir))
@@ -137,7 +174,7 @@ def train_cross_encoder(store: Store, config: TrainConfig, data: TrainingData, r
             "retriever_validation_ndcg@10": grid.get("0.0"), "fused_validation_ndcg@10": grid.get(str(weight)),
             "best_weight": choice.get("best_weight"), "best_validation_ndcg@10_fused": grid.get(str(choice.get("best_weight"))),
             "fusion_p_value": choice.get("p_value"),
-            "stopped": reporter.stop_reason or "completed"}
+            "stopped": reporter.stop_reason or "completed"} | warm
 
 
 def fusion_note(info: Mapping[str, Any]) -> str:

@@ -1,7 +1,8 @@
 """Training examples from the team's labels: positives, ordered negatives, validation queries.
 
-Positives are documents graded >= `positive_grade` (median over reviewers) or the source
-document of an approved synthetic query. Negatives come in order of value: reviewer-flagged
+Positives are documents graded in the top band of their query's relevance scale (or >=
+`positive_grade` when a run sets one; labels.positive_threshold), median over reviewers, or the
+source document of an approved synthetic query. Negatives come in order of value: reviewer-flagged
 hard negatives, low-graded candidates (labels.negative_ceiling), then documents mined with the base model
 (`sentence_transformers.util.mine_hard_negatives`, with a margin so near-duplicates of the
 positive are not used). Validation queries are carved out of the train split, never eval.
@@ -14,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.labeling.labels import graded_qrels, negative_ceiling
+from core.labeling.labels import FLYWHEEL, Scale, graded_labels, negative_ceiling, positive_rule, positive_threshold
 from core.storage.schemas import QueryOrigin, QueryStatus, Split
 from core.storage.splits import normalise
 from core.storage.store import Store, sql_in, sql_str
@@ -37,9 +38,15 @@ class TrainingData:
     grades: dict[str, dict[str, int]]  # train query -> doc -> aggregated grade (cross-encoder labels)
     validation: dict[str, dict[str, int]]  # validation query -> doc -> grade
     eval_query_count: int = 0
-    below_threshold: int = 0  # pairs graded 1 .. positive_grade-1
-    positive_grade: int = 3
+    below_threshold: int = 0  # pairs graded 1 .. below their positive threshold
+    positive_grade: int = 0  # 0: the top band of each query's scale
+    scales: dict[str, Scale] = field(default_factory=dict)  # train/validation query -> its relevance scale
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def positive_rule(self) -> str:
+        """The positive rule that was applied, in words (saved with the run, shown on the Train page)."""
+        return positive_rule(self.positive_grade, {self.scales.get(q, FLYWHEEL) for q in self.query_text} or {FLYWHEEL})
 
     @property
     def pairs(self) -> list[tuple[str, str]]:
@@ -76,7 +83,7 @@ def _flagged(store: Store, query_ids: list[str]) -> set[tuple[str, str]]:
 
 def build(
     store: Store,
-    positive_grade: int = 3,
+    positive_grade: int = 0,
     negatives_per_query: int = 3,
     validation_fraction: float = 0.15,
     seed: int = 0,
@@ -92,7 +99,8 @@ def build(
     eval_texts = {normalise(t) for t in evaluation.values()}
     train = {q: t for q, t in train.items() if normalise(t) not in eval_texts}  # no leakage, even of duplicates
     ids = sorted(train)
-    grades = graded_qrels(store, ids)  # same aggregation as eval: median over reviewers
+    grades, scales = graded_labels(store, ids)  # same aggregation as eval: median over reviewers, on each query's scale
+    threshold = {q: positive_threshold(scales.get(q, FLYWHEEL), positive_grade) for q in ids}
     synthetic = store.read(
         "queries", where=f"{sql_in('query_id', ids)} AND origin = {sql_str(QueryOrigin.synthetic.value)}", columns=["query_id", "source_doc_id"]
     ) if ids else None
@@ -103,9 +111,9 @@ def build(
     positives: dict[str, list[str]] = {}
     for q in ids:
         graded = grades.get(q, {})
-        pos = [d for d, g in sorted(graded.items(), key=lambda item: -item[1]) if g >= positive_grade and d in doc_text]
+        pos = [d for d, g in sorted(graded.items(), key=lambda item: -item[1]) if g >= threshold[q] and d in doc_text]
         source = sources.get(q)
-        if source and source in doc_text and source not in pos and graded.get(source, positive_grade) >= positive_grade:
+        if source and source in doc_text and source not in pos and graded.get(source, threshold[q]) >= threshold[q]:
             pos.append(source)
         if pos:
             positives[q] = pos
@@ -116,7 +124,7 @@ def build(
     n_val = int(round(len(with_pos) * validation_fraction))
     if validation_fraction > 0 and n_val >= MIN_VALIDATION and len(with_pos) - n_val >= MIN_VALIDATION:
         for q in rng.sample(with_pos, n_val):
-            validation[q] = {d: g for d, g in grades.get(q, {}).items()} | {d: 5 for d in positives[q] if d not in grades.get(q, {})}
+            validation[q] = {d: g for d, g in grades.get(q, {}).items()} | {d: scales.get(q, FLYWHEEL).top for d in positives[q] if d not in grades.get(q, {})}
             del positives[q]
 
     negatives: dict[str, list[str]] = defaultdict(list)
@@ -136,7 +144,7 @@ def build(
         flagged_by_query[q].append(d)
     for q in positives:
         graded = grades.get(q, {})
-        for d in (d for d in flagged_by_query[q] if graded.get(d, 0) < positive_grade):
+        for d in (d for d in flagged_by_query[q] if graded.get(d, 0) < threshold[q]):
             add_negative(q, d, "flagged")
         for d, g in sorted(graded.items(), key=lambda item: item[1]):
             if g <= low:
@@ -154,8 +162,9 @@ def build(
         grades={q: grades.get(q, {}) for q in positives},
         validation=validation,
         eval_query_count=len(evaluation),
-        below_threshold=sum(1 for q in ids for g in grades.get(q, {}).values() if 1 <= g < positive_grade),
+        below_threshold=sum(1 for q in ids for g in grades.get(q, {}).values() if 1 <= g < threshold[q]),
         positive_grade=positive_grade,
+        scales={q: scales.get(q, FLYWHEEL) for q in list(positives) + list(validation)},
     )
     data.warnings = warnings(data, negatives_per_query, mined=miner is not None)
     return data
@@ -205,12 +214,13 @@ def warnings(data: TrainingData, negatives_per_query: int, mined: bool) -> list[
     counts = data.counts()
     notes = []
     if counts["train_pairs"] == 0:
-        notes.append(f"No training pairs: approve queries or grade documents >= {data.positive_grade} in the train split (run `flywheel split`).")
+        notes.append(f"No training pairs: approve queries or grade documents in the train split as positives ({data.positive_rule}); "
+                     "run `flywheel split` first.")
     elif counts["train_pairs"] < MIN_PAIRS:
         notes.append(f"Only {counts['train_pairs']} training pairs: expect little or no gain below about {MIN_PAIRS}.")
     if counts["train_pairs"] < MIN_PAIRS and data.below_threshold:
-        notes.append(f"{data.below_threshold} judged pairs are graded below the positive grade {data.positive_grade}: "
-                     "lower it (e.g. 1 for binary qrels) to train on them.")
+        notes.append(f"{data.below_threshold} judged pairs are graded below the positive rule ({data.positive_rule}): "
+                     "a lower positive grade would train on them.")
     if counts["eval_queries"] == 0:
         notes.append("No eval queries: assign a train/eval split first, or before/after cannot be measured.")
     if not data.validation:
@@ -238,12 +248,12 @@ def bi_encoder_rows(data: TrainingData, negatives_per_query: int, seed: int = 0)
 
 
 def cross_encoder_rows(data: TrainingData) -> dict[str, list]:
-    """Columns query, document, label in [0, 1]: graded pairs (grade / 5), positives 1, negatives 0."""
+    """Columns query, document, label in [0, 1]: graded pairs (grade / the top of its query's scale), positives 1, negatives 0."""
     rows: dict[tuple[str, str], float] = {}
     for q in data.positives:
         for d, g in data.grades.get(q, {}).items():
             if d in data.doc_text:
-                rows[(q, d)] = g / 5.0
+                rows[(q, d)] = g / data.scales.get(q, FLYWHEEL).top
         for d in data.positives[q]:
             rows.setdefault((q, d), 1.0)
         for d in data.negatives.get(q, []):

@@ -33,6 +33,14 @@ CANCEL_CHECK_EVERY_S = 2.0
 MAX_HISTORY = 2000
 
 
+def eta(elapsed: float, done: int, total: int) -> float | None:
+    """Seconds left at the rate so far; None (shown as 'estimating…') before the first unit or
+    once the count is full but the phase goes on, never a misleading 0."""
+    if done <= 0 or total <= 0 or done >= total:
+        return None
+    return round(max(1.0, elapsed / done * (total - done)), 1)
+
+
 class Cancelled(Exception):
     """Raised inside the job when a cancel request stopped it."""
 
@@ -98,21 +106,48 @@ class Reporter:
         self.store, self.run_id, self.cancel = store, run_id, cancel
         self.deadline = time.monotonic() + time_budget_s if time_budget_s > 0 else None
         self.primary = primary  # on multi-process (accelerate) runs only rank 0 writes
-        self.started = time.monotonic()
-        self.state: dict[str, Any] = {"step": 0, "total": 0, "loss": None, "eta_s": None, "eval": {}, "history": [], "phase": "starting"}
+        self.started = self.phase_started = time.monotonic()
+        self.state: dict[str, Any] = {"step": 0, "total": 0, "loss": None, "eta_s": None, "eval": {}, "history": [], "phase": "starting",
+                                      "work": {}}
         self._last_write = 0.0
         self._last_check = 0.0
         self.stop_reason = ""
 
-    def phase(self, name: str) -> None:
-        self.state["phase"] = name
+    def phase(self, name: str, total: int = 0, unit: str = "") -> None:
+        """Start a phase: its name and, when known, how many `unit`s of work it holds."""
+        self.phase_started = time.monotonic()
+        self.state.update(phase=name, work={"done": 0, "total": int(total), "unit": unit, "eta_s": None} if total else {})
         self.write(force=True)
+        self.raise_if_cancelled()
 
-    def update(self, step: int, total: int, loss: float | None = None, evaluation: dict[str, float] | None = None) -> None:
-        elapsed = time.monotonic() - self.started
-        self.state.update(step=int(step), total=int(total), phase="training")
-        if step > 0 and total > 0:
-            self.state["eta_s"] = round(elapsed / step * max(total - step, 0), 1)
+    def work(self, done: int, total: int) -> None:
+        """Progress inside a phase (documents embedded, pairs scored): the count moves, the ETA
+        follows, and a cancel takes effect here, between two batches."""
+        self.state["work"] = self.state.get("work") or {"unit": ""}
+        self.state["work"].update(done=int(done), total=int(total), eta_s=eta(time.monotonic() - self.phase_started, done, total))
+        self.write()
+        self.raise_if_cancelled()
+
+    def progress(self, name: str, unit: str) -> Callable[[int, int], None]:
+        """A progress callback for a phase whose size the callee knows (Embedder.encode_documents)."""
+        started = False
+
+        def report(done: int, total: int) -> None:
+            nonlocal started
+            if not started:
+                started = True
+                self.phase(name, total, unit)
+            self.work(done, total)
+
+        return report
+
+    def update(self, step: int, total: int, loss: float | None = None, evaluation: dict[str, float] | None = None,
+               phase: str = "training") -> None:
+        """Trainer steps of a training phase (`phase`): step/total, loss, ETA, validation."""
+        if self.state["phase"] != phase:
+            self.phase(phase)
+        left = eta(time.monotonic() - self.phase_started, step, total)
+        self.state.update(step=int(step), total=int(total), eta_s=left, work={"done": int(step), "total": int(total), "unit": "steps", "eta_s": left})
         if loss is not None:
             self.state["loss"] = round(float(loss), 5)
             self.state["history"].append({"step": int(step), "loss": round(float(loss), 5)})

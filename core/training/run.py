@@ -67,9 +67,10 @@ def _execute(store: Store, settings: Settings, run_id: str, raw: dict[str, Any],
     )
     if not data.pairs:
         raise InputError("training expects positive pairs in the train split, but got none. " + " ".join(data.warnings))
-    snapshot = data.counts() | {"eval_queries": len(metrics.judged_queries(qrels, settings.relevant_grade)), "warnings": data.warnings}
+    snapshot = data.counts() | {"eval_queries": len(metrics.judged_queries(qrels, settings.relevant_grade)), "warnings": data.warnings,
+                                "positive_rule": data.positive_rule}
     if reporter.primary:
-        resolved = asdict(config) | {"resolved_base_model": resolve_model(config.base_model)}
+        resolved = asdict(config) | {"resolved_base_model": resolve_model(config.base_model), "positive_rule": data.positive_rule}
         store.update_where(
             "runs",
             f"run_id = {sql_str(run_id)}",
@@ -77,8 +78,8 @@ def _execute(store: Store, settings: Settings, run_id: str, raw: dict[str, Any],
         )
     reporter.raise_if_cancelled()
 
+    before_rankings = metrics.rank_with_model(store, base, eval_ids, progress=reporter.progress("embedding the corpus", "documents"))
     reporter.phase("evaluating before")
-    before_rankings = metrics.rank_with_model(store, base, eval_ids)
     before = metrics.save_stage(store, run_id, "before", qrels, before_rankings, settings.relevant_grade) if reporter.primary else {}
     if settings.cohere_api_key and reporter.primary:
         from core.evaluation.rerank_api import cohere_stage
@@ -95,7 +96,8 @@ def _execute(store: Store, settings: Settings, run_id: str, raw: dict[str, Any],
         from core.training.bi_encoder import train_bi_encoder
 
         info = train_bi_encoder(config, data, base.path, model_dir, run_dir / "checkpoints", reporter)
-        after_rankings = metrics.rank_with_model(store, Embedder(str(model_dir)), eval_ids) if reporter.primary else {}
+        after_rankings = metrics.rank_with_model(store, Embedder(str(model_dir)), eval_ids,
+                                                 progress=reporter.progress("embedding the corpus with the new model", "documents")) if reporter.primary else {}
     elif config.kind == RunKind.adapter.value:
         from core.training.adapter import train_adapter
 
@@ -105,7 +107,7 @@ def _execute(store: Store, settings: Settings, run_id: str, raw: dict[str, Any],
         from core.training.cross_encoder import Reranker, train_cross_encoder
 
         info = train_cross_encoder(store, config, data, base, model_dir, run_dir / "checkpoints", reporter)
-        after_rankings = Reranker(str(model_dir)).rerank_all(store, before_rankings) if reporter.primary else {}
+        after_rankings = Reranker(str(model_dir)).rerank_all(store, before_rankings, reporter) if reporter.primary else {}
     reporter.state["training"] = info
     reporter.raise_if_cancelled()
     shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
@@ -128,7 +130,7 @@ def write_card(run_dir: Path, config: TrainConfig, snapshot: dict, info: dict, b
         f"# Flywheel run {run_dir.name}\n\nKind: {config.kind}. Base model: {config.base_model or 'bundled all-MiniLM-L6-v2'}.\n\n"
         f"Trained on {snapshot.get('train_pairs', 0)} pairs from {snapshot.get('train_queries', 0)} train queries "
         f"({snapshot.get('hard_negatives', 0)} flagged hard negatives, {snapshot.get('low_graded', 0)} low-graded, {snapshot.get('mined', 0)} mined); "
-        f"evaluated on {snapshot.get('eval_queries', 0)} held-out eval queries.\n\n| metric | before | after |\n|---|---|---|\n{rows}\n\n"
+        f"Positives: {snapshot.get('positive_rule', '')}. Evaluated on {snapshot.get('eval_queries', 0)} held-out eval queries.\n\n| metric | before | after |\n|---|---|---|\n{rows}\n\n"
         f"Training: {json.dumps(info, default=str)}\n\nConfig: `{json.dumps(asdict(config))}`\n"
     )
     (run_dir / "MODEL_CARD.md").write_text(text)

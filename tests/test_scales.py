@@ -1,0 +1,96 @@
+"""Relevance scales: detected per import, the default positive rule on binary and 0–2 qrels
+(training data, export, a tiny training run), and reviewers' 0–5 grades beside imported ones."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from core.labeling import export, grading, labels
+from core.labeling.labels import FLYWHEEL, Scale, detect_scale
+from core.storage.imports import import_path
+from core.training import data as trainingdata
+from core.training import jobs
+from core.training import run as training
+from core.training.config import TrainConfig
+from tests.conftest import SMALL_DOCS, SMALL_QUERIES
+from tests.tiny_model import build_tiny_model
+
+# SMALL_QUERIES' 0–5 grades written on another scale: (grade on 0–5) -> grade in the file.
+ON_SCALE = {1: {0: 0, 1: 0, 4: 1, 5: 1}, 2: {0: 0, 1: 0, 4: 1, 5: 2}}
+
+
+def beir_folder(root: Path, top: int) -> Path:
+    """SMALL_DOCS/SMALL_QUERIES as a BEIR folder whose qrels use the scale 0..top."""
+    folder = root / f"scale-{top}"
+    (folder / "qrels").mkdir(parents=True)
+    (folder / "corpus.jsonl").write_text("".join(json.dumps({"_id": d, "title": t, "text": x}) + "\n" for d, t, x in SMALL_DOCS))
+    (folder / "queries.jsonl").write_text("".join(json.dumps({"_id": q, "text": t}) + "\n" for q, t, _, _ in SMALL_QUERIES))
+    for split, name in (("train", "train"), ("eval", "test")):
+        lines = [f"{q}\t{d}\t{ON_SCALE[top][g]}" for q, _, s, grades in SMALL_QUERIES if s == split for d, g in grades]
+        (folder / "qrels" / f"{name}.tsv").write_text("query-id\tcorpus-id\tscore\n" + "\n".join(lines) + "\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> str:
+    return build_tiny_model(tmp_path_factory.mktemp("tiny"))
+
+
+def test_scale_bands_and_detection():
+    assert [detect_scale(g).top for g in ([1, 1], [0, 1], [0, 2], [1, 2, 3], [0, 5], [])] == [1, 1, 2, 3, 5, 5]
+    assert [Scale(top).positive for top in (1, 2, 3, 4, 5)] == [1, 1, 2, 2, 3]
+    assert [Scale(1).from_flywheel(g) for g in range(6)] == [0, 0, 0, 1, 1, 1]
+    assert [Scale(3).from_flywheel(g) for g in range(6)] == [0, 1, 1, 2, 3, 3]
+    assert [FLYWHEEL.from_flywheel(g) for g in range(6)] == list(range(6))
+    for top in (1, 2, 3, 4):  # a reviewer's positive (>= 3) is a positive on every scale, and below 3 never is
+        scale = Scale(top)
+        assert all((scale.from_flywheel(g) >= scale.positive) == (g >= 3) for g in range(6))
+    assert "grade >= 1 on binary 0/1" in labels.positive_rule(0, [Scale(1)]) and labels.positive_rule(2) == "grade >= 2 (set for this run)"
+
+
+@pytest.mark.parametrize("top", [1, 2])
+def test_import_records_its_scale_and_trains_and_exports_by_default(store, tmp_path, top):
+    result = import_path(store, beir_folder(tmp_path, top), name="ext")
+    assert result.top_grade == top
+    assert labels.source_scales(store) == {"ext": Scale(top)}
+    data = trainingdata.build(store)  # TrainConfig's default: positive_grade 0, the scale's top band
+    assert len(data.pairs) == 4 and data.below_threshold == 0
+    assert f">= 1 on {Scale(top).name}" in data.positive_rule
+    assert all(g == 0 for q in data.positives for d, g in data.grades[q].items() if d in data.negatives.get(q, []))
+    out = export.export(store, "triplets", tmp_path / "out")
+    assert out["triplets"] > 0
+    # The old fixed rule (>= 3) on the same data finds nothing: what the default now avoids.
+    assert trainingdata.build(store, positive_grade=3).pairs == []
+
+
+def test_reviewer_grades_move_onto_the_imported_scale_without_changing_stored_rows(store, tmp_path):
+    import_path(store, beir_folder(tmp_path, 1), name="ext")
+    grading.grade(store, "ann", "q1", "d3", 4)  # imported 0 (from 1 on 0–5); ann says 4 on 0–5
+    grading.grade(store, "ann", "q1", "d1", 2)  # imported 1; ann says 2 on 0–5, below the positive band
+    grading.grade(store, "bob", "q1", "d1", 2)
+    stored = store.read("judgments", where="query_id = 'q1'").set_index(["doc_id", "reviewer"])["grade"]
+    assert stored[("d3", "ann")] == 4 and stored[("d1", "import:ext")] == 1 and stored[("d1", "bob")] == 2
+    qrels, scales = labels.graded_labels(store, ["q1"])
+    assert scales["q1"] == Scale(1)
+    assert qrels["q1"]["d3"] == 1  # import 0 and ann's 4 (1 on binary): the median 0.5 rounds half up, as for any two
+    assert qrels["q1"]["d1"] == 0  # import 1, ann 0, bob 0 on the binary scale: the reviewers outvote it
+
+
+def test_a_tiny_run_on_binary_qrels_succeeds_and_saves_the_rule(store, workspace, tmp_path, tiny):
+    import_path(store, beir_folder(tmp_path, 1), name="ext")
+    job = training.launch(store, workspace, TrainConfig(kind="bi-encoder", base_model=tiny, max_steps=1, batch_size=4))
+    assert job.wait(240) == "succeeded", jobs.read_run(store, job.run_id)["error"]
+    row = jobs.read_run(store, job.run_id)
+    assert row["config"]["positive_grade"] == 0
+    assert row["config"]["positive_rule"] == "top band of each query's scale: grade >= 1 on binary 0/1"
+    assert row["snapshot"]["train_pairs"] == 4
+
+
+def test_grade_page_legend_states_an_imported_queries_scale(store, tmp_path):
+    import_path(store, beir_folder(tmp_path, 1), name="ext")
+    assert labels.query_scale(store, "q1") == Scale(1)
+    assert "0–2 → 0, 3–5 → 1" in labels.scale_note(labels.query_scale(store, "q1"))
+    assert labels.scale_note(FLYWHEEL) == ""
