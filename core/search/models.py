@@ -79,6 +79,9 @@ class Embedder:
             ) from error
         # Documents are embedded by the base model; an adapter changes queries only.
         self.key = model_key(path)
+        # workspace URI -> (documents version, embeddings version) last seen complete: a search
+        # on an unchanged corpus skips re-reading and hashing every document.
+        self.current: dict[str, tuple[int, int]] = {}
         self.dim = self.model.get_embedding_dimension()
 
     def encode_documents(self, texts: Sequence[str], progress: Progress | None = None, batch_size: int = 64) -> np.ndarray:
