@@ -48,11 +48,13 @@ def best(times: list[float]) -> float:
 
 
 # -- corpus embedding -------------------------------------------------------------------------
-def embed_ratio(store: Store, repeats: int = 2) -> dict:
+def embed_ratio(store: Store, repeats: int = 2, limit: int = 0) -> dict:
     from core.search.models import Embedder, document_text
     from core.search.retrieval import ensure_corpus_embeddings
 
     embedder = Embedder()
+    if limit:  # the same texts on both sides: keep only the first `limit` documents in the workspace
+        store.delete("documents", "doc_id NOT IN (" + ", ".join(f"'{d}'" for d in store.read("documents", columns=["doc_id"], limit=limit)["doc_id"]) + ")")
     docs = store.read("documents", columns=["doc_id", "title", "text"])
     texts = [document_text(t, x) for t, x in zip(docs["title"], docs["text"])]
     embedder.model.encode(texts[:64], batch_size=64)  # warm-up
@@ -259,6 +261,7 @@ def main() -> int:
     parser.add_argument("--eval-steps", type=int, default=5, help="validation every this many steps, in both runs")
     parser.add_argument("--presses", type=int, default=12)
     parser.add_argument("--train-threads", type=int, default=0, help="FLYWHEEL_TRAIN_THREADS for the app server (0 = its default)")
+    parser.add_argument("--embed-docs", type=int, default=0, help="embed only this many demo documents (0 = all 373)")
     parser.add_argument("--skip", default="", help="comma-separated: embed, reeval, train, grade")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -267,7 +270,7 @@ def main() -> int:
     ratios: dict[str, float | None] = dict.fromkeys(("train_ratio", "embed_ratio", "reeval_ratio", "grade_during_training_ratio"))
     store, settings = demo_workspace(tmp, "embed")
     if "embed" not in skip:
-        ratios["embed_ratio"] = embed_ratio(store)["embed_ratio"]
+        ratios["embed_ratio"] = embed_ratio(demo_workspace(tmp, "embed-only")[0], limit=args.embed_docs)["embed_ratio"]
     if "reeval" not in skip:
         ratios["reeval_ratio"] = reeval_ratio(store, settings)["reeval_ratio"]
     if "train" not in skip:
