@@ -33,7 +33,7 @@ from common import ROOT
 
 from core.settings import Settings
 from core.storage.demo import load_demo
-from core.storage.store import Store
+from core.storage.store import Store, sql_in
 
 
 def demo_workspace(tmp: Path, name: str) -> tuple[Store, Settings]:
@@ -54,7 +54,8 @@ def embed_ratio(store: Store, repeats: int = 2, limit: int = 0) -> dict:
 
     embedder = Embedder()
     if limit:  # the same texts on both sides: keep only the first `limit` documents in the workspace
-        store.delete("documents", "doc_id NOT IN (" + ", ".join(f"'{d}'" for d in store.read("documents", columns=["doc_id"], limit=limit)["doc_id"]) + ")")
+        keep = store.read("documents", columns=["doc_id"], limit=limit)["doc_id"]
+        store.delete("documents", f"NOT ({sql_in('doc_id', keep)})")
     docs = store.read("documents", columns=["doc_id", "title", "text"])
     texts = [document_text(t, x) for t, x in zip(docs["title"], docs["text"])]
     embedder.model.encode(texts[:64], batch_size=64)  # warm-up
