@@ -25,6 +25,7 @@ class Settings:
     cohere_api_key: str = ""
     cohere_base_url: str = ""
     relevant_grade: int = 1  # eval: a grade >= this counts as relevant (TREC/BEIR convention)
+    train_threads: int = 0  # torch threads of a run in the app's process; 0 = every core but one (left to reviewers)
 
     @classmethod
     def from_env(cls, workspace: str | None = None) -> Settings:
@@ -37,6 +38,7 @@ class Settings:
             cohere_api_key=env.get("COHERE_API_KEY", ""),
             cohere_base_url=env.get("COHERE_BASE_URL", ""),
             relevant_grade=int(env.get("FLYWHEEL_RELEVANT_GRADE", "1")),
+            train_threads=int(env.get("FLYWHEEL_TRAIN_THREADS", "0")),
         )
 
     @property

@@ -118,3 +118,17 @@ def test_a_grade_the_eval_counts_as_relevant_is_never_a_negative(small_store):
     assert "d3" not in default.negatives["q1"]
     strict = trainingdata.build(small_store, negatives_per_query=5, validation_fraction=0, relevant_grade=2)
     assert strict.negative_source[("q1", "d3")] == "low-graded"
+
+
+def test_mining_reuses_the_stored_corpus_embeddings(small_store, embedder, monkeypatch):
+    from core.search.retrieval import corpus_matrix
+
+    doc_ids, matrix = corpus_matrix(small_store, embedder)
+    fresh = trainingdata.build(small_store, negatives_per_query=4, validation_fraction=0, miner=embedder.model)
+    embedded: list[int] = []
+    original = embedder.model.encode_document
+    monkeypatch.setattr(embedder.model, "encode_document", lambda texts, **kw: embedded.append(len(texts)) or original(texts, **kw))
+    cached = trainingdata.build(small_store, negatives_per_query=4, validation_fraction=0, miner=embedder.model,
+                                corpus_vectors=dict(zip(doc_ids, matrix)))
+    assert embedded == []  # the corpus was not embedded a second time
+    assert cached.negatives == fresh.negatives and cached.counts()["mined"] > 0

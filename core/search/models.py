@@ -79,16 +79,23 @@ class Embedder:
             ) from error
         # Documents are embedded by the base model; an adapter changes queries only.
         self.key = model_key(path)
+        # workspace URI -> (documents version, embeddings version) last seen complete: a search
+        # on an unchanged corpus skips re-reading and hashing every document.
+        self.current: dict[str, tuple[int, int]] = {}
         self.dim = self.model.get_embedding_dimension()
 
     def encode_documents(self, texts: Sequence[str], progress: Progress | None = None, batch_size: int = 64) -> np.ndarray:
-        out = []
-        for start in range(0, len(texts), batch_size):
-            batch = list(texts[start : start + batch_size])
-            out.append(self.model.encode(batch, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False))
+        """Longest texts first, in chunks of a few batches (for progress): like `encode` on the whole
+        list, each batch holds texts of similar length, so little of it is padding."""
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        out = np.zeros((len(texts), self.dim), np.float32)
+        chunk = 4 * batch_size
+        for start in range(0, len(order), chunk):
+            picked = order[start : start + chunk]
+            out[picked] = self.model.encode([texts[i] for i in picked], batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False)
             if progress:
-                progress(min(start + batch_size, len(texts)), len(texts))
-        return np.vstack(out).astype(np.float32) if out else np.zeros((0, self.dim), np.float32)
+                progress(min(start + chunk, len(texts)), len(texts))
+        return out
 
     def encode_queries(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         vectors = self.model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False)

@@ -31,8 +31,12 @@ def text_hash(text: str) -> str:
 
 def ensure_corpus_embeddings(store: Store, embedder: Embedder, progress: Progress | None = None) -> int:
     """Embed documents that are new or changed for this model; returns how many were embedded."""
-    docs = store.read("documents", columns=["doc_id", "title", "text"])
     store.ensure_embeddings(embedder.key, embedder.dim)
+    table = store.embeddings_name(embedder.key)
+    seen = store.version("documents")  # read before the documents, so a concurrent edit is never marked current
+    if embedder.current.get(store.uri) == (seen, store.version(table)):
+        return 0
+    docs = store.read("documents", columns=["doc_id", "title", "text"])
     known = store.read_embeddings(embedder.key, columns=("doc_id", "text_hash"))
     known_hash = dict(zip(known["doc_id"], known["text_hash"]))
     texts = [document_text(t, x) for t, x in zip(docs["title"], docs["text"])]
@@ -45,6 +49,7 @@ def ensure_corpus_embeddings(store: Store, embedder: Embedder, progress: Progres
         ]
         store.write_embeddings(embedder.key, rows)
     store.drop_stale_embeddings(embedder.key, set(docs["doc_id"]))
+    embedder.current[store.uri] = (seen, store.version(table))
     return len(todo)
 
 

@@ -30,6 +30,8 @@ from core.storage.schemas import KEYS, ROW_IDS, TABLES, Event, document_text, no
 
 EMBEDDINGS_PREFIX = "embeddings_"
 PRIMARY_KEY = "lance-schema:unenforced-primary-key"
+VECTOR_INDEX_ABOVE = 50_000  # exact search at 100,000 vectors took a median 0.39 s a query here (bench/README.md): index before
+REFINE_FACTOR = 40
 COMPACT_EVERY = 200  # small writes (one grade, one decision) each add a fragment: compact now and then
 WRITE_PATIENCE_S = float(os.environ.get("FLYWHEEL_WRITE_PATIENCE", "300"))  # how long a contended write keeps retrying
 TRANSIENT = ("concurrent writers", "commit conflict", "conflict", "retryable", "too many")
@@ -258,6 +260,10 @@ class Store:
             return table.to_arrow().to_pylist()
         return table.search().where(where).limit(max(table.count_rows(), 1)).to_arrow().to_pylist()
 
+    def version(self, name: str) -> int:
+        """The table's version: it changes with every write, from any process."""
+        return self.table(name).version
+
     def count(self, name: str, where: str | None = None) -> int:
         return self.table(name).count_rows(where) if where else self.table(name).count_rows()
 
@@ -309,6 +315,25 @@ class Store:
             data = pa.Table.from_pylist(rows, schema=self.table(name).schema)
             retrying(lambda: self.table(name).merge_insert("doc_id").when_matched_update_all().when_not_matched_insert_all().execute(data))
             self._after_write(name)
+        self.ensure_vector_index(model_key)
+
+    def vector_index(self, model_key: str) -> str | None:
+        """The type of the embeddings table's approximate index (e.g. IvfHnswSq), or None."""
+        table = self.table(self.embeddings_name(model_key))
+        return next((index.index_type for index in table.list_indices() if "vector" in index.columns), None)
+
+    def ensure_vector_index(self, model_key: str, above: int = VECTOR_INDEX_ABOVE) -> bool:
+        """Build an approximate (IVF-HNSW, scalar-quantised, cosine) index once the table is big
+        enough for exact search to be slow; returns whether one was built. Rows added later are
+        searched exactly beside it until compaction (`optimize`) folds them in."""
+        from lancedb.index import IvfHnswSq
+
+        name = self.embeddings_name(model_key)
+        if self.count(name) < above or self.vector_index(model_key):
+            return False
+        with self.lock:
+            self.table(name).create_index("vector", config=IvfHnswSq(distance_type="cosine"))
+        return True
 
     def read_embeddings(self, model_key: str, columns: Sequence[str] = ("doc_id", "text_hash", "vector")) -> pd.DataFrame:
         name = self.embeddings_name(model_key)
@@ -325,7 +350,10 @@ class Store:
     def vector_search(self, model_key: str, vector: Sequence[float], k: int) -> pd.DataFrame:
         """Top-k documents by cosine distance (vectors are normalised); columns doc_id, score."""
         table = self.table(self.embeddings_name(model_key))
-        hits = table.search(list(map(float, vector))).metric("cosine").select(["doc_id"]).limit(k).to_pandas()
+        # refine_factor: re-score 40·k index candidates with the full vectors (recall@10 0.435 → 0.995
+        # against exact search at 100,000 documents, bench/README.md); without an index it changes nothing.
+        query = table.search(list(map(float, vector))).distance_type("cosine").refine_factor(REFINE_FACTOR)
+        hits = query.select(["doc_id"]).limit(k).to_pandas()
         return pd.DataFrame({"doc_id": hits["doc_id"], "score": 1.0 - hits["_distance"]})
 
     def ensure_fts_index(self) -> None:

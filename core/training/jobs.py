@@ -182,6 +182,11 @@ class Reporter:
             raise Cancelled()
 
 
+def train_threads(settings: Settings) -> int:
+    """Torch threads for a run beside the app: the setting, or every core but one."""
+    return settings.train_threads if settings.train_threads > 0 else max(1, (os.cpu_count() or 1) - 1)
+
+
 Work = Callable[[Store, Settings, str, dict[str, Any], Reporter], dict[str, Any]]
 
 
@@ -213,9 +218,21 @@ class Job:
         return cls(store, settings, run_id, work, config, float(config.get("time_budget_s") or 0))
 
     def start(self) -> Job:
-        self.thread = threading.Thread(target=self.run, name=f"flywheel-{self.run_id}", daemon=True)
+        self.thread = threading.Thread(target=self._run_beside_app, name=f"flywheel-{self.run_id}", daemon=True)
         self.thread.start()
         return self
+
+    def _run_beside_app(self) -> None:
+        """A background run shares its process with the app's script threads, and torch's thread
+        count is process-wide: cap it while the run lasts so reviewers keep a core."""
+        import torch
+
+        before = torch.get_num_threads()
+        torch.set_num_threads(train_threads(self.settings))
+        try:
+            self.run()
+        finally:
+            torch.set_num_threads(before)
 
     def run(self) -> dict[str, Any]:
         """The job body; call directly to run in the foreground (CLI, accelerate launch)."""

@@ -17,6 +17,7 @@ from core.errors import FlywheelError, InputError
 from core.evaluation import metrics
 from core.labeling import labels
 from core.search.models import Embedder, resolve_model
+from core.search.retrieval import corpus_matrix
 from core.settings import Settings
 from core.storage.auth import User
 from core.storage.schemas import RunKind
@@ -58,10 +59,13 @@ def _execute(store: Store, settings: Settings, run_id: str, raw: dict[str, Any],
     reporter.phase("loading model")
     first_stage = config.retriever if config.kind == RunKind.cross_encoder.value else config.base_model
     base = Embedder(first_stage or None)
+    reporter.phase("embedding the corpus")
+    doc_ids, matrix = corpus_matrix(store, base)  # once: the miner and "before" both use these stored vectors
     reporter.phase("building training data")
     data = trainingdata.build(
         store, config.positive_grade, config.negatives_per_query, config.validation_fraction, config.seed,
         miner=base.model if config.mine else None, mining_margin=config.mining_margin, relevant_grade=settings.relevant_grade,
+        corpus_vectors=dict(zip(doc_ids, matrix)) if config.mine else None,
         # A re-ranker only ever sees the retriever's top-k: it learns to separate documents there.
         mining_window=(0, config.rerank_depth) if config.kind == RunKind.cross_encoder.value else None,
     )
