@@ -59,7 +59,7 @@ def test_cancel_stops_corpus_embedding_between_batches(store, tiny):
     started = time.monotonic()
     with pytest.raises(jobs.Cancelled):
         metrics.rank_with_model(store, Embedder(tiny), ["q"], progress=progress)
-    assert calls == [64] and time.monotonic() - started < 30
+    assert len(calls) == 1 and calls[0] < 300 and time.monotonic() - started < 30  # stopped after the first chunk
     assert store.count(store.embeddings_name(Embedder(tiny).key)) == 0  # nothing half-written
 
 

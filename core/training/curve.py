@@ -127,12 +127,17 @@ class PointReporter(Reporter):
         super().__init__(outer.store, outer.run_id, outer.cancel, time_budget_s, primary=outer.primary)
         self.outer, self.index, self.count, self.label = outer, index, count, label
 
-    def update(self, step: int, total: int, loss: float | None = None, evaluation: dict[str, float] | None = None) -> None:
+    def update(self, step: int, total: int, loss: float | None = None, evaluation: dict[str, float] | None = None,
+               phase: str = "training") -> None:
         share = min(step / total, 1.0) if total else 0.0
-        overall(self.outer, (self.index + share) / self.count, self.label)
+        overall(self.outer, (self.index + share) / self.count, f"{self.label} · {phase}")
 
-    def phase(self, name: str) -> None:
+    def phase(self, name: str, total: int = 0, unit: str = "") -> None:
         overall(self.outer, self.index / self.count, f"{self.label} · {name}")
+
+    def work(self, done: int, total: int) -> None:
+        """Work inside a point's phase moves the curve's bar; a cancel still takes effect here."""
+        self.raise_if_cancelled()
 
 
 def overall(reporter: Reporter, done: float, label: str) -> None:
