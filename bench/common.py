@@ -55,3 +55,20 @@ def table(results: list[dict]) -> str:
         cells = " | ".join(f"{r['before'][n]:.4f} → {r['after'][n]:.4f}" for n in SUMMARY)
         lines.append(f"| {r['kind']} ({r['status']}) | {r['wall_s']} | {cells} | {r['p'].get('ndcg@10', '–')} |")
     return "\n".join(lines)
+
+
+def beir_split_bench(dataset: str, kinds: list[str]) -> None:
+    """Import a BEIR folder from DATASETS into a fresh workspace, split its queries 70/30 (seeded)
+    and run each kind with default settings: the shared body of the per-dataset benches."""
+    import tempfile
+
+    from core.settings import Settings
+    from core.storage.imports import import_path
+    from core.storage.splits import assign_splits
+    from core.storage.store import Store
+
+    workspace = tempfile.mkdtemp(prefix=f"flywheel-{dataset}-")
+    store = Store(Settings(workspace=workspace).db_uri)
+    import_path(store, DATASETS / dataset, name=dataset)
+    print(assign_splits(store, eval_fraction=0.3, seed=0, reset=True), flush=True)
+    print(table(run_kinds(store, Settings(workspace=workspace), kinds)))

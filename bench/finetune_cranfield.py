@@ -7,24 +7,8 @@ seeded 70/30 query split and default settings (bundled MiniLM).
 from __future__ import annotations
 
 import sys
-import tempfile
 
-from common import DATASETS, run_kinds, table
-
-from core.settings import Settings
-from core.storage.imports import import_path
-from core.storage.splits import assign_splits
-from core.storage.store import Store
-
-
-def main(kinds: list[str]) -> None:
-    workspace = tempfile.mkdtemp(prefix="flywheel-cranfield-")
-    store = Store(Settings(workspace=workspace).db_uri)
-    import_path(store, DATASETS / "cranfield", name="cranfield")
-    print(assign_splits(store, eval_fraction=0.3, seed=0, reset=True), flush=True)
-    results = run_kinds(store, Settings(workspace=workspace), kinds)
-    print(table(results))
-
+from common import beir_split_bench
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or ["bi-encoder", "cross-encoder", "adapter"])
+    beir_split_bench("cranfield", sys.argv[1:] or ["bi-encoder", "cross-encoder", "adapter"])
