@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from core.commands.output import print_json
+from core.commands.output import open_store, print_json
 from core.settings import Settings
-from core.storage.store import Store
 
 
 def _fractions(text: str) -> list[float]:
@@ -22,7 +21,7 @@ def _curve(settings: Settings, args) -> int:
     from core.training import curve
     from core.training.jobs import mark_interrupted, read_run
 
-    store = Store(settings.db_uri)
+    store = open_store(settings)
     mark_interrupted(store)
     config = curve.CurveConfig(kind=args.kind, fractions=_fractions(args.fractions), seeds=args.seeds, base_model=args.base_model,
                                time_budget_s=args.time_budget, max_steps=args.max_steps, positive_grade=args.positive_grade).resolved()

@@ -5,9 +5,8 @@ from __future__ import annotations
 import sys
 from dataclasses import asdict
 
-from core.commands.output import print_json
+from core.commands.output import open_store, print_json
 from core.settings import Settings
-from core.storage.store import Store
 
 
 def _import_logs(settings: Settings, args) -> int:
@@ -19,7 +18,7 @@ def _import_logs(settings: Settings, args) -> int:
 
     embedder = None if args.exact_only else Embedder(args.model)
     try:
-        result = import_logs(Store(settings.db_uri), args.path, embedder=embedder, name=args.name, progress=progress)
+        result = import_logs(open_store(settings), args.path, embedder=embedder, name=args.name, progress=progress)
     finally:
         print(file=sys.stderr)
     print_json(asdict(result))

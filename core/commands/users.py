@@ -9,11 +9,10 @@ from __future__ import annotations
 import getpass
 import sys
 
-from core.commands.output import print_json
+from core.commands.output import open_store, print_json
 from core.errors import InputError
 from core.settings import Settings
 from core.storage.auth import Role, Users, check_name
-from core.storage.store import Store
 
 ACTOR = "cli"
 
@@ -28,7 +27,7 @@ def _password(args) -> str:
 
 
 def _log(settings: Settings, action: str, name: str, **detail) -> None:
-    Store(settings.db_uri).log(ACTOR, action, f"user:{name}", **detail)
+    open_store(settings).log(ACTOR, action, f"user:{name}", **detail)
 
 
 def _add(settings: Settings, args) -> int:
