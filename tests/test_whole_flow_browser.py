@@ -104,7 +104,7 @@ def test_a_new_user_runs_the_whole_flywheel(browser, workspace, tmp_path):
         # 5. Results: the headline says what improved and what got worse, by the run's name.
         head = results.headline(results.load_run(store, run["run_id"]))
         page.goto(url + "/results?reviewer=ann")
-        page.get_by_text("Recall@10 before").wait_for(timeout=120_000)
+        page.get_by_text("Recall@10 before", exact=True).first.wait_for(timeout=120_000)
         assert page.get_by_text(head["summary"][:40]).count() >= 1
         assert page.get_by_text("Run flow adapter").count() >= 1
 
