@@ -144,6 +144,8 @@ def test_error_midway_keeps_whole_documents_only(small_store, openai_settings, s
         generate(small_store, make_generator(openai_settings), docs(small_store, ["d1", "d2"]), per_doc=2)
     rows = stored(small_store)
     assert list(rows["source_doc_id"]) == ["d1", "d1"]
+    events = small_store.read("events", where="action = 'generate'")  # the audit trail names what was kept
+    assert len(events) == 1 and json.loads(events["detail"].iloc[0])["count"] == 2
 
 
 def test_approved_and_rejected_queries_become_few_shot_examples(small_store, openai_settings, stub):

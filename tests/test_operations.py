@@ -157,3 +157,53 @@ def test_an_abandoned_entry_is_undone_by_one_process_only(store, tmp_path):
     claims.release(store, RECOVERY_QUEUE, "op1", "recovery:another")  # it died: the lease lapses
     assert len(Store(store.uri).recovered) == 1 and store.count("journal") == 0
     assert store.count("events", "action = 'rollback'") == 1
+
+
+def _failing_event_writes(store, monkeypatch, action: str):
+    """Make the store refuse (after landing) the next event with this action."""
+    add = store.add
+
+    def add_then_fail(name, rows, **kwargs):
+        add(name, rows, **kwargs)
+        if name == "events" and any((r["action"] if isinstance(r, dict) else r.action) == action for r in rows):
+            raise OSError("disk went away")
+
+    monkeypatch.setattr(store, "add", add_then_fail)
+
+
+def test_a_confirm_whose_event_fails_leaves_no_flag(store, monkeypatch):
+    from core.labeling import hardnegatives
+
+    fill_small(store)
+    grading.grade(store, "ann", "q1", "d2", 1)
+    _failing_event_writes(store, monkeypatch, hardnegatives.CONFIRM)
+    with pytest.raises(OSError):
+        hardnegatives.confirm(store, "ann", "q1", "d2")
+    monkeypatch.undo()
+    mine = grading.judgments_for(store, "q1", "ann")
+    assert mine[["doc_id", "grade", "hard_negative"]].values.tolist() == [["d2", 1, False]]
+    assert store.count("events", f"action = '{hardnegatives.CONFIRM}'") == 0
+    assert store.count("events", "action = 'grade'") == 1  # the confirm's own grade event went with it
+
+
+def test_a_split_that_fails_half_way_leaves_every_split_as_it_was(store, monkeypatch):
+    from core.storage import splits
+    from tests.test_splits import _queries, _split_of
+
+    _queries(store, [(f"q{i}", f"query number {i}", f"d{i % 7}", "none", "approved") for i in range(1200)])
+    before = _split_of(store)
+    update = store.update_where
+    calls = []
+
+    def second_batch_fails(name, where, values):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError("disk went away")
+        return update(name, where, values)
+
+    monkeypatch.setattr(store, "update_where", second_batch_fails)
+    with pytest.raises(OSError):
+        splits.assign_splits(store, 0.3, seed=1)
+    monkeypatch.undo()
+    assert len(calls) == 2 and _split_of(store) == before
+    assert store.count("events", "action = 'split'") == 0

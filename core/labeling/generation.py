@@ -272,31 +272,34 @@ def generate(
     result = GenerationResult(generator.name)
     total = len(docs)
     limit = limit if limit is not None else total * per_doc
-    for i, doc in enumerate(docs.to_dict("records")):
-        if len(result.written) >= limit or (should_stop and should_stop()):
-            result.stopped = len(result.written) < limit
-            break
-        if progress:
-            progress(i, total, str(doc.get("title") or doc["doc_id"]))
-        want = min(per_doc, limit - len(result.written))
-        texts = generator.queries(doc, style, want, examples)  # raises ProviderError: nothing of this doc is written
-        known = _existing_texts(store, doc["doc_id"])
-        fresh = [t for t in texts if t.lower() not in known][:want]
-        result.skipped_duplicates += len(texts[:want]) - len(fresh)
-        stamp = now()
-        rows = [
-            Query(query_id=f"syn-{uuid.uuid4().hex[:12]}", text=t, origin=QueryOrigin.synthetic.value, source_doc_id=doc["doc_id"],
-                  generator=generator.name, status=QueryStatus.pending.value, split=Split.none.value, source=f"generate:{style.value}",
-                  created_at=stamp)
-            for t in fresh
-        ]
-        store.add("queries", rows)
-        result.written.extend(r.query_id for r in rows)
-        result.docs_done += 1
+    try:  # each document's queries are one write, kept if a later document fails (an LLM call costs money)
+        for i, doc in enumerate(docs.to_dict("records")):
+            if len(result.written) >= limit or (should_stop and should_stop()):
+                result.stopped = len(result.written) < limit
+                break
+            if progress:
+                progress(i, total, str(doc.get("title") or doc["doc_id"]))
+            want = min(per_doc, limit - len(result.written))
+            texts = generator.queries(doc, style, want, examples)  # raises ProviderError: nothing of this doc is written
+            known = _existing_texts(store, doc["doc_id"])
+            fresh = [t for t in texts if t.lower() not in known][:want]
+            result.skipped_duplicates += len(texts[:want]) - len(fresh)
+            stamp = now()
+            rows = [
+                Query(query_id=f"syn-{uuid.uuid4().hex[:12]}", text=t, origin=QueryOrigin.synthetic.value, source_doc_id=doc["doc_id"],
+                      generator=generator.name, status=QueryStatus.pending.value, split=Split.none.value, source=f"generate:{style.value}",
+                      created_at=stamp)
+                for t in fresh
+            ]
+            store.add("queries", rows)
+            result.written.extend(r.query_id for r in rows)
+            result.docs_done += 1
+    finally:  # so the audit trail names every query written, also when generation stopped or failed
+        if result.written:
+            store.log(actor, "generate", f"generator:{generator.name}", count=len(result.written), docs=result.docs_done,
+                      style=style.value, stopped=result.stopped)
     if progress:
         progress(result.docs_done, total, "done")
-    if result.written:
-        store.log(actor, "generate", f"generator:{generator.name}", count=len(result.written), docs=result.docs_done, style=style.value)
     return result
 
 

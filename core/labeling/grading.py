@@ -30,7 +30,7 @@ from core.labeling.labels import GRADE_MEANINGS
 from core.search.models import Embedder
 from core.search.retrieval import SearchMode, corpus_matrix, rank_many, search
 from core.storage import claims
-from core.storage.operations import operation
+from core.storage.operations import Operation, operation
 from core.storage.schemas import UNDO_KEY, Event, Judgment, QueryStatus, now
 from core.storage.store import Store, sql_in, sql_str
 
@@ -129,28 +129,38 @@ def _plain(row: dict | None) -> dict | None:
 
 def grade(store: Store, reviewer: str, query_id: str, doc_id: str, value: int, *, hard_negative: bool = False, note: str = "") -> dict | None:
     """Store one grade (replacing this reviewer's earlier one) and its event; returns the previous state."""
+    with operation(store) as op:
+        return write_grade(op, reviewer, query_id, doc_id, value, hard_negative=hard_negative, note=note)
+
+
+def write_grade(op: Operation, reviewer: str, query_id: str, doc_id: str, value: int, *, hard_negative: bool = False,
+                note: str = "") -> dict | None:
+    """`grade` as one step of a caller's operation (a hard-negative confirm writes its own event
+    beside it: both land or neither)."""
     reviewer = _check_reviewer(reviewer)
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) not in GRADES:
         raise InputError(f"a grade expects an integer 0–5, but got {value!r}.")
-    previous = _plain(_row(store, query_id, doc_id, reviewer))
+    previous = _plain(_row(op.store, query_id, doc_id, reviewer))
     stamp = now()
     created = pd.Timestamp(previous["created_at"]).to_pydatetime() if previous else stamp
     row = Judgment(query_id=query_id, doc_id=doc_id, reviewer=reviewer, grade=int(value), hard_negative=bool(hard_negative),
                    note=note or "", created_at=created, updated_at=stamp)
     detail = {"grade": int(value), "hard_negative": bool(hard_negative), "note": note or "", "previous": previous}
     event = Event(event_id=uuid.uuid4().hex, at=stamp, actor=reviewer, action="grade", target=f"judgment:{query_id}/{doc_id}", detail=json.dumps(detail))
-    with operation(store) as op:  # the event first: a grade is never stored without its undo record
-        op.add("events", [event])
-        op.upsert("judgments", [row], mark="updated_at")
+    op.add("events", [event])  # the event first: a grade is never stored without its undo record
+    op.upsert("judgments", [row], mark="updated_at")
     return previous
 
 
-def set_hard_negative(store: Store, reviewer: str, query_id: str, doc_id: str, flag: bool) -> bool:
+def set_hard_negative(store: Store, reviewer: str, query_id: str, doc_id: str, flag: bool, op: Operation | None = None) -> bool:
     """Flip the flag on this reviewer's existing grade; False when they have not graded the doc yet."""
     current = _plain(_row(store, query_id, doc_id, _check_reviewer(reviewer)))
     if current is None:
         return False
-    grade(store, reviewer, query_id, doc_id, current["grade"], hard_negative=flag, note=current["note"])
+    if op is None:
+        grade(store, reviewer, query_id, doc_id, current["grade"], hard_negative=flag, note=current["note"])
+    else:
+        write_grade(op, reviewer, query_id, doc_id, current["grade"], hard_negative=flag, note=current["note"])
     return True
 
 

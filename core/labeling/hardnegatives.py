@@ -18,6 +18,7 @@ from core.labeling import grading, logs
 from core.labeling.labels import consensus, positive_mask, source_scales
 from core.search.models import Embedder
 from core.search.retrieval import corpus_matrix, rank_many
+from core.storage.operations import operation
 from core.storage.store import Store, sql_in, sql_str
 
 CONFIRM, REJECT = "confirm-hard-negative", "reject-hard-negative"
@@ -133,13 +134,24 @@ def mined_candidates(
 
 
 def confirm(store: Store, reviewer: str, query_id: str, doc_id: str, grade: int | None = None, note: str = "") -> None:
-    """Record the reviewer's judgment with the hard-negative flag (grade: theirs so far, else 0)."""
+    """Record the reviewer's judgment with the hard-negative flag (grade: theirs so far, else 0);
+    the judgment and the confirm event land together or not at all."""
     mine = grading.judgments_for(store, query_id, reviewer)
     mine = mine[mine["doc_id"] == doc_id]
     if grade is None:
         grade = int(mine["grade"].iloc[0]) if not mine.empty else 0
-    grading.grade(store, reviewer, query_id, doc_id, grade, hard_negative=True, note=note or (mine["note"].iloc[0] if not mine.empty else ""))
-    store.log(reviewer, CONFIRM, f"judgment:{query_id}/{doc_id}", grade=grade)
+    with operation(store) as op:
+        grading.write_grade(op, reviewer, query_id, doc_id, grade, hard_negative=True,
+                            note=note or (mine["note"].iloc[0] if not mine.empty else ""))
+        op.log(reviewer, CONFIRM, f"judgment:{query_id}/{doc_id}", grade=grade)
+
+
+def reject(store: Store, reviewer: str, query_id: str, doc_id: str) -> None:
+    """Not a hard negative: clear the reviewer's own flag if set, and stop offering the pair
+    (flag and event together)."""
+    with operation(store) as op:
+        grading.set_hard_negative(store, reviewer, query_id, doc_id, False, op=op)
+        op.log(reviewer, REJECT, f"judgment:{query_id}/{doc_id}")
 
 
 def reject(store: Store, reviewer: str, query_id: str, doc_id: str) -> None:

@@ -82,6 +82,13 @@ class Operation:
         self._remember(Step(name, new=new, before=before, mark=mark, written=written))
         self.store.upsert(name, records)
 
+    def update(self, name: str, where: str, values: dict) -> None:
+        """Set columns on matching rows: undone by putting the rows back as they were."""
+        before = self.store.read_rows(name, where)
+        if before:
+            self._remember(Step(name, new=[], before=before))
+            self.store.update_where(name, where, values)
+
     def delete(self, name: str, where: str) -> None:
         """Delete matching rows: undone by putting them back."""
         before = self.store.read_rows(name, where)

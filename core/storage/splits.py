@@ -14,6 +14,7 @@ from collections import defaultdict
 
 from core.errors import InputError
 from core.storage.auth import Action, User, actor_name
+from core.storage.operations import Operation, operation
 from core.storage.schemas import QueryStatus, Split
 from core.storage.store import Store, sql_in, sql_str
 
@@ -42,12 +43,22 @@ def assign_splits(store: Store, eval_fraction: float = DEFAULT_EVAL_FRACTION, se
 
     `reset` first clears every split (imported ones too) so the whole set is re-drawn.
     """
-    actor_name(actor, Action.train)
+    name = actor_name(actor, Action.train)
     if not 0.0 < eval_fraction < 1.0:
         raise InputError(f"split expects an eval fraction between 0 and 1, but got {eval_fraction}. Use e.g. 0.3.")
     approved = f"status = {sql_str(QueryStatus.approved.value)}"
-    if reset:
-        store.update_where("queries", approved, {"split": Split.none.value})
+    with operation(store) as op:  # a failure half-way leaves every split as it was
+        if reset:
+            op.update("queries", approved, {"split": Split.none.value})
+        _assign(op, eval_fraction, seed)
+        counts = split_counts(store)
+        op.log(name, "split", "queries", eval_fraction=eval_fraction, seed=seed, reset=reset, **counts)
+    return counts
+
+
+def _assign(op: Operation, eval_fraction: float, seed: int) -> None:
+    """Draw train/eval for every approved query not yet on a side, stratified by source."""
+    store, approved = op.store, f"status = {sql_str(QueryStatus.approved.value)}"
     frame = store.read("queries", where=approved, columns=["query_id", "text", "source_doc_id", "split"])
     # A new query whose text already sits on one side joins that side.
     side_of_text = {normalise(t): s for t, s in zip(frame["text"], frame["split"]) if s != Split.none.value}
@@ -78,10 +89,7 @@ def assign_splits(store: Store, eval_fraction: float = DEFAULT_EVAL_FRACTION, se
         assigned[side].extend(members)
     for side, qids in assigned.items():
         for start in range(0, len(qids), 500):
-            store.update_where("queries", sql_in("query_id", qids[start : start + 500]), {"split": side})
-    counts = split_counts(store)
-    store.log("system", "split", "queries", eval_fraction=eval_fraction, seed=seed, reset=reset, **counts)
-    return counts
+            op.update("queries", sql_in("query_id", qids[start : start + 500]), {"split": side})
 
 
 def split_counts(store: Store) -> dict[str, int]:
