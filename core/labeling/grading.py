@@ -16,6 +16,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -107,12 +108,11 @@ def candidates(
 
 
 # -- writes --------------------------------------------------------------------------------
-def _row(store: Store, query_id: str, doc_id: str, reviewer: str) -> dict | None:
-    rows = store.read(
-        "judgments",
-        where=f"query_id = {sql_str(query_id)} AND doc_id = {sql_str(doc_id)} AND reviewer = {sql_str(reviewer)}",
-    )
-    return None if rows.empty else rows.iloc[0].to_dict()
+def stored_grade(store: Store, reviewer: str, query_id: str, doc_id: str) -> list[dict]:
+    """This reviewer's stored judgment of the pair, as a list of at most one row (read once and
+    handed to the write, which needs it both as "previous" and as what to restore on failure)."""
+    where = f"query_id = {sql_str(query_id)} AND doc_id = {sql_str(doc_id)} AND reviewer = {sql_str(reviewer)}"
+    return store.read_rows("judgments", where)[:1]
 
 
 def _plain(row: dict | None) -> dict | None:
@@ -134,13 +134,14 @@ def grade(store: Store, reviewer: str, query_id: str, doc_id: str, value: int, *
 
 
 def write_grade(op: Operation, reviewer: str, query_id: str, doc_id: str, value: int, *, hard_negative: bool = False,
-                note: str = "") -> dict | None:
+                note: str = "", stored: list[dict] | None = None) -> dict | None:
     """`grade` as one step of a caller's operation (a hard-negative confirm writes its own event
     beside it: both land or neither)."""
     reviewer = _check_reviewer(reviewer)
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) not in GRADES:
         raise InputError(f"a grade expects an integer 0–5, but got {value!r}.")
-    previous = _plain(_row(op.store, query_id, doc_id, reviewer))
+    stored = stored_grade(op.store, reviewer, query_id, doc_id) if stored is None else stored
+    previous = _plain(stored[0] if stored else None)
     stamp = now()
     created = pd.Timestamp(previous["created_at"]).to_pydatetime() if previous else stamp
     row = Judgment(query_id=query_id, doc_id=doc_id, reviewer=reviewer, grade=int(value), hard_negative=bool(hard_negative),
@@ -148,19 +149,18 @@ def write_grade(op: Operation, reviewer: str, query_id: str, doc_id: str, value:
     detail = {"grade": int(value), "hard_negative": bool(hard_negative), "note": note or "", "previous": previous}
     event = Event(event_id=uuid.uuid4().hex, at=stamp, actor=reviewer, action="grade", target=f"judgment:{query_id}/{doc_id}", detail=json.dumps(detail))
     op.add("events", [event])  # the event first: a grade is never stored without its undo record
-    op.upsert("judgments", [row], mark="updated_at")
+    op.upsert("judgments", [row], mark="updated_at", before=stored)
     return previous
 
 
 def set_hard_negative(store: Store, reviewer: str, query_id: str, doc_id: str, flag: bool, op: Operation | None = None) -> bool:
     """Flip the flag on this reviewer's existing grade; False when they have not graded the doc yet."""
-    current = _plain(_row(store, query_id, doc_id, _check_reviewer(reviewer)))
-    if current is None:
+    stored = stored_grade(store, _check_reviewer(reviewer), query_id, doc_id)
+    if not stored:
         return False
-    if op is None:
-        grade(store, reviewer, query_id, doc_id, current["grade"], hard_negative=flag, note=current["note"])
-    else:
-        write_grade(op, reviewer, query_id, doc_id, current["grade"], hard_negative=flag, note=current["note"])
+    current = _plain(stored[0])
+    with operation(store) if op is None else nullcontext(op) as op:
+        write_grade(op, reviewer, query_id, doc_id, current["grade"], hard_negative=flag, note=current["note"], stored=stored)
     return True
 
 

@@ -136,13 +136,12 @@ def mined_candidates(
 def confirm(store: Store, reviewer: str, query_id: str, doc_id: str, grade: int | None = None, note: str = "") -> None:
     """Record the reviewer's judgment with the hard-negative flag (grade: theirs so far, else 0);
     the judgment and the confirm event land together or not at all."""
-    mine = grading.judgments_for(store, query_id, reviewer)
-    mine = mine[mine["doc_id"] == doc_id]
+    stored = grading.stored_grade(store, reviewer, query_id, doc_id)
     if grade is None:
-        grade = int(mine["grade"].iloc[0]) if not mine.empty else 0
+        grade = int(stored[0]["grade"]) if stored else 0
     with operation(store) as op:
         grading.write_grade(op, reviewer, query_id, doc_id, grade, hard_negative=True,
-                            note=note or (mine["note"].iloc[0] if not mine.empty else ""))
+                            note=note or (stored[0]["note"] or "" if stored else ""), stored=stored)
         op.log(reviewer, CONFIRM, f"judgment:{query_id}/{doc_id}", grade=grade)
 
 

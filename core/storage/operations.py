@@ -70,12 +70,13 @@ class Operation:
             self.store.add(name, records)
         return len(records)
 
-    def upsert(self, name: str, rows: Sequence[LanceModel | dict], *, mark: str = "") -> None:
-        """Insert or replace by key: undone by deleting new keys and putting replaced rows back."""
+    def upsert(self, name: str, rows: Sequence[LanceModel | dict], *, mark: str = "", before: list[dict] | None = None) -> None:
+        """Insert or replace by key: undone by deleting new keys and putting replaced rows back.
+        `before`: the stored rows with these keys, when the caller has just read them."""
         records = _rows(rows)
         if not records:
             return
-        before = self._read(name, records)
+        before = self._read(name, records) if before is None else before
         present = {_key(name, r) for r in before}
         new = [self._key_row(name, r) for r in records if _key(name, r) not in present]
         written = {_key(name, r): r for r in records} if mark else {}
