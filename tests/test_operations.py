@@ -207,3 +207,16 @@ def test_a_split_that_fails_half_way_leaves_every_split_as_it_was(store, monkeyp
     monkeypatch.undo()
     assert len(calls) == 2 and _split_of(store) == before
     assert store.count("events", "action = 'split'") == 0
+
+
+def test_a_reject_whose_event_fails_keeps_the_flag(store, monkeypatch):
+    from core.labeling import hardnegatives
+
+    fill_small(store)
+    grading.grade(store, "ann", "q1", "d2", 0, hard_negative=True)
+    _failing_event_writes(store, monkeypatch, hardnegatives.REJECT)
+    with pytest.raises(OSError):
+        hardnegatives.reject(store, "ann", "q1", "d2")
+    monkeypatch.undo()
+    assert grading.judgments_for(store, "q1", "ann")["hard_negative"].tolist() == [True]
+    assert store.count("events", f"action = '{hardnegatives.REJECT}'") == 0

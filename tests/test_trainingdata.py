@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.search import mining
 from core.storage.schemas import Judgment, Query, now
 from core.training import data as trainingdata
 
@@ -42,13 +43,13 @@ def test_mining_skips_the_ten_closest_unlabelled_documents(embedder):
     doc_text = {f"d{i}": f"{plans[i % 10]} plan {2020 + i // 10}: the deductible and copays for office visits"
                 for i in range(60)} | {f"x{i}": f"How to update your mailing address, form {i}" for i in range(20)}
     query = "gold plan 2023 deductible"
-    mined = {d for _, d in trainingdata.mine(embedder.model, {"q": query}, doc_text, {"q": ["d32"]}, 3, 0.05)}
+    mined = {d for _, d in mining.training_negatives(embedder.model, {"q": query}, doc_text, {"q": ["d32"]}, 3, 0.05)}
     ids = [d for d in doc_text if d != "d32"]
     vectors = embedder.model.encode([query, doc_text["d32"], *(doc_text[d] for d in ids)], normalize_embeddings=True)
     scores = vectors[2:] @ vectors[0]
     positive = float(vectors[1] @ vectors[0])
-    allowed = (scores <= trainingdata.MINE_MAX_SCORE) & (scores <= positive - abs(positive) * 0.05)
-    closest = {ids[i] for i in np.argsort(-np.where(allowed, scores, -np.inf))[: trainingdata.MINE_SKIP]}
+    allowed = (scores <= mining.MINE_MAX_SCORE) & (scores <= positive - abs(positive) * 0.05)
+    closest = {ids[i] for i in np.argsort(-np.where(allowed, scores, -np.inf))[: mining.MINE_SKIP]}
     assert len(mined) >= 3 and not mined & closest
 
 
@@ -61,7 +62,7 @@ def test_a_mining_window_takes_negatives_from_the_top_of_the_ranking(embedder):
     plans = ["Bronze", "Silver", "Gold", "Platinum", "Basic"]
     doc_text = {f"d{i}": f"The {topics[i % 8]} of the {plans[i // 8]} plan" for i in range(40)}
     query = "what is the deductible for an office visit"
-    mined = {d for _, d in trainingdata.mine(embedder.model, {"q": query}, doc_text, {"q": ["d0"]}, 3, 0.0, window=(0, 8))}
+    mined = {d for _, d in mining.training_negatives(embedder.model, {"q": query}, doc_text, {"q": ["d0"]}, 3, 0.0, window=(0, 8))}
     ids = [d for d in doc_text if d != "d0"]
     vectors = embedder.model.encode([query, *(doc_text[d] for d in ids)], normalize_embeddings=True)
     top = {ids[i] for i in np.argsort(-(vectors[1:] @ vectors[0]))[:8]}

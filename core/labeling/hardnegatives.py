@@ -16,6 +16,7 @@ import pandas as pd
 
 from core.labeling import grading, logs
 from core.labeling.labels import consensus, positive_mask, source_scales
+from core.search.mining import mine_pairs
 from core.search.models import Embedder
 from core.search.retrieval import corpus_matrix, rank_many
 from core.storage.operations import operation
@@ -47,36 +48,25 @@ def _ranked_low(queries: pd.DataFrame, labels: pd.DataFrame, rankings, low_grade
     return out
 
 
-def _similar_to_positive(store: Store, embedder: Embedder, queries: pd.DataFrame, labels: pd.DataFrame, per_query: int) -> list[dict]:
-    from datasets import Dataset
-    from sentence_transformers.util import mine_hard_negatives
-
+def _similar_to_positive(store: Store, embedder: Embedder, queries: pd.DataFrame, labels: pd.DataFrame, per_query: int,
+                         corpus_vectors: dict) -> list[dict]:
+    """The never-judged documents the retriever puts closest to each query with a positive."""
     positives = labels[labels["positive"]]
     if positives.empty:
         return []
     doc_text = store.document_texts()
-    corpus = list(doc_text.values())
-    by_text = {text: doc_id for doc_id, text in doc_text.items()}
     text_of = dict(zip(queries["query_id"], queries["text"], strict=False))
-    pairs = [(q, doc_text[d]) for q, d in zip(positives["query_id"], positives["doc_id"], strict=False) if q in text_of and d in doc_text]
-    if not pairs or len(corpus) < 3:
-        return []
-    dataset = Dataset.from_dict({"anchor": [text_of[q] for q, _ in pairs], "positive": [p for _, p in pairs]})
-    mined = mine_hard_negatives(dataset, embedder.model, corpus=corpus, num_negatives=per_query, output_format="n-tuple",
-                                output_scores=True, verbose=False)
-    query_of = {t: q for q, t in text_of.items()}
+    by_query: dict[str, list[str]] = {}
+    for q, d in zip(positives["query_id"], positives["doc_id"], strict=False):
+        by_query.setdefault(q, []).append(d)
     judged = set(zip(labels["query_id"], labels["doc_id"], strict=False))
     out, seen = [], set()
-    for row in mined:
-        qid = query_of.get(row["anchor"])
-        positive = by_text.get(row["positive"], "")
-        for n in range(1, per_query + 1):
-            doc_id = by_text.get(row.get(f"negative_{n}"))
-            if qid is None or doc_id is None or (qid, doc_id) in judged or (qid, doc_id) in seen:
-                continue
-            seen.add((qid, doc_id))
-            out.append({"query_id": qid, "query": row["anchor"], "doc_id": doc_id, "source": f"never graded, similar to positive {positive}",
-                        "score": float(row["scores"][n]), "grade": None})
+    for m in mine_pairs(embedder.model, text_of, doc_text, by_query, per_query, corpus_vectors=corpus_vectors):
+        if (m.query_id, m.doc_id) in judged or (m.query_id, m.doc_id) in seen:
+            continue
+        seen.add((m.query_id, m.doc_id))
+        out.append({"query_id": m.query_id, "query": text_of[m.query_id], "doc_id": m.doc_id,
+                    "source": f"never graded, similar to positive {m.positive_id}", "score": m.score, "grade": None})
     return out
 
 
@@ -120,7 +110,8 @@ def mined_candidates(
     say(0.4, f"Ranking {len(queries)} queries…")
     rankings = rank_many(embedder.encode_queries(list(queries["text"])), doc_ids, matrix, k)
     say(0.5, "Mining never-graded documents close to each positive (mine_hard_negatives)…")
-    rows = _ranked_low(queries, labels, rankings, low_grade) + _similar_to_positive(store, embedder, queries, labels, per_query)
+    rows = _ranked_low(queries, labels, rankings, low_grade)
+    rows += _similar_to_positive(store, embedder, queries, labels, per_query, dict(zip(doc_ids, matrix, strict=True)))
     rows += _from_logs(store, queries, labels)
     say(1.0, "Done.")
     decided = decided_pairs(store)
@@ -151,12 +142,6 @@ def reject(store: Store, reviewer: str, query_id: str, doc_id: str) -> None:
     with operation(store) as op:
         grading.set_hard_negative(store, reviewer, query_id, doc_id, False, op=op)
         op.log(reviewer, REJECT, f"judgment:{query_id}/{doc_id}")
-
-
-def reject(store: Store, reviewer: str, query_id: str, doc_id: str) -> None:
-    """Not a hard negative: clear the reviewer's own flag if set, and stop offering the pair."""
-    grading.set_hard_negative(store, reviewer, query_id, doc_id, False)
-    store.log(reviewer, REJECT, f"judgment:{query_id}/{doc_id}")
 
 
 def confirmed(store: Store, query_ids: list[str] | None = None) -> pd.DataFrame:

@@ -1,4 +1,5 @@
-"""Search: models (loading, embedding cache) and retrieval (vector, full-text, hybrid).
+"""Search: models (loading, embedding cache), retrieval (vector, full-text, hybrid) and mining
+(negatives from the retriever's ranking, over the stored corpus vectors).
 """
 
-__all__ = ["models", "retrieval"]
+__all__ = ["mining", "models", "retrieval"]

@@ -10,28 +10,22 @@ positive are not used). Validation queries are carved out of the train split, ne
 
 from __future__ import annotations
 
-import hashlib
 import random
-import tempfile
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from core.labeling.labels import FLYWHEEL, Scale, graded_labels, negative_ceiling, positive_rule, positive_threshold
+from core.search.mining import training_negatives
 from core.storage.schemas import QueryOrigin, QueryStatus, Split
 from core.storage.splits import normalise
 from core.storage.store import Store, sql_in, sql_str
 
 MIN_PAIRS = 20  # below this, a run is unlikely to beat the base model
 MIN_VALIDATION = 5
-# sentence-transformers' recommended mining window (from the NV-Retriever paper): the base model's
-# top 10 unlabelled documents are too often relevant ones nobody graded, so skip them, sample at
-# random from the next 40, and drop any that scores above 0.8 or within 5% of the positive.
-MINE_SKIP, MINE_WINDOW, MINE_MAX_SCORE = 10, 50, 0.8
 
 
 @dataclass
@@ -100,7 +94,7 @@ def build(
     corpus_vectors: Mapping[str, np.ndarray] | None = None,
 ) -> TrainingData:
     """Collect the training data; `miner` (a SentenceTransformer) adds mined negatives, from
-    `mining_window` (skip, end) of its ranking or, by default, the bi-encoder window (MINE_*).
+    `mining_window` (skip, end) of its ranking or, by default, the library's recommended window (search.mining.training_negatives).
     `corpus_vectors` (doc_id → the miner's stored embedding) spares the miner re-embedding the corpus."""
     train = _queries(store, Split.train.value)
     evaluation = _queries(store, Split.eval.value)
@@ -158,7 +152,8 @@ def build(
             if g <= low:
                 add_negative(q, d, "low-graded")
     if miner is not None and negatives_per_query > 0:
-        for q, d in mine(miner, train, doc_text, positives, negatives_per_query, mining_margin, seed, mining_window, corpus_vectors):
+        for q, d in training_negatives(miner, train, doc_text, positives, negatives_per_query, mining_margin, seed, mining_window,
+                                       corpus_vectors):
             add_negative(q, d, "mined")
 
     data = TrainingData(
@@ -176,65 +171,6 @@ def build(
     )
     data.warnings = warnings(data, negatives_per_query, mined=miner is not None)
     return data
-
-
-def mine(miner: Any, queries: dict[str, str], doc_text: dict[str, str], positives: dict[str, list[str]], count: int, margin: float,
-         seed: int = 0, window: tuple[int, int] | None = None, corpus_vectors: Mapping[str, np.ndarray] | None = None) -> list[tuple[str, str]]:
-    """(query, doc) negatives from sentence-transformers' miner, in `window` (skip, end) of its
-    ranking; by default its recommended bi-encoder window (MINE_*)."""
-    from datasets import Dataset
-    from sentence_transformers.util import mine_hard_negatives
-
-    pairs = [(q, d) for q, docs in positives.items() for d in docs[:1]]
-    if not pairs or len(doc_text) < 2:
-        return []
-    corpus = list(dict.fromkeys(doc_text.values()))
-    by_text: dict[str, list[str]] = defaultdict(list)
-    for d, t in doc_text.items():
-        by_text[t].append(d)
-    if window is None:
-        skip = min(MINE_SKIP, len(corpus) // 10)  # a tiny corpus (27 categories) keeps most of its candidates
-        end = max(MINE_WINDOW, skip + count + 5)
-    else:
-        skip, end = window
-    end = min(len(corpus), end)
-    dataset = Dataset.from_dict({"anchor": [queries[q] for q, _ in pairs], "positive": [doc_text[d] for _, d in pairs]})
-    state = random.getstate()  # the miner samples with the global `random`: seed it, then put it back
-    random.seed(seed)
-    try:
-        with tempfile.TemporaryDirectory(prefix="flywheel-mining-") as cache:
-            seed_miner_cache(cache, miner, corpus, by_text, corpus_vectors)
-            mined = mine_hard_negatives(
-                dataset, miner, corpus=corpus, num_negatives=max(1, min(count + 5, end - skip - 1)), range_min=skip, range_max=end,
-                max_score=MINE_MAX_SCORE, relative_margin=margin, sampling_strategy="random", output_format="triplet", batch_size=64,
-                verbose=False, cache_folder=cache,
-            )
-    finally:
-        random.setstate(state)
-    query_of_text = {queries[q]: q for q, _ in pairs}
-    out: list[tuple[str, str]] = []
-    for row in mined:
-        q = query_of_text.get(row["anchor"])
-        if q is not None:
-            out.extend((q, d) for d in by_text.get(row["negative"], []))
-    return out
-
-
-def seed_miner_cache(folder: str, miner: Any, corpus: list[str], by_text: Mapping[str, list[str]],
-                     corpus_vectors: Mapping[str, np.ndarray] | None) -> bool:
-    """Put the stored corpus embeddings where `mine_hard_negatives(cache_folder=…)` looks for them
-    (its file name hashes the model name and corpus), so the miner does not embed the corpus again.
-    Skipped when a vector is missing or the model embeds documents with a prompt; should the
-    library name its cache files differently, it simply embeds the corpus itself."""
-    if not corpus_vectors or (getattr(miner, "prompts", None) or {}).get("document"):
-        return False
-    ids = [by_text[text][0] for text in corpus]
-    if any(d not in corpus_vectors for d in ids):
-        return False
-    name = getattr(miner.model_card_data, "base_model", None) or ""
-    digest = hashlib.sha256(repr((name, None, None, corpus)).encode(), usedforsecurity=False).hexdigest()
-    np.save(Path(folder) / f"corpus_embeddings_{digest}.npy", np.vstack([corpus_vectors[d] for d in ids]).astype(np.float32))
-    return True
 
 
 def warnings(data: TrainingData, negatives_per_query: int, mined: bool) -> list[str]:
