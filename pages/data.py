@@ -91,7 +91,7 @@ with export_tab:
         if st.button("Prepare download"):
             with tempfile.TemporaryDirectory() as scratch:
                 try:
-                    counts = export(db, fmt, Path(scratch), actor=user())
+                    counts = export(db, fmt, Path(scratch), actor=user(), embedder=embedder() if fmt is ExportFormat.triplets else None)
                 except FlywheelError as error:
                     show_error(error)
                 else:

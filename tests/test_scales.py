@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import InputError
 from core.labeling import export, grading, labels
 from core.labeling.labels import FLYWHEEL, Scale, detect_scale
 from core.storage.imports import import_path
@@ -94,3 +95,22 @@ def test_grade_page_legend_states_an_imported_queries_scale(store, tmp_path):
     assert labels.query_scale(store, "q1") == Scale(1)
     assert "0–2 → 0, 3–5 → 1" in labels.scale_note(labels.query_scale(store, "q1"))
     assert labels.scale_note(FLYWHEEL) == ""
+
+
+def test_qrels_listing_only_relevant_documents_export_triplets_with_mined_negatives(store, tmp_path, embedder):
+    """Most BEIR sets (CISI, SciFact…) list relevant documents only: no judged negative exists."""
+    folder = beir_folder(tmp_path, 1)
+    for qrels in (folder / "qrels").iterdir():
+        lines = qrels.read_text().splitlines()
+        qrels.write_text("\n".join([lines[0], *(line for line in lines[1:] if line.endswith("\t1"))]) + "\n")
+    import_path(store, folder, name="ext")
+    with pytest.raises(InputError, match="expects a query with a positive"):
+        export.export(store, "triplets", tmp_path / "bare")
+    out = export.export(store, "triplets", tmp_path / "out", embedder=embedder)
+    assert out["triplets"] == out["mined_triplets"] > 0
+    judged = {(q, d) for q, _, _, grades in SMALL_QUERIES for d, g in grades if ON_SCALE[1][g]}  # what the file still lists
+    text_of = {x: d for d, _, x in SMALL_DOCS}
+    query_of = {t: q for q, t, _, _ in SMALL_QUERIES}
+    rows = [json.loads(line) for line in (tmp_path / "out" / "triplets.jsonl").read_text().splitlines()]
+    negatives = {(query_of[r["anchor"]], text_of[r["negative"].split("\n")[-1]]) for r in rows}
+    assert negatives and not negatives & judged

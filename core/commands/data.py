@@ -35,8 +35,11 @@ def _import(settings: Settings, args) -> int:
 
 def _export(settings: Settings, args) -> int:
     from core.labeling.export import export
+    from core.search.models import Embedder
 
-    print_json(export(open_store(settings, create=False), args.format, args.out))
+    store = open_store(settings, create=False)
+    miner = Embedder(args.model or None) if args.format == "triplets" else None  # mines negatives for queries with none judged
+    print_json(export(store, args.format, args.out, embedder=miner))
     return 0
 
 
@@ -98,6 +101,7 @@ def register(subparsers) -> None:
     exp = subparsers.add_parser("export", help="export judgments, or the few-shot sets")
     exp.add_argument("--format", required=True, choices=["beir", "triplets", "hf", "cohere", "fewshot"])
     exp.add_argument("--out", default="export", help="output folder (default: ./export); for fewshot a .json file or a folder")
+    exp.add_argument("--model", default="", help="triplets: model that mines negatives for queries with none judged (default: bundled MiniLM)")
     exp.set_defaults(handler=_export)
 
     stat = subparsers.add_parser("status", help="counts of what is in the workspace, as JSON")

@@ -15,11 +15,14 @@ import pandas as pd
 from core.errors import InputError
 from core.labeling.fewshot import export_fewshot
 from core.labeling.labels import Scale, consensus_labels, negative_mask, negative_rule, positive_mask, positive_rule
-from core.search.models import document_text
+from core.search.mining import MARGIN, NEGATIVES_PER_QUERY, training_negatives
+from core.search.models import Embedder, document_text
+from core.search.retrieval import corpus_matrix
 from core.storage.auth import Action, User, actor_name
 from core.storage.schemas import QueryStatus, Split
 from core.storage.store import Store
 
+TRIPLET_COLUMNS = ["query_id", "anchor", "positive", "negative", "split"]
 SPLIT_FILES = {Split.train.value: "train", Split.eval.value: "test", Split.none.value: "unassigned"}
 
 
@@ -95,16 +98,50 @@ def training_triplets(labels: pd.DataFrame, queries: pd.DataFrame, docs: pd.Data
             for negative in negatives["doc_id"]:
                 rows.append({"query_id": query_id, "anchor": query_text[query_id], "positive": text[positive],
                              "negative": text[negative], "split": group["split"].iloc[0]})
-    return pd.DataFrame(rows, columns=["query_id", "anchor", "positive", "negative", "split"])
+    return pd.DataFrame(rows, columns=TRIPLET_COLUMNS)
 
 
-def export_triplets(store: Store, out: Path) -> dict[str, int]:
+def mined_triplets(store: Store, labels: pd.DataFrame, queries: pd.DataFrame, docs: pd.DataFrame, embedder: Embedder,
+                   skip: set[str]) -> pd.DataFrame:
+    """Triplets for queries with a positive but no judged negative (binary qrels that list only
+    relevant documents, as most BEIR sets do): negatives mined by the recipe training uses, never
+    a document judged for the query."""
+    labels = labels[~labels["query_id"].isin(skip)]
+    positives = labels[positive_mask(labels)].sort_values("grade", ascending=False)
+    by_query: dict[str, list[str]] = {}
+    for q, d in zip(positives["query_id"], positives["doc_id"], strict=True):
+        by_query.setdefault(q, []).append(d)
+    if not by_query:
+        return pd.DataFrame(columns=TRIPLET_COLUMNS)
+    text = _document_texts(docs)
+    query_text = dict(zip(queries["query_id"], queries["text"], strict=True))
+    split = dict(zip(queries["query_id"], queries["split"], strict=True))
+    doc_ids, matrix = corpus_matrix(store, embedder)
+    judged = set(zip(labels["query_id"], labels["doc_id"], strict=True))
+    negatives = training_negatives(embedder.model, {q: query_text[q] for q in by_query}, text, by_query, NEGATIVES_PER_QUERY, MARGIN,
+                                   corpus_vectors=dict(zip(doc_ids, matrix, strict=True)))
+    kept: dict[str, list[str]] = {}
+    for q, d in negatives:
+        if (q, d) not in judged and d not in kept.setdefault(q, []) and len(kept[q]) < NEGATIVES_PER_QUERY:
+            kept[q].append(d)
+    rows = [{"query_id": q, "anchor": query_text[q], "positive": text[p], "negative": text[n], "split": split[q]}
+            for q, found in kept.items() for p in by_query[q] for n in found]
+    return pd.DataFrame(rows, columns=TRIPLET_COLUMNS)
+
+
+def export_triplets(store: Store, out: Path, embedder: Embedder | None = None) -> dict[str, int]:
+    """Judged triplets, plus mined negatives (with `embedder`) for queries that have none judged."""
     labels, queries, docs = _labelled(store)
     out.mkdir(parents=True, exist_ok=True)
     triplets = training_triplets(labels, queries, docs)
-    if triplets.empty:
-        raise InputError(f"no query has both a positive ({positive_rule(scales={Scale(int(t)) for t in labels['top']})}) and a negative ({negative_rule()}) to make a triplet")
-    return {"triplets": _write_jsonl(out / "triplets.jsonl", triplets[["anchor", "positive", "negative"]].to_dict("records"))}
+    mined = mined_triplets(store, labels, queries, docs, embedder, set(triplets["query_id"])) if embedder else triplets.iloc[:0]
+    if triplets.empty and mined.empty:
+        rule = positive_rule(scales={Scale(int(t)) for t in labels["top"]})
+        raise InputError(f"the triplet export expects a query with a positive ({rule}) and a negative ({negative_rule()}, or mined with a "
+                         "model), but got none; grade a few positives in the train split first")
+    both = pd.concat([triplets, mined], ignore_index=True)
+    return {"triplets": _write_jsonl(out / "triplets.jsonl", both[["anchor", "positive", "negative"]].to_dict("records")),
+            "mined_triplets": len(mined)}
 
 
 def export_hf(store: Store, out: Path) -> dict[str, int]:
@@ -145,9 +182,11 @@ EXPORTERS = {
 }
 
 
-def export(store: Store, fmt: ExportFormat | str, out: str | Path, actor: str | User = "cli") -> dict[str, int]:
-    """Write the export and log who took it (an export is a copy of the team's labels)."""
+def export(store: Store, fmt: ExportFormat | str, out: str | Path, actor: str | User = "cli", embedder: Embedder | None = None) -> dict[str, int]:
+    """Write the export and log who took it (an export is a copy of the team's labels);
+    `embedder` mines negatives for triplets where no judged one exists."""
     actor = actor_name(actor, Action.export_data)
-    counts = EXPORTERS[ExportFormat(fmt)](store, Path(out))
-    store.log(actor, "export", f"export:{ExportFormat(fmt).value}", **counts)
+    fmt = ExportFormat(fmt)
+    counts = export_triplets(store, Path(out), embedder) if fmt is ExportFormat.triplets else EXPORTERS[fmt](store, Path(out))
+    store.log(actor, "export", f"export:{fmt.value}", **counts)
     return counts

@@ -24,6 +24,7 @@ import numpy as np
 # top 10 unlabelled documents are too often relevant ones nobody graded, so skip them, sample at
 # random from the next 40, and drop any that scores above 0.8 or within 5% of the positive.
 MINE_SKIP, MINE_WINDOW, MINE_MAX_SCORE = 10, 50, 0.8
+NEGATIVES_PER_QUERY, MARGIN = 3, 0.05  # the defaults of a training run and of the triplet export
 
 
 @dataclass(frozen=True)

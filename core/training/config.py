@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from core.errors import InputError
+from core.search.mining import MARGIN, NEGATIVES_PER_QUERY
 from core.storage.schemas import RunKind
 
 KINDS = (RunKind.bi_encoder.value, RunKind.cross_encoder.value, RunKind.adapter.value)
@@ -33,14 +34,14 @@ class TrainConfig:
     learning_rate: float | None = None
     max_steps: int = 0  # 0 = no cap
     time_budget_s: float = 0.0  # 0 = no budget; training stops and keeps the best model when it passes
-    negatives_per_query: int = 3
+    negatives_per_query: int = NEGATIVES_PER_QUERY
     positive_grade: int = 0  # 0 = the top band of each query's relevance scale (labels.Scale.positive)
     validation_fraction: float = 0.15
     eval_steps: int = 0  # 0 = about twice per epoch
     patience: int = 3  # early stopping: evaluations without improvement
     rerank_depth: int = 20
     warm_start: bool = False  # cross-encoder: first distil the retriever's scores over synthetic queries (training.warm_start)
-    mining_margin: float = 0.05
+    mining_margin: float = MARGIN
     mine: bool = True
     cohere_model: str = "rerank-v3.5"
     seed: int = 0
