@@ -10,7 +10,7 @@ import tomllib
 from dataclasses import asdict
 from pathlib import Path
 
-from core.commands.output import open_store, print_json
+from core.commands.output import counter, open_store, print_json
 from core.errors import InputError
 from core.settings import Settings
 from core.storage.auth import Users
@@ -39,7 +39,7 @@ def _export(settings: Settings, args) -> int:
 
     store = open_store(settings, create=False)
     miner = Embedder(args.model or None) if args.format == "triplets" else None  # mines negatives for queries with none judged
-    print_json(export(store, args.format, args.out, embedder=miner))
+    print_json(export(store, args.format, args.out, embedder=miner, progress=counter("embedding documents to mine negatives")))
     return 0
 
 

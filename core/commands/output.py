@@ -20,3 +20,13 @@ def open_store(settings, *, create: bool = True):
     for message in store.recovered:
         print(f"note: {message}", file=sys.stderr)
     return store
+
+
+def counter(label: str):
+    """A progress callback `(done, total)` that redraws one stderr line: "label [done/total]"."""
+    import sys
+
+    def progress(done: int, total: int) -> None:
+        print(f"\r{label} [{done}/{total}]", end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+    return progress

@@ -16,7 +16,7 @@ from core.errors import InputError
 from core.labeling.fewshot import export_fewshot
 from core.labeling.labels import Scale, consensus_labels, negative_mask, negative_rule, positive_mask, positive_rule
 from core.search.mining import MARGIN, NEGATIVES_PER_QUERY, training_negatives
-from core.search.models import Embedder, document_text
+from core.search.models import Embedder, Progress, document_text
 from core.search.retrieval import corpus_matrix
 from core.storage.auth import Action, User, actor_name
 from core.storage.schemas import QueryStatus, Split
@@ -102,7 +102,7 @@ def training_triplets(labels: pd.DataFrame, queries: pd.DataFrame, docs: pd.Data
 
 
 def mined_triplets(store: Store, labels: pd.DataFrame, queries: pd.DataFrame, docs: pd.DataFrame, embedder: Embedder,
-                   skip: set[str]) -> pd.DataFrame:
+                   skip: set[str], progress: Progress | None = None) -> pd.DataFrame:
     """Triplets for queries with a positive but no judged negative (binary qrels that list only
     relevant documents, as most BEIR sets do): negatives mined by the recipe training uses, never
     a document judged for the query."""
@@ -116,7 +116,7 @@ def mined_triplets(store: Store, labels: pd.DataFrame, queries: pd.DataFrame, do
     text = _document_texts(docs)
     query_text = dict(zip(queries["query_id"], queries["text"], strict=True))
     split = dict(zip(queries["query_id"], queries["split"], strict=True))
-    doc_ids, matrix = corpus_matrix(store, embedder)
+    doc_ids, matrix = corpus_matrix(store, embedder, progress)  # stored once per model; later exports and runs reuse it
     judged = set(zip(labels["query_id"], labels["doc_id"], strict=True))
     negatives = training_negatives(embedder.model, {q: query_text[q] for q in by_query}, text, by_query, NEGATIVES_PER_QUERY, MARGIN,
                                    corpus_vectors=dict(zip(doc_ids, matrix, strict=True)))
@@ -129,12 +129,12 @@ def mined_triplets(store: Store, labels: pd.DataFrame, queries: pd.DataFrame, do
     return pd.DataFrame(rows, columns=TRIPLET_COLUMNS)
 
 
-def export_triplets(store: Store, out: Path, embedder: Embedder | None = None) -> dict[str, int]:
+def export_triplets(store: Store, out: Path, embedder: Embedder | None = None, progress: Progress | None = None) -> dict[str, int]:
     """Judged triplets, plus mined negatives (with `embedder`) for queries that have none judged."""
     labels, queries, docs = _labelled(store)
     out.mkdir(parents=True, exist_ok=True)
     triplets = training_triplets(labels, queries, docs)
-    mined = mined_triplets(store, labels, queries, docs, embedder, set(triplets["query_id"])) if embedder else triplets.iloc[:0]
+    mined = mined_triplets(store, labels, queries, docs, embedder, set(triplets["query_id"]), progress) if embedder else triplets.iloc[:0]
     if triplets.empty and mined.empty:
         rule = positive_rule(scales={Scale(int(t)) for t in labels["top"]})
         raise InputError(f"the triplet export expects a query with a positive ({rule}) and a negative ({negative_rule()}, or mined with a "
@@ -182,11 +182,12 @@ EXPORTERS = {
 }
 
 
-def export(store: Store, fmt: ExportFormat | str, out: str | Path, actor: str | User = "cli", embedder: Embedder | None = None) -> dict[str, int]:
+def export(store: Store, fmt: ExportFormat | str, out: str | Path, actor: str | User = "cli", embedder: Embedder | None = None,
+           progress: Progress | None = None) -> dict[str, int]:
     """Write the export and log who took it (an export is a copy of the team's labels);
     `embedder` mines negatives for triplets where no judged one exists."""
     actor = actor_name(actor, Action.export_data)
     fmt = ExportFormat(fmt)
-    counts = export_triplets(store, Path(out), embedder) if fmt is ExportFormat.triplets else EXPORTERS[fmt](store, Path(out))
+    counts = export_triplets(store, Path(out), embedder, progress) if fmt is ExportFormat.triplets else EXPORTERS[fmt](store, Path(out))
     store.log(actor, "export", f"export:{fmt.value}", **counts)
     return counts
