@@ -12,7 +12,7 @@ from core.search.retrieval import SearchMode
 from ui import grading as ui
 from ui.common import require_reviewer, settings, show_error, store
 from ui.keys import hint, key_help
-from ui.safe_text import code, escape
+from ui.safe_text import code, escape, see_all
 
 st.title("Grade relevance")
 name = require_reviewer()
@@ -62,7 +62,7 @@ mine = grading.judgments_for(db, item.query_id, name).set_index("doc_id").to_dic
 qid = item.query_id
 st.markdown(f"### {escape(query, None)}")
 st.caption(f"Query {code(qid)}" + (" · second opinion (overlap sample, for agreement)" if item.queue == grading.OVERLAP_QUEUE else "")
-           + f" · you graded {sum(r['doc_id'] in mine for r in rows)} of {len(rows)} candidates")
+           + f" · you graded {sum(r['doc_id'] in mine for r in rows)} of {len(rows)} candidates", help=see_all(qid))
 st.caption(ui.legend(qid))
 if st.session_state.get(ui.ERROR):
     (st.warning if st.session_state.get(ui.LEAVING) == qid else st.error)(escape(st.session_state[ui.ERROR], 2000))
@@ -95,7 +95,8 @@ def side_info(doc_id: str) -> None:
         others = grading.judgments_for(db, qid)
         others = others[(others["doc_id"] == doc_id) & (others["reviewer"] != name)]
         st.caption(f"Retriever score {row['score']:.3f} (rank {row['rank']}) · others: "
-                   + (", ".join(f"{escape(r, 40)}: {g}" for r, g in zip(others["reviewer"], others["grade"], strict=False)) or "none yet"))
+                   + (", ".join(f"{escape(r, 40)}: {g}" for r, g in zip(others["reviewer"], others["grade"], strict=False)) or "none yet"),
+                   help=see_all(*others["reviewer"], limit=40))
     if suggest:
         found = judge.suggestions_for(db, qid)
         for s in found[found["doc_id"] == doc_id].to_dict("records"):
@@ -150,7 +151,7 @@ if view == "One at a time":
     left, right = st.columns([3, 1.3])
     with left:
         with st.container(border=True, key="g_document"):
-            st.caption(code(doc["doc_id"]))
+            st.caption(code(doc["doc_id"]), help=see_all(doc["doc_id"]))
             ui.show_document(doc["title"], doc["text"], query)
         st.text_input("Note (saved with the grade)", key=ui.note_key(qid, doc["doc_id"]))
         side_info(doc["doc_id"])
