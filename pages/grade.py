@@ -9,8 +9,10 @@ from core.labeling import grading, guidelines, judge, logs
 from core.labeling.labels import GRADE_MEANINGS
 from core.labeling.llm import make_client
 from core.search.retrieval import SearchMode
+from core.storage.auth import Action, minimum_role
+from ui import auth
 from ui import grading as ui
-from ui.common import require_reviewer, settings, show_error, store
+from ui.common import require_reviewer, settings, show_error, store, user
 from ui.keys import hint, key_help
 from ui.safe_text import code, escape, see_all
 
@@ -106,18 +108,22 @@ def side_info(doc_id: str) -> None:
 
 
 def guidelines_panel() -> None:
-    """The workspace's grading guidelines beside the document; anyone can edit them (each edit is logged)."""
+    """The workspace's grading guidelines beside the document, as plain text; engineers and admins edit them (logged)."""
     text, who, when = guidelines.read(db)
     with st.container(border=True, height=520, key="g_guidelines"):
         st.markdown("**Guidelines**")
-        st.markdown(text)
-        st.caption(f"Edited by {who}, {when:%Y-%m-%d %H:%M} UTC" if who else "The default guidelines: edit them for your team.")
+        st.markdown(escape(text, None))  # text with its line breaks: no markdown, link or image from whoever edited it
+        st.caption(f"Edited by {escape(who, 40)}, {when:%Y-%m-%d %H:%M} UTC" if who else "The default guidelines: edit them for your team.",
+                   help=see_all(who, limit=40))
+        if not auth.can(Action.edit_guidelines):
+            st.caption(f"Editing them needs the {minimum_role(Action.edit_guidelines).value} role.")
+            return
         with st.popover("Edit", icon=":material/edit:"):
             with st.form("g_guidelines_form", border=False):
-                new = st.text_area("Guidelines (markdown)", value=text, height=360)
+                new = st.text_area("Guidelines (plain text)", value=text, height=360)
                 if st.form_submit_button("Save"):
                     try:
-                        guidelines.save(db, name, new)
+                        guidelines.save(db, user(), new)
                         st.rerun()
                     except FlywheelError as error:
                         show_error(error)

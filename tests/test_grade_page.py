@@ -135,15 +135,19 @@ def test_leaving_a_half_graded_query_asks_then_lists_it_to_come_back(small_store
 def test_guidelines_beside_the_document_are_editable_and_progress_counts(small_store):
     from core.labeling import guidelines
 
+    from ui.safe_text import escape
+
     at = page()
-    assert any("**Hard negative**" in m.value for m in at.markdown)
+    assert any(m.value.startswith(escape(guidelines.DEFAULT, None)[:80]) for m in at.markdown)  # as text
     at.button(key="grade_3").click().run()
     assert any("**My progress**: 1 grades on 1 queries today · 1 this week" in c.value for c in at.caption)
-    at.text_area[0].set_value("**3 · relevant**: answers the question.")
+    edited = "**3 · relevant**: answers it.\n![x](http://127.0.0.1:9/x.png) see http://evil.example"
+    at.text_area[0].set_value(edited)
     at.button(key="FormSubmitter:g_guidelines_form-Save").click().run()
     assert not at.exception, at.exception
-    assert guidelines.read(small_store)[:2] == ("**3 · relevant**: answers the question.", "ann")
-    assert any(m.value == "**3 · relevant**: answers the question." for m in at.markdown)
+    assert guidelines.read(small_store)[:2] == (edited, "ann")
+    shown = next(m.value for m in at.markdown if "answers it" in m.value)
+    assert shown == escape(edited, None) and "  \n" in shown  # escaped markdown, the line break kept
 
 
 def test_finishing_a_query_moves_on_and_two_sessions_get_different_queries(small_store):
