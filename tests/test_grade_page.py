@@ -134,7 +134,6 @@ def test_leaving_a_half_graded_query_asks_then_lists_it_to_come_back(small_store
 
 def test_guidelines_beside_the_document_are_editable_and_progress_counts(small_store):
     from core.labeling import guidelines
-
     from ui.safe_text import escape
 
     at = page()

@@ -13,7 +13,6 @@ import math
 import os
 import time
 from contextlib import contextmanager
-from pathlib import Path
 
 from core.storage.auth import Users
 
