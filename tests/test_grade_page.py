@@ -206,3 +206,29 @@ def test_hard_negatives_page_confirms_a_candidate(small_store):
     row = grading.judgments_for(small_store, query_id, reviewer).set_index("doc_id").loc[doc_id]
     assert bool(row["hard_negative"])
     assert f"{query_id}" in " ".join(e.label for e in at.expander)
+
+
+def test_labels_that_cut_a_long_title_id_or_reviewer_name_give_all_of_it_as_a_tooltip(small_store):
+    from core.storage.schemas import Document
+    from ui.safe_text import escape
+
+    title, doc_id, reviewer = "A **long** title " * 20, "doc-" + "x" * 200, "reviewer-" + "r" * 90
+    small_store.add("documents", [Document(doc_id=doc_id, title=title, text="coverage text")])
+    for who, grade in (("ann", 5), (reviewer, 0)):
+        grading.grade(small_store, who, "q1", doc_id, grade)
+    at = AppTest.from_file(AGREEMENT, default_timeout=60).run()
+    assert not at.exception
+    pair = next(m for m in at.markdown if "Cohen's κ" in m.value)
+    assert reviewer not in pair.value and pair.proto.help == escape(reviewer, None)  # cut at 40, all of it on hover
+    line = next(m for m in at.markdown if "A \\*\\*long\\*\\* title" in m.value)
+    assert escape(title, None) not in line.value and line.value.count("…") == 2
+    assert line.proto.help == escape(title, None) + "  \n\n" + escape(doc_id, None)
+    short_line = next(m for m in at.markdown if m.value.endswith("`q1`"))
+    assert short_line.proto.help == ""  # nothing cut, no tooltip
+
+    at = AppTest.from_file(GRADE, default_timeout=60)
+    at.session_state["reviewer"], at.session_state["g_mode"], at.session_state["g_k"] = "ann", "full-text", 3
+    at.session_state["grade_target"] = ("q1", doc_id)
+    at.run()
+    caption = next(c for c in at.caption if c.value.startswith("`doc-x"))
+    assert doc_id not in caption.value and caption.proto.help == escape(doc_id, None)
