@@ -170,3 +170,14 @@ def test_annotators_read_the_guidelines_and_engineers_edit_them(team):
     at.session_state["g_mode"], at.session_state["g_k"] = "full-text", 3
     at.switch_page("pages/grade.py").run()
     assert at.button(key="FormSubmitter:g_guidelines_form-Save")
+
+
+def test_a_password_reset_ends_an_open_session_and_a_role_change_applies_to_it(team, workspace):
+    at = signed_in("eve")
+    users = Users(workspace.users_file)
+    users.set_role("eve", "annotator")
+    at.run()
+    assert at.metric and "annotator" in at.sidebar.markdown[0].value  # still in, with the new role
+    users.set_password("eve", "a brand new password")
+    at.run()
+    assert [t.label for t in at.text_input] == ["Name", "Password"] and not at.metric

@@ -26,6 +26,7 @@ from ui.safe_text import escape
 
 USER_KEY = "signed_in_user"
 COOKIE_KEY = "session_cookie_pending"  # a token to set, or "" to clear the cookie, on the next run
+STAMP_KEY = "signed_in_password"  # sessions.password_stamp at sign-in: a password reset ends the session
 SIGNED_OUT_KEY = "signed_out"  # this session signed out: its request's cookie no longer counts
 _TOKEN = re.compile(r"^[A-Za-z0-9._-]*$")
 LOCAL_NAME = "local"  # the actor of the single local user who has not typed a name
@@ -72,9 +73,11 @@ def current_user() -> User | None:
         signed = sessions.check(users(), st.context.cookies.get(sessions.COOKIE))  # a reload, or a new tab
         if signed is not None:
             st.session_state[USER_KEY] = signed
+            st.session_state[STAMP_KEY] = sessions.password_stamp(users(), signed.name)
     fresh = users().get(signed.name) if signed else None
-    if signed and fresh is None:  # removed since: out at once
-        st.session_state.pop(USER_KEY, None)
+    if signed and (fresh is None or st.session_state.get(STAMP_KEY) != sessions.password_stamp(users(), signed.name)):
+        st.session_state.pop(USER_KEY, None)  # removed, or the password was reset since: out at once
+        return None
     return fresh
 
 
@@ -106,6 +109,7 @@ def _check_password() -> None:
         return
     throttle.succeeded(name)
     st.session_state[USER_KEY] = user
+    st.session_state[STAMP_KEY] = sessions.password_stamp(users(), user.name)
     st.session_state.pop(SIGNED_OUT_KEY, None)
     st.session_state[COOKIE_KEY] = sessions.issue(users(), user.name)
     _log(user.name, "sign_in", how="password", role=user.role.value)

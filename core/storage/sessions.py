@@ -49,6 +49,12 @@ def _signature(users: Users, name: str, expires: int, fingerprint: str) -> str:
     return hmac.new(_secret(users), message, hashlib.sha256).hexdigest()
 
 
+def password_stamp(users: Users, name: str) -> str | None:
+    """A short digest of the user's password hash: an open session ends when it changes (a reset)."""
+    fingerprint = users.fingerprint(name)
+    return hashlib.sha256(fingerprint.split("\n", 1)[1].encode()).hexdigest()[:16] if fingerprint else None
+
+
 def issue(users: Users, name: str, now: float | None = None) -> str:
     """A token for `name` (who just signed in), valid for LIFETIME_S; only cookie-safe characters."""
     fingerprint = users.fingerprint(name)
