@@ -1,4 +1,5 @@
-"""In Chromium: a password sign-in survives a reload (the signed session cookie), a sign-out does not."""
+"""In Chromium: a password sign-in survives a reload (the signed session cookie), a sign-out does not;
+the Users page is in the menu of admins only."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ def signed_in_as(page, name: str) -> None:
 @pytest.mark.browser
 def test_a_sign_in_survives_a_reload_and_a_sign_out_does_not(browser, small_store, workspace):
     Users(workspace.users_file).add("ann", "annotator", PASSWORD)
+    Users(workspace.users_file).add("ada", "admin", PASSWORD)
     process, url = start_app(workspace.workspace)
     try:
         context = browser.new_context(viewport={"width": 1400, "height": 900})
@@ -32,6 +34,7 @@ def test_a_sign_in_survives_a_reload_and_a_sign_out_does_not(browser, small_stor
         page.get_by_role("textbox", name="Password").fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()
         signed_in_as(page, "ann")
+        assert page.get_by_role("link", name="Grade").count() == 1 and page.get_by_role("link", name="Users").count() == 0
         page.wait_for_function(f"document.cookie.includes('{sessions.COOKIE}=')", timeout=30_000)
         cookie = next(c for c in context.cookies() if c["name"] == sessions.COOKIE)
         assert cookie["sameSite"] == "Strict" and cookie["path"] == "/" and cookie["expires"] > 0
@@ -56,5 +59,12 @@ def test_a_sign_in_survives_a_reload_and_a_sign_out_does_not(browser, small_stor
         sign_in_form(page)
         page.wait_for_timeout(1500)
         assert page.get_by_text("Signed in as").count() == 0
+
+        page.get_by_role("textbox", name="Name").fill("ada")  # an admin has the Users page in the menu
+        page.get_by_role("textbox", name="Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        signed_in_as(page, "ada")
+        page.get_by_role("link", name="Users").click()
+        page.get_by_role("tab", name="Change role").wait_for(timeout=60_000)
     finally:
         stop_app(process)
