@@ -108,7 +108,7 @@ confirmed = hardnegatives.confirmed(db)
 if confirmed.empty:
     st.caption("None yet.")
 for query_id, group in confirmed.groupby("query_id", sort=True):
-    with st.expander(f"{escape(query_id, 60)}: {escape(group['query'].iloc[0], 60)} ({len(group)})"):
-        if see_all(query_id, group["query"].iloc[0], limit=60):
+    with st.expander(f"{escape(query_id, 60)}: {escape(group['query'].iloc[0])} ({len(group)})"):
+        if see_all(query_id, limit=60) or see_all(group["query"].iloc[0]):
             st.text(f"{query_id}: {group['query'].iloc[0]}")  # the label cut them: here in full
         st.dataframe(group[["doc_id", "title", "grade", "reviewers"]], hide_index=True)
