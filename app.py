@@ -29,9 +29,11 @@ pages = [
     page("pages/agreement.py", "Agreement", ":material/handshake:"),
     page("pages/train.py", "Train", ":material/model_training:", Action.train),
     page("pages/results.py", "Results", ":material/insights:"),
+    page("pages/users.py", "Users", ":material/group:", Action.manage_users),
     # FLYWHEEL-PAGES (new pages are registered here, in flywheel order)
 ]
 current = st.navigation(pages)
+auth.sync_cookie()
 if user is None:
     auth.sign_in_form()
     st.stop()

@@ -8,7 +8,7 @@ import streamlit as st
 from core.labeling import agreement
 from ui.common import store
 from ui.grading import TARGET
-from ui.safe_text import code, escape, short
+from ui.safe_text import code, escape, see_all, short
 
 
 def fmt(value: float | None, pattern: str = "{:.3f}") -> str:
@@ -37,7 +37,7 @@ st.subheader("Per reviewer pair")
 for pair in result.pairs.to_dict("records"):
     st.markdown(f"**{escape(pair['reviewer_a'], 40)} ↔ {escape(pair['reviewer_b'], 40)}** · Cohen's κ (quadratic) **{fmt(pair['kappa'])}**, "
                 f"{agreement.band(pair['kappa'], agreement.KAPPA_BANDS)} · {pair['items']} items · exact {pair['exact']:.0%} · "
-                f"within one {pair['within_one']:.0%}")
+                f"within one {pair['within_one']:.0%}", help=see_all(pair["reviewer_a"], pair["reviewer_b"], limit=40))
 if result.items:
     kappas = [k for k in result.pairs["kappa"] if k is not None and k == k]
     with st.expander("How to read κ and α", icon=":material/info:", expanded=result.items < agreement.FEW_ITEMS):
@@ -50,8 +50,8 @@ if worst.empty:
     st.caption("No disagreements.")
 for row in worst.to_dict("records"):
     line = st.columns([4, 4, 1.4, 2.6, 1.6], vertical_alignment="center")
-    line[0].markdown(f"{escape(row['query'] or '–')}  \n{code(row['query_id'])}")
-    line[1].markdown(f"{escape(row['title'] or '(untitled)')}  \n{code(row['doc_id'])}")
+    line[0].markdown(f"{escape(row['query'] or '–')}  \n{code(row['query_id'])}", help=see_all(row["query"], row["query_id"]))
+    line[1].markdown(f"{escape(row['title'] or '(untitled)')}  \n{code(row['doc_id'])}", help=see_all(row["title"], row["doc_id"]))
     line[2].text(f"spread {row['spread']}")
     line[3].text(short(row["grades"], 300))
     if line[4].button("Re-grade", key=f"a_regrade::{row['query_id']}::{row['doc_id']}"):

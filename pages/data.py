@@ -19,7 +19,7 @@ from ui import auth
 from ui.common import embedder, show_error, store, user
 from ui.log_upload import log_upload
 from ui.progress import embed_corpus
-from ui.safe_text import code, escape, show_text
+from ui.safe_text import code, escape, see_all, show_text
 
 EXPORT_HELP = {
     ExportFormat.beir: "BEIR folder: corpus, queries, graded qrels per split, TREC qrels, hard negatives",
@@ -49,6 +49,8 @@ with search_tab:
                 st.info("No documents match. Try another mode or other words.")
             for row in hits.itertuples():
                 with st.expander(f"**{row.rank}. {escape(row.title or row.doc_id)}** · {code(row.doc_id)} · score {row.score:.3f}"):
+                    if see_all(row.title, row.doc_id):
+                        st.text(f"{row.title}\n{row.doc_id}")  # the label cut them: here in full
                     show_text(row.text)
         else:
             docs = db.read("documents", columns=["doc_id", "title", "text", "source"])

@@ -9,10 +9,12 @@ from core.labeling import grading, guidelines, judge, logs
 from core.labeling.labels import GRADE_MEANINGS
 from core.labeling.llm import make_client
 from core.search.retrieval import SearchMode
+from core.storage.auth import Action, minimum_role
+from ui import auth
 from ui import grading as ui
-from ui.common import require_reviewer, settings, show_error, store
+from ui.common import require_reviewer, settings, show_error, store, user
 from ui.keys import hint, key_help
-from ui.safe_text import code, escape
+from ui.safe_text import code, escape, see_all
 
 st.title("Grade relevance")
 name = require_reviewer()
@@ -62,7 +64,7 @@ mine = grading.judgments_for(db, item.query_id, name).set_index("doc_id").to_dic
 qid = item.query_id
 st.markdown(f"### {escape(query, None)}")
 st.caption(f"Query {code(qid)}" + (" · second opinion (overlap sample, for agreement)" if item.queue == grading.OVERLAP_QUEUE else "")
-           + f" · you graded {sum(r['doc_id'] in mine for r in rows)} of {len(rows)} candidates")
+           + f" · you graded {sum(r['doc_id'] in mine for r in rows)} of {len(rows)} candidates", help=see_all(qid))
 st.caption(ui.legend(qid))
 if st.session_state.get(ui.ERROR):
     (st.warning if st.session_state.get(ui.LEAVING) == qid else st.error)(escape(st.session_state[ui.ERROR], 2000))
@@ -95,7 +97,8 @@ def side_info(doc_id: str) -> None:
         others = grading.judgments_for(db, qid)
         others = others[(others["doc_id"] == doc_id) & (others["reviewer"] != name)]
         st.caption(f"Retriever score {row['score']:.3f} (rank {row['rank']}) · others: "
-                   + (", ".join(f"{escape(r, 40)}: {g}" for r, g in zip(others["reviewer"], others["grade"], strict=False)) or "none yet"))
+                   + (", ".join(f"{escape(r, 40)}: {g}" for r, g in zip(others["reviewer"], others["grade"], strict=False)) or "none yet"),
+                   help=see_all(*others["reviewer"], limit=40))
     if suggest:
         found = judge.suggestions_for(db, qid)
         for s in found[found["doc_id"] == doc_id].to_dict("records"):
@@ -105,18 +108,22 @@ def side_info(doc_id: str) -> None:
 
 
 def guidelines_panel() -> None:
-    """The workspace's grading guidelines beside the document; anyone can edit them (each edit is logged)."""
+    """The workspace's grading guidelines beside the document, as plain text; engineers and admins edit them (logged)."""
     text, who, when = guidelines.read(db)
     with st.container(border=True, height=520, key="g_guidelines"):
         st.markdown("**Guidelines**")
-        st.markdown(text)
-        st.caption(f"Edited by {who}, {when:%Y-%m-%d %H:%M} UTC" if who else "The default guidelines: edit them for your team.")
+        st.markdown(escape(text, None))  # text with its line breaks: no markdown, link or image from whoever edited it
+        st.caption(f"Edited by {escape(who, 40)}, {when:%Y-%m-%d %H:%M} UTC" if who else "The default guidelines: edit them for your team.",
+                   help=see_all(who, limit=40))
+        if not auth.can(Action.edit_guidelines):
+            st.caption(f"Editing them needs the {minimum_role(Action.edit_guidelines).value} role.")
+            return
         with st.popover("Edit", icon=":material/edit:"):
             with st.form("g_guidelines_form", border=False):
-                new = st.text_area("Guidelines (markdown)", value=text, height=360)
+                new = st.text_area("Guidelines (plain text)", value=text, height=360)
                 if st.form_submit_button("Save"):
                     try:
-                        guidelines.save(db, name, new)
+                        guidelines.save(db, user(), new)
                         st.rerun()
                     except FlywheelError as error:
                         show_error(error)
@@ -150,7 +157,7 @@ if view == "One at a time":
     left, right = st.columns([3, 1.3])
     with left:
         with st.container(border=True, key="g_document"):
-            st.caption(code(doc["doc_id"]))
+            st.caption(code(doc["doc_id"]), help=see_all(doc["doc_id"]))
             ui.show_document(doc["title"], doc["text"], query)
         st.text_input("Note (saved with the grade)", key=ui.note_key(qid, doc["doc_id"]))
         side_info(doc["doc_id"])

@@ -11,7 +11,7 @@ from core.labeling import hardnegatives
 from ui import grading as ui
 from ui.common import embedder, require_reviewer, show_error, store
 from ui.keys import hint, key_help
-from ui.safe_text import code, escape
+from ui.safe_text import code, escape, see_all
 
 FOUND, POS, LAST = "hn_candidates", "hn_pos", "hn_last"
 KEYS = [("H", "confirm: a hard negative"), ("N", "not a hard negative"), ("J / K", "next / previous candidate (skip)")]
@@ -83,7 +83,8 @@ def queue(candidates: list[dict]) -> None:
                                                                                          if len(shown) < len(candidates) else ""))
     with st.container(border=True, key="hn_card"):
         st.markdown(f"**Query** {escape(row['query'], 500)}  \n:gray[{code(row['query_id'])} · {code(row['doc_id'])} · {escape(row['source'], 60)}"
-                    f" · score {row['score']:.3f}]")
+                    f" · score {row['score']:.3f}]", help="  \n\n".join(filter(None, [see_all(row["query"], limit=500), see_all(row["query_id"], row["doc_id"]),
+                                                                  see_all(row["source"], limit=60)])) or None)
         ui.show_document(row["title"], row["text"], row["query"])
     grade = st.columns([3, 2])
     grade[0].segmented_control("Your grade", [0, 1, 2], default=0, key="hn_grade", required=True,
@@ -108,4 +109,6 @@ if confirmed.empty:
     st.caption("None yet.")
 for query_id, group in confirmed.groupby("query_id", sort=True):
     with st.expander(f"{escape(query_id, 60)}: {escape(group['query'].iloc[0])} ({len(group)})"):
+        if see_all(query_id, limit=60) or see_all(group["query"].iloc[0]):
+            st.text(f"{query_id}: {group['query'].iloc[0]}")  # the label cut them: here in full
         st.dataframe(group[["doc_id", "title", "grade", "reviewers"]], hide_index=True)

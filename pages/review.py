@@ -10,7 +10,7 @@ from ui import common
 from ui import review_widgets as w
 from ui.fewshot_panel import fewshot_panel
 from ui.keys import hint, key_help
-from ui.safe_text import escape
+from ui.safe_text import escape, see_all
 
 st.title("Review synthetic queries")
 name = common.require_reviewer()
@@ -36,7 +36,7 @@ def queue() -> None:
         common.show_error(error)
         return
     st.caption(f"{review.pending_count(store)} pending in the workspace · reviewing as **{escape(name, 40)}** · "
-               + hint([("A", "approve"), ("E", "edit"), ("X", "reject"), ("S", "skip"), ("U", "undo")]))
+               + hint([("A", "approve"), ("E", "edit"), ("X", "reject"), ("S", "skip"), ("U", "undo")]), help=see_all(name, limit=40))
     if item is None:
         st.success("Nothing left to review here. Generate more queries below, change the filters, or undo your last decision.")
     else:

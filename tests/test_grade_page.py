@@ -134,16 +134,19 @@ def test_leaving_a_half_graded_query_asks_then_lists_it_to_come_back(small_store
 
 def test_guidelines_beside_the_document_are_editable_and_progress_counts(small_store):
     from core.labeling import guidelines
+    from ui.safe_text import escape
 
     at = page()
-    assert any("**Hard negative**" in m.value for m in at.markdown)
+    assert any(m.value.startswith(escape(guidelines.DEFAULT, None)[:80]) for m in at.markdown)  # as text
     at.button(key="grade_3").click().run()
     assert any("**My progress**: 1 grades on 1 queries today · 1 this week" in c.value for c in at.caption)
-    at.text_area[0].set_value("**3 · relevant**: answers the question.")
+    edited = "**3 · relevant**: answers it.\n![x](http://127.0.0.1:9/x.png) see http://evil.example"
+    at.text_area[0].set_value(edited)
     at.button(key="FormSubmitter:g_guidelines_form-Save").click().run()
     assert not at.exception, at.exception
-    assert guidelines.read(small_store)[:2] == ("**3 · relevant**: answers the question.", "ann")
-    assert any(m.value == "**3 · relevant**: answers the question." for m in at.markdown)
+    assert guidelines.read(small_store)[:2] == (edited, "ann")
+    shown = next(m.value for m in at.markdown if "answers it" in m.value)
+    assert shown == escape(edited, None) and "  \n" in shown  # escaped markdown, the line break kept
 
 
 def test_finishing_a_query_moves_on_and_two_sessions_get_different_queries(small_store):
@@ -203,3 +206,29 @@ def test_hard_negatives_page_confirms_a_candidate(small_store):
     row = grading.judgments_for(small_store, query_id, reviewer).set_index("doc_id").loc[doc_id]
     assert bool(row["hard_negative"])
     assert f"{query_id}" in " ".join(e.label for e in at.expander)
+
+
+def test_labels_that_cut_a_long_title_id_or_reviewer_name_give_all_of_it_as_a_tooltip(small_store):
+    from core.storage.schemas import Document
+    from ui.safe_text import escape
+
+    title, doc_id, reviewer = "A **long** title " * 20, "doc-" + "x" * 200, "reviewer-" + "r" * 90
+    small_store.add("documents", [Document(doc_id=doc_id, title=title, text="coverage text")])
+    for who, grade in (("ann", 5), (reviewer, 0)):
+        grading.grade(small_store, who, "q1", doc_id, grade)
+    at = AppTest.from_file(AGREEMENT, default_timeout=60).run()
+    assert not at.exception
+    pair = next(m for m in at.markdown if "Cohen's κ" in m.value)
+    assert reviewer not in pair.value and pair.proto.help == escape(reviewer, None)  # cut at 40, all of it on hover
+    line = next(m for m in at.markdown if "A \\*\\*long\\*\\* title" in m.value)
+    assert escape(title, None) not in line.value and line.value.count("…") == 2
+    assert line.proto.help == escape(title, None) + "  \n\n" + escape(doc_id, None)
+    short_line = next(m for m in at.markdown if m.value.endswith("`q1`"))
+    assert short_line.proto.help == ""  # nothing cut, no tooltip
+
+    at = AppTest.from_file(GRADE, default_timeout=60)
+    at.session_state["reviewer"], at.session_state["g_mode"], at.session_state["g_k"] = "ann", "full-text", 3
+    at.session_state["grade_target"] = ("q1", doc_id)
+    at.run()
+    caption = next(c for c in at.caption if c.value.startswith("`doc-x"))
+    assert doc_id not in caption.value and caption.proto.help == escape(doc_id, None)

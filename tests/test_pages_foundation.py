@@ -36,6 +36,22 @@ def test_data_page_browse_and_search(small_store):
     assert titles and "How to appeal a denied claim" in titles[0]
 
 
+def test_a_search_hit_whose_label_cuts_the_title_shows_it_in_full_inside(small_store):
+    title = "How to appeal a denied claim, " + "with every form and deadline spelled out " * 5
+    small_store.add("documents", [Document(doc_id="d-long", title=title, text="appeal a denied claim: the steps")])
+    small_store.ensure_fts_index()
+    at = app()
+    at.run()
+    at.switch_page("pages/data.py")
+    at.run()
+    at.text_input[0].set_value("appeal a denied claim").run()
+    hit = next(e for e in at.expander if "spelled out" in e.label)
+    assert title not in hit.label.replace("\\", "") and hit.label.count("…") == 1  # cut in the label
+    assert hit.text[0].value == f"{title}\nd-long"  # all of it, as text, inside
+    plain = next(e for e in at.expander if "spelled out" not in e.label)
+    assert not plain.text  # nothing cut, nothing repeated
+
+
 def test_data_page_export_prepares_a_zip(small_store):
     at = app()
     at.run()

@@ -4,9 +4,9 @@ fetches an image URL that came from data."""
 
 from __future__ import annotations
 
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import unquote
 
 import pytest
 
@@ -40,7 +40,8 @@ def image_server():
 
 def hostile(img: str, where: str) -> str:
     return (f"# Heading {where} ![pixel]({img}/{where}.png) [link](http://127.0.0.1:9/{where}) **bold** `tick "
-            f"<img src=\"{img}/{where}-html.png\"> <b>html</b> $x^2$ :material/home: :red[red]")
+            f"<img src=\"{img}/{where}-html.png\"> <b>html</b> $x^2$ :material/home: :red[red] "
+            f"see http://evil.example/{where} or www.evil.example, mail me@evil.example")
 
 
 def seed(store, img: str) -> str:
@@ -60,9 +61,8 @@ def seed(store, img: str) -> str:
 def check_literal(page, img: str) -> None:
     """No image, disguised link or heading made from data; the markup is on screen as text."""
     assert page.locator(f"img[src^='{img}']").count() == 0
-    links = page.locator(f"a[href^='http://127.0.0.1:9/'], a[href^='{img}']")  # a bare URL may be linked, only as itself
-    pairs = [(links.nth(i).inner_text(), links.nth(i).get_attribute("href")) for i in range(links.count())]
-    assert all(text == unquote(href) for text, href in pairs), pairs
+    links = page.locator(f"a[href^='http://127.0.0.1:9/'], a[href^='{img}'], a[href*='evil.example']")  # bare URLs too
+    assert links.count() == 0, [links.nth(i).get_attribute("href") for i in range(links.count())]
     headings = page.locator("h1, h2, h3, h4, h5, h6", has_text="Heading")  # the page's own headings may hold data, with its '#'
     assert all("# Heading" in headings.nth(i).inner_text() for i in range(headings.count()))
     assert page.get_by_text("![pixel](", exact=False).count() > 0
@@ -84,6 +84,7 @@ def test_markdown_and_html_in_data_show_as_text_and_fetch_nothing(browser, store
         page.locator("[data-testid='stExpander'] summary", has_text="# Heading title ![pixel](").first.click()
         page.get_by_text("# Heading text ![pixel](", exact=False).first.wait_for(timeout=10_000)
         check_literal(page, img)
+        assert page.get_by_text(re.compile("see http\u2060?://evil\\.example/text")).count() > 0  # the bare URL, as text
 
         page.goto(url + "/review?reviewer=ann")
         page.locator("[data-testid='review-query']").wait_for(timeout=60_000)

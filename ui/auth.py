@@ -5,17 +5,30 @@ the users file (`flywheel users add`), else off: a single local user who types a
 name (the app then only listens on loopback, see `flywheel app`). The signed-in name is the
 reviewer name everywhere; the role is read from the users file on every run, so a role change
 or a removal applies at once.
+
+A password sign-in also sets a signed session cookie (core/storage/sessions.py), so a reload or
+a new tab stays signed in for 12 h. Streamlit 1.67 reads cookies (st.context.cookies, those of
+the page's request) but has no API to set one, so the page sets and clears it with a line of
+script (st.html with JavaScript allowed; the token holds only [A-Za-z0-9._-]).
 """
 
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
 from core.settings import Settings
+from core.storage import sessions
 from core.storage.auth import Action, Role, User, Users, minimum_role
+from core.storage.throttle import SignInThrottle, message
 from ui.safe_text import escape
 
 USER_KEY = "signed_in_user"
+COOKIE_KEY = "session_cookie_pending"  # a token to set, or "" to clear the cookie, on the next run
+STAMP_KEY = "signed_in_password"  # sessions.password_stamp at sign-in: a password reset ends the session
+SIGNED_OUT_KEY = "signed_out"  # this session signed out: its request's cookie no longer counts
+_TOKEN = re.compile(r"^[A-Za-z0-9._-]*$")
 LOCAL_NAME = "local"  # the actor of the single local user who has not typed a name
 
 
@@ -56,9 +69,15 @@ def current_user() -> User | None:
             _log(name, "sign_in", how="oidc", role=user.role.value)
         return user
     signed = st.session_state.get(USER_KEY)
+    if signed is None and not st.session_state.get(SIGNED_OUT_KEY):
+        signed = sessions.check(users(), st.context.cookies.get(sessions.COOKIE))  # a reload, or a new tab
+        if signed is not None:
+            st.session_state[USER_KEY] = signed
+            st.session_state[STAMP_KEY] = sessions.password_stamp(users(), signed.name)
     fresh = users().get(signed.name) if signed else None
-    if signed and fresh is None:  # removed since: out at once
-        st.session_state.pop(USER_KEY, None)
+    if signed and (fresh is None or st.session_state.get(STAMP_KEY) != sessions.password_stamp(users(), signed.name)):
+        st.session_state.pop(USER_KEY, None)  # removed, or the password was reset since: out at once
+        return None
     return fresh
 
 
@@ -76,12 +95,23 @@ def _check_password() -> None:
     name = st.session_state.get("signin_name", "").strip()
     password = st.session_state.get("signin_password", "")
     st.session_state["signin_password"] = ""
+    throttle = SignInThrottle(users())
+    wait = throttle.wait(name)
+    if wait:  # not even checked: a guess now tells nothing
+        _log(name, "sign_in_refused", how="password", wait_s=wait)
+        st.session_state["signin_error"] = escape(message(name, wait), None)
+        return
     user = users().verify(name, password)
     if user is None:
+        wait = throttle.failed(name)
         _log(name, "sign_in_failed", how="password")
-        st.session_state["signin_error"] = "Wrong name or password."
+        st.session_state["signin_error"] = escape(message(name, wait), None) if wait else "Wrong name or password."
         return
+    throttle.succeeded(name)
     st.session_state[USER_KEY] = user
+    st.session_state[STAMP_KEY] = sessions.password_stamp(users(), user.name)
+    st.session_state.pop(SIGNED_OUT_KEY, None)
+    st.session_state[COOKIE_KEY] = sessions.issue(users(), user.name)
     _log(user.name, "sign_in", how="password", role=user.role.value)
 
 
@@ -105,6 +135,19 @@ def sign_out() -> None:
         _log(user.name, "sign_out")
     if mode() == "oidc":
         st.logout()
+        return
+    st.session_state[SIGNED_OUT_KEY] = True
+    st.session_state[COOKIE_KEY] = ""
+
+
+def sync_cookie() -> None:
+    """Set or clear the session cookie in the browser when a sign-in or sign-out asked for it."""
+    token = st.session_state.pop(COOKIE_KEY, None)
+    if token is None or not _TOKEN.match(token):
+        return
+    age = sessions.LIFETIME_S if token else 0
+    st.html(f"<script>document.cookie = '{sessions.COOKIE}={token}; path=/; max-age={age}; SameSite=Strict'"
+            "+ (location.protocol === 'https:' ? '; Secure' : '');</script>", unsafe_allow_javascript=True)
 
 
 def can(action: Action) -> bool:

@@ -105,7 +105,8 @@ def _identity() -> None:
     if auth.signed_in():
         current = auth.current_user()
         if current is not None:
-            st.markdown(f"Signed in as **{safe_text.escape(current.name, 40)}** · {current.role.value}")
+            st.markdown(f"Signed in as **{safe_text.escape(current.name, 40)}** · {current.role.value}",
+                        help=safe_text.see_all(current.name, limit=40))
             st.button("Sign out", on_click=auth.sign_out, icon=":material/logout:")
         return
     if NAME_KEY not in st.session_state:

@@ -7,7 +7,7 @@ import streamlit as st
 from core.errors import FlywheelError
 from core.labeling import fewshot
 from core.storage.store import Store
-from ui.safe_text import escape
+from ui.safe_text import escape, see_all
 
 
 def _act(action, *args) -> None:
@@ -37,7 +37,8 @@ def fewshot_panel(store: Store, reviewer: str) -> None:
     for row in frame.to_dict("records"):
         cols = st.columns([6, 1, 1, 1])
         cols[0].markdown(f"{row['position'] + 1}. {escape(row['text'], 500)}  \n:gray[approved by {escape(row['approved_by'] or '—')}"
-                         + (f" · {escape(row['doc_title'])}" if row["doc_title"] else "") + "]")
+                         + (f" · {escape(row['doc_title'])}" if row["doc_title"] else "") + "]",
+                         help="  \n\n".join(filter(None, [see_all(row["text"], limit=500), see_all(row["approved_by"], row["doc_title"])])) or None)
         cols[1].button("↑", key=f"fs_up::{row['query_id']}", on_click=_act, args=(fewshot.move, store, reviewer, name, row["query_id"], -1))
         cols[2].button("↓", key=f"fs_down::{row['query_id']}", on_click=_act, args=(fewshot.move, store, reviewer, name, row["query_id"], 1))
         cols[3].button("Unpin", key=f"fs_unpin::{row['query_id']}", on_click=_act, args=(fewshot.unpin, store, reviewer, name, row["query_id"]))

@@ -7,7 +7,7 @@ import streamlit as st
 
 from core.evaluation import metrics, results
 from ui.grading import TARGET as GRADE_TARGET
-from ui.safe_text import code, escape
+from ui.safe_text import code, escape, see_all
 
 TABS = [":material/bar_chart: Charts", ":material/compare_arrows: Compare runs", ":material/search: Drill-down",
         ":material/download: Export"]
@@ -89,7 +89,8 @@ def drill_item(item: dict, index: int, expanded: bool) -> None:
     """One regressed/improved query: relevant docs, top results before and after, and the hand-off to Grade."""
     title = f"{escape(item['query'] or item['query_id'])} · {item['before']:.2f} → {item['after']:.2f} ({item['delta']:+.2f})"
     with st.expander(title, expanded=expanded):
-        st.caption(f"Query {code(item['query_id'])} · first relevant rank {item['rank_before'] or '–'} → {item['rank_after'] or '–'}")
+        st.caption(f"Query {code(item['query_id'])} · first relevant rank {item['rank_before'] or '–'} → {item['rank_after'] or '–'}",
+                   help=see_all(item["query"], item["query_id"]))
         st.markdown("**Relevant documents**")
         if item["relevant"].empty:
             st.write("No document graded relevant: grade this query's candidates.")

@@ -17,7 +17,7 @@ from core.storage.store import Store
 from ui import auth
 from ui.common import embedder, show_error, user
 from ui.highlight import highlighted_html
-from ui.safe_text import code, escape
+from ui.safe_text import code, escape, see_all
 
 CURRENT = "review_current"  # the query id on screen (claimed by this reviewer)
 SKIPPED = "review_skipped"  # ids skipped this session: not offered again until the page is reloaded
@@ -78,7 +78,8 @@ def generation_panel(store: Store, settings: Settings, reviewer: str) -> None:
 # -- the item card --------------------------------------------------------------------------
 def item_card(item: review.ReviewItem) -> None:
     st.html(f"<div style='font-size:1.6rem;font-weight:600;margin:.2rem 0' data-testid='review-query'>{html.escape(item.text)}</div>")
-    st.caption(f"Generator {code(item.generator)} · query {code(item.query_id)} · source document {code(item.source_doc_id)}")
+    st.caption(f"Generator {code(item.generator)} · query {code(item.query_id)} · source document {code(item.source_doc_id)}",
+               help=see_all(item.generator, item.query_id, item.source_doc_id))
     if item.source_doc_id:
         st.html(
             "<div style='border:1px solid #ddd;border-radius:.5rem;padding:.8rem;max-height:22rem;overflow:auto'>"

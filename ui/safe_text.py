@@ -2,7 +2,8 @@
 
 Streamlit renders markdown in st.markdown, captions, expander and button labels, and the
 markdown it renders loads remote images, follows links, draws headings, and reads $…$ as
-LaTeX and :name: as icons, emoji or colours. Any text that came from a file, a model or a
+LaTeX and :name: as icons, emoji or colours; its GFM step also turns bare URLs, `www.` names
+and e-mail addresses in plain text into links (after escapes are resolved). Any text that came from a file, a model or a
 person goes through `escape` (for markdown) or `short` (for plain-text elements) here,
 and long values are cut with a way to see all of them.
 """
@@ -15,6 +16,8 @@ import streamlit as st
 
 _PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation mark: CommonMark lets each be escaped
 _ABSOLUTE_PATH = re.compile(r"(?<![\w:/.])/(?:[^\s/'\"]+/)+([^\s/'\"]*)")
+_AUTOLINK = re.compile(r"(?i)(https?|mailto|xmpp|www)(?=[:.])|(@)")  # where GFM's autolink patterns start
+_JOINER = "\u2060"  # WORD JOINER: invisible, no line break, and not a character those patterns accept
 LABEL_LIMIT = 120  # characters of a value inside a label, caption or line
 TEXT_LIMIT = 900  # characters of a long text shown before "show all"
 
@@ -35,7 +38,17 @@ def escape(text: object, limit: int | None = LABEL_LIMIT) -> str:
     text = "" if text is None else str(text)
     if limit is not None:
         text = short(text, limit)
+    text = _AUTOLINK.sub(lambda m: m.group(0) + _JOINER, text)
     return _PUNCTUATION.sub(r"\\\1", text).replace("\r", "").replace("\n", "  \n")
+
+
+def see_all(*values: object, limit: int = LABEL_LIMIT) -> str | None:
+    """A tooltip (`help=`) with each of `values` that `limit` cuts, in full and as text; None if none is cut.
+
+    Pass the same limit the label used; the tooltip is markdown too, so the values are escaped.
+    """
+    cut = [str(v) for v in values if v is not None and len(str(v)) > limit]
+    return "  \n\n".join(escape(v, None) for v in cut) or None
 
 
 def code(text: object, limit: int = LABEL_LIMIT) -> str:

@@ -12,6 +12,7 @@ import sys
 from core.commands.output import open_store, print_json
 from core.errors import InputError
 from core.settings import Settings
+from core.storage import accounts
 from core.storage.auth import Role, Users, check_name
 
 ACTOR = "cli"
@@ -26,15 +27,10 @@ def _password(args) -> str:
     return first
 
 
-def _log(settings: Settings, action: str, name: str, **detail) -> None:
-    open_store(settings).log(ACTOR, action, f"user:{name}", **detail)
-
-
 def _add(settings: Settings, args) -> int:
     check_name(args.name)
     password = None if args.oidc else _password(args)
-    user = Users(settings.users_file).add(args.name, args.role, password)
-    _log(settings, "user_added", user.name, role=user.role.value, oidc=args.oidc)
+    user = accounts.add_user(open_store(settings), Users(settings.users_file), ACTOR, args.name, args.role, password)
     print_json({"added": user.name, "role": user.role.value, "users_file": str(settings.users_file)})
     return 0
 
@@ -45,8 +41,7 @@ def _list(settings: Settings, args) -> int:
 
 
 def _remove(settings: Settings, args) -> int:
-    user = Users(settings.users_file).remove(args.name)
-    _log(settings, "user_removed", user.name, role=user.role.value)
+    user = accounts.remove_user(open_store(settings), Users(settings.users_file), ACTOR, args.name)
     print_json({"removed": user.name})
     return 0
 
@@ -55,15 +50,13 @@ def _passwd(settings: Settings, args) -> int:
     users = Users(settings.users_file)
     if users.get(args.name) is None:  # before asking for a password
         raise InputError(f"user {args.name} does not exist; flywheel users list shows who does")
-    users.set_password(args.name, _password(args))
-    _log(settings, "password_changed", args.name)
+    accounts.set_password(open_store(settings), users, ACTOR, args.name, _password(args))
     print_json({"password_changed": args.name})
     return 0
 
 
 def _role(settings: Settings, args) -> int:
-    old, new = Users(settings.users_file).set_role(args.name, args.role)
-    _log(settings, "role_changed", args.name, old=old.value, new=new.value)
+    old, new = accounts.set_role(open_store(settings), Users(settings.users_file), ACTOR, args.name, args.role)
     print_json({"name": args.name, "role": new.value, "was": old.value})
     return 0
 

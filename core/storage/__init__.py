@@ -9,6 +9,8 @@ workspace data as such.
 - demo: the bundled demo workspace.
 - archive: zip export of a workspace.
 - status: counts, milestones and the next step.
+- auth: users file, roles, the permission check; accounts: user changes with their events;
+  sessions: signed sign-in tokens (the app's cookie); throttle: failed sign-ins per name.
 """
 
-__all__ = ["schemas", "store", "claims", "imports", "splits", "demo", "archive", "status"]
+__all__ = ["schemas", "store", "claims", "imports", "splits", "demo", "archive", "status", "auth", "accounts", "sessions", "throttle"]

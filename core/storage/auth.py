@@ -38,13 +38,15 @@ class Action(StrEnum):
     train = "train"  # launch runs, assign splits
     cancel = "cancel"
     report = "report"  # HTML report and CSV downloads
+    edit_guidelines = "edit guidelines"  # the workspace's grading guidelines (annotators read them)
     manage_users = "manage users"
     choose_workspace = "choose workspace"
     delete = "delete"
 
 
 ANNOTATOR = {Action.review, Action.grade, Action.read}
-ENGINEER = ANNOTATOR | {Action.generate, Action.import_data, Action.export_data, Action.train, Action.cancel, Action.report}
+ENGINEER = ANNOTATOR | {Action.generate, Action.import_data, Action.export_data, Action.train, Action.cancel, Action.report,
+                        Action.edit_guidelines}
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.annotator: frozenset(ANNOTATOR),
     Role.engineer: frozenset(ENGINEER),
@@ -148,6 +150,7 @@ class Users:
         users = self._existing(name)
         old = Role(users[name]["role"])
         users[name]["role"] = parse_role(str(role)).value
+        self._keep_an_admin(users, name, "demote")
         self._write(users)
         return old, Role(users[name]["role"])
 
@@ -159,6 +162,7 @@ class Users:
     def remove(self, name: str) -> User:
         users = self._existing(name)
         entry = users.pop(name)
+        self._keep_an_admin(users, name, "remove")
         self._write(users)
         return User(name, Role(entry["role"]))
 
@@ -171,6 +175,19 @@ class Users:
         except (VerificationError, InvalidHashError):
             return None
         return User(name, Role(entry["role"])) if entry and entry.get("hash") else None
+
+    def fingerprint(self, name: str) -> str | None:
+        """What a session token is bound to: the role and password hash (None for unknown names)."""
+        entry = self._read().get(name)
+        return f"{entry['role']}\n{entry.get('hash', '')}" if entry else None
+
+    def _keep_an_admin(self, after: dict[str, dict], name: str, verb: str) -> None:
+        """Users left with no admin could not manage users in the app any more."""
+        before = self._read()
+        had_admin = any(e["role"] == Role.admin.value for e in before.values())
+        if had_admin and after and not any(e["role"] == Role.admin.value for e in after.values()):
+            raise InputError(f"{verb} {name} expects another admin to remain, but {name} is the last admin; "
+                             "make another user admin first")
 
     def _existing(self, name: str) -> dict[str, dict]:
         users = self._read()

@@ -1,0 +1,70 @@
+"""In Chromium: a password sign-in survives a reload (the signed session cookie), a sign-out does not;
+the Users page is in the menu of admins only."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.storage import sessions
+from core.storage.auth import Users
+from tests.conftest import start_app, stop_app
+
+PASSWORD = "a long password"
+
+
+def sign_in_form(page) -> None:
+    page.get_by_role("textbox", name="Name").wait_for(timeout=60_000)
+
+
+def signed_in_as(page, name: str) -> None:
+    page.get_by_text(f"Signed in as {name}").wait_for(timeout=60_000)
+
+
+@pytest.mark.browser
+def test_a_sign_in_survives_a_reload_and_a_sign_out_does_not(browser, small_store, workspace):
+    Users(workspace.users_file).add("ann", "annotator", PASSWORD)
+    Users(workspace.users_file).add("ada", "admin", PASSWORD)
+    process, url = start_app(workspace.workspace)
+    try:
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        page = context.new_page()
+        page.goto(url)
+        sign_in_form(page)
+        page.get_by_role("textbox", name="Name").fill("ann")
+        page.get_by_role("textbox", name="Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        signed_in_as(page, "ann")
+        assert page.get_by_role("link", name="Grade").count() == 1 and page.get_by_role("link", name="Users").count() == 0
+        page.wait_for_function(f"document.cookie.includes('{sessions.COOKIE}=')", timeout=30_000)
+        cookie = next(c for c in context.cookies() if c["name"] == sessions.COOKIE)
+        assert cookie["sameSite"] == "Strict" and cookie["path"] == "/" and cookie["expires"] > 0
+        assert sessions.check(Users(workspace.users_file), cookie["value"]).name == "ann"
+
+        page.reload()
+        signed_in_as(page, "ann")
+        assert page.get_by_role("textbox", name="Password").count() == 0
+        page.goto(url + "/agreement")  # a new page load on another page keeps it too
+        signed_in_as(page, "ann")
+
+        page.get_by_role("button", name="Sign out").click()
+        sign_in_form(page)
+        page.wait_for_function(f"!document.cookie.includes('{sessions.COOKIE}=')", timeout=30_000)
+        page.reload()
+        sign_in_form(page)
+        page.wait_for_timeout(1500)  # a cookie left behind would sign in again on this run
+        assert page.get_by_text("Signed in as").count() == 0
+
+        context.add_cookies([{**cookie, "value": cookie["value"][:-2] + "00"}])  # a forged signature
+        page.reload()
+        sign_in_form(page)
+        page.wait_for_timeout(1500)
+        assert page.get_by_text("Signed in as").count() == 0
+
+        page.get_by_role("textbox", name="Name").fill("ada")  # an admin has the Users page in the menu
+        page.get_by_role("textbox", name="Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        signed_in_as(page, "ada")
+        page.get_by_role("link", name="Users").click()
+        page.get_by_role("tab", name="Change role").wait_for(timeout=60_000)
+    finally:
+        stop_app(process)
