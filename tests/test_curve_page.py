@@ -94,3 +94,25 @@ def test_train_page_names_a_running_curve_and_does_not_list_it(small_store):
     assert any("learning curve (`c-live`) is running" in i.value for i in at.info)
     assert any(c.value == "No runs yet." for c in at.caption)
     assert next(b for b in at.button if b.label == "Train").disabled  # one job at a time
+
+
+def test_segment_guidance_opens_the_grade_queue_of_that_segment(store, workspace):
+    info = seed_results(store)
+    seed_curve(store, workspace, info["queries"])
+    logged = info["queries"][:10]
+    store.update_where("queries", "query_id IN (" + ",".join(f"'{q}'" for q in logged) + ")", {"source": "log"})
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state["reviewer"], at.session_state["g_mode"] = "ann", "full-text"
+    at.session_state["results_tab"] = results_view.TABS[0]
+    at.run()
+    at.switch_page("pages/results.py").run()
+    assert not at.exception, at.exception
+    label = next(b.label for b in at.button if b.key and b.key.startswith("curve_seg_") and "source: log" in b.label)
+    next(b for b in at.button if b.label == label).click().run()
+    assert not at.exception, at.exception
+    assert dict(at.query_params) | {"reviewer": ""} == {"queue": "segment", "segment": "split:eval,source:log", "reviewer": ""}
+    assert [t.value for t in at.title] == ["Grade relevance"]
+    assert at.selectbox(key="g_strategy").value == "one segment, least judged first"
+    assert at.selectbox(key="g_segment").value == "split:eval,source:log"
+    shown = next(c.value for c in at.caption if c.value.startswith("Query `")).split("`")[1]
+    assert shown in logged

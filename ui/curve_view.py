@@ -19,7 +19,9 @@ from core.storage.schemas import RunKind, RunStatus
 from core.storage.store import Store
 from core.training import curve, guidance, jobs
 from ui.common import show_error
-from ui.grading import TARGET as GRADE_TARGET
+from ui.grading import LINKED as GRADE_LINKED
+from ui.grading import STRATEGY as GRADE_STRATEGY
+from ui.grading import segment_link
 
 GRADE_PAGE = Path(__file__).resolve().parent.parent / "pages" / "grade.py"
 PLOTLY_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
@@ -76,12 +78,15 @@ def figure(result: dict) -> go.Figure:
     return fig
 
 
-def _go_grade(query_id: str | None = None) -> None:
-    if query_id:
-        st.session_state[GRADE_TARGET] = (query_id, None)  # the Grade page opens this query first
-    else:
-        st.session_state["g_strategy"] = Strategy.ungraded.value
+def _go_grade() -> None:
+    st.session_state[GRADE_STRATEGY] = Strategy.ungraded.value
     st.switch_page("pages/grade.py")
+
+
+def _go_segment(segment: str) -> None:
+    """The Grade page on one segment's queue, named in its URL (?queue=segment&segment=…); a link followed again applies again."""
+    st.session_state.pop(GRADE_LINKED, None)
+    st.switch_page("pages/grade.py", query_params=segment_link(segment))
 
 
 def _progress(store: Store, run_id: str, actor: User) -> None:
@@ -126,14 +131,16 @@ def _guidance(store: Store, run_id: str, metric: str, label: str) -> None:
         st.caption("The eval set has one source, origin and query style: no segment to compare.")
     else:
         st.caption("Eval-set segments, widest interval first: grade more queries where the interval is wide and the count small.")
-        st.dataframe(table.drop(columns=["least_judged_query"]), hide_index=True, width="stretch",
+        st.dataframe(table.drop(columns=["least_judged_query", "queue_segment"]), hide_index=True, width="stretch",
                      column_config={"ci_width": st.column_config.NumberColumn("95% CI width", format="%.3f"),
                                     metric: st.column_config.NumberColumn(label, format="%.3f")})
         for i, row in table.head(3).iterrows():
-            st.button(f"Grade in '{row['segment']}' (least judged: {row['least_judged_query']})", key=f"curve_seg_{i}", icon=":material/edit:",
-                      on_click=_go_grade, args=(row["least_judged_query"],), disabled=not GRADE_PAGE.exists())
-    st.button("Grade more train queries (ungraded first)", key="curve_grade_train", icon=":material/edit:", on_click=_go_grade,
-              disabled=not GRADE_PAGE.exists())
+            if st.button(f"Grade eval queries in '{row['segment']}' (least judged first)", key=f"curve_seg_{i}", icon=":material/edit:",
+                         disabled=not GRADE_PAGE.exists(),
+                         help=f"Opens the Grade page on this segment's queue (?queue=segment&segment={row['queue_segment']})."):
+                _go_segment(row["queue_segment"])  # in the script run, not a callback: st.navigation must know the pages first
+    if st.button("Grade more train queries (ungraded first)", key="curve_grade_train", icon=":material/edit:", disabled=not GRADE_PAGE.exists()):
+        _go_grade()
 
 
 def section(store: Store, settings: Settings, actor: User) -> None:
