@@ -17,7 +17,7 @@ from core.settings import Settings
 from core.storage.auth import Action, User
 from core.storage.schemas import RunKind, RunStatus
 from core.storage.store import Store
-from core.training import curve, guidance, jobs
+from core.training import curve, depth, guidance, jobs
 from ui.common import show_error
 from ui.grading import LINKED as GRADE_LINKED
 from ui.grading import STRATEGY as GRADE_STRATEGY
@@ -143,6 +143,41 @@ def _guidance(store: Store, run_id: str, metric: str, label: str) -> None:
         _go_grade()
 
 
+def comparison_figure(by_queries: dict, by_judgments: dict) -> go.Figure:
+    """Both curves against judged pairs trained on: the metric per judgment, read at equal counts."""
+    fig = go.Figure()
+    for result, name, color in ((by_queries, f"by queries: {depth.DEPTH}", POINT), (by_judgments, f"by judgments: {depth.BREADTH}", PROJECTED)):
+        points = pd.DataFrame(result["points"]).dropna(subset=["train_judgments"])
+        fig.add_scatter(x=points["train_judgments"], y=points["value"], mode="lines+markers", name=name, line={"color": color},
+                        error_y={"type": "data", "array": points["seed_std"].fillna(0), "visible": True})
+    fig.update_layout(xaxis_title="judgments trained on", yaxis_title=metric_label(by_queries["metric"]), height=320,
+                      margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h", "yanchor": "top", "y": -0.25})
+    return fig
+
+
+def _breadth_or_depth(store: Store, settings: Settings, actor: User, kind: str, metric: str, busy: bool) -> None:
+    """The curve by judgments beside the curve by queries, when both are stored on today's labels; else the button to measure it."""
+    st.markdown("**More queries, or more judgments per query?**")
+    config = curve.CurveConfig(kind=kind)
+    runs = {c.by: curve.find(store, settings, c) for c in (config, curve.counterpart(config))}
+    if not all(runs.values()):
+        st.caption("Re-running the curve with every train query and 25/50/75/100% of each one's judgments says which buys more per "
+                   "judgment on this data: more queries judged shallowly, or fewer queries judged deeply.")
+        if st.button("Measure the curve by judgments per query", key="curve_by_judgments", icon=":material/stacked_line_chart:",
+                     disabled=busy or not runs[curve.BY[0]] or not actor.can(Action.train),
+                     help="Needs the curve by queries on today's labels first."):
+            try:
+                curve.launch(store, settings, curve.counterpart(config), actor=actor)
+                st.rerun()
+            except FlywheelError as error:
+                show_error(error)
+        return
+    by_queries, by_judgments = (summary(store, runs[b], metric, store.uri) for b in curve.BY)
+    found = depth.compare(by_queries["points"], by_judgments["points"], metric_label(metric))
+    (st.success if found["winner"] else st.info)(found["sentence"], icon=":material/balance:")
+    st.plotly_chart(comparison_figure(by_queries, by_judgments), config=PLOTLY_CONFIG, key="chart_label_depth")
+
+
 def section(store: Store, settings: Settings, actor: User) -> None:
     """The whole section; while a curve job runs it polls, like the Train page's progress panel."""
     st.subheader("What more labels will buy")
@@ -162,7 +197,7 @@ def section(store: Store, settings: Settings, actor: User) -> None:
         try:
             run_id = curve.find(store, settings, curve.CurveConfig(kind=kind))
             runs = curve.curve_runs(store)
-            done = runs[(runs["status"] == RunStatus.succeeded.value) & (runs["config"].map(lambda c: c.get("kind")) == kind)] if not runs.empty else runs
+            done = runs[(runs["status"] == RunStatus.succeeded.value) & runs["config"].map(lambda c: c.get("kind") == kind and c.get("by", curve.BY[0]) == curve.BY[0])] if not runs.empty else runs
             shown = run_id or (None if done.empty else str(done["run_id"].iloc[0]))
             if curve_active:
                 _progress(store, active, actor)
@@ -180,6 +215,7 @@ def section(store: Store, settings: Settings, actor: User) -> None:
             back = result["backtest"]
             st.caption(f"{result['note']} Curve `{shown}` · {result['kind']} · {result['eval_queries']} eval queries · "
                        f"backtest predicted {back['predicted'] if back['predicted'] is not None else '–'} vs measured {back['actual']}.")
+            _breadth_or_depth(store, settings, actor, kind, metric, busy=bool(now_active))
             _guidance(store, shown, metric, metric_label(metric))
         except FlywheelError as error:
             show_error(error)
