@@ -58,7 +58,7 @@ def test_a_trainer_that_only_learns_from_more_queries_makes_breadth_win(store, w
     whatever their judgments; so a curve holding every query beats one with fewer queries at equal judgments."""
     fill_curve(store)
 
-    def stub(store_, config, part, base, folder, reporter, eval_ids):
+    def stub(store_, config, part, base, folder, reporter, eval_ids, frozen=None):
         breadth = len(part.positives)
         rankings = {}
         for j, q in enumerate(sorted(eval_ids)):

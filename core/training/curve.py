@@ -29,7 +29,7 @@ from core.evaluation import metrics
 from core.evaluation.results import metric_label, parse_metric
 from core.labeling import labels
 from core.search.models import Embedder, resolve_model
-from core.search.retrieval import rank_many
+from core.search.retrieval import corpus_matrix, rank_many
 from core.settings import Settings
 from core.storage.auth import Action, User, actor_name
 from core.storage.schemas import CurvePoint, QueryStatus, RunKind, RunStatus, Split
@@ -155,15 +155,46 @@ def overall(reporter: Reporter, done: float, label: str) -> None:
     reporter.write()
 
 
+@dataclass
+class Frozen:
+    """What every adapter point shares, embedded once: the corpus matrix and the base model's raw vectors of the
+    train, validation and eval queries. A point only multiplies query vectors by its matrix."""
+
+    doc_ids: list[str]
+    matrix: np.ndarray
+    queries: dict[str, np.ndarray]  # train and validation queries
+    eval_ids: list[str]
+    eval_vectors: np.ndarray
+
+    @classmethod
+    def build(cls, store: Store, base: Embedder, data: trainingdata.TrainingData, eval_ids: list[str]) -> Frozen:
+        doc_ids, matrix = corpus_matrix(store, base)
+        ids = sorted(data.query_text)
+        raw = base.model.encode([data.query_text[q] for q in ids], normalize_embeddings=True, show_progress_bar=False)
+        texts = store.query_texts(eval_ids)
+        kept = [q for q in eval_ids if q in texts]
+        return cls(doc_ids, matrix, dict(zip(ids, np.asarray(raw, dtype=np.float32))), kept, base.encode_queries([texts[q] for q in kept]))
+
+    def rank(self, adapter: np.ndarray) -> dict[str, metrics.Ranking]:
+        """The eval queries ranked with an adapter, as Embedder.encode_queries would embed them."""
+        vectors = self.eval_vectors @ adapter
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-12)
+        return dict(zip(self.eval_ids, rank_many(vectors, self.doc_ids, self.matrix, metrics.DEPTH)))
+
+
 def _train_point(store: Store, config: TrainConfig, data: trainingdata.TrainingData, base: Embedder, folder: Path,
-                 reporter: PointReporter, eval_ids: list[str]) -> tuple[dict[str, metrics.Ranking], dict]:
+                 reporter: PointReporter, eval_ids: list[str], frozen: Frozen | None = None) -> tuple[dict[str, metrics.Ranking], dict]:
     """Train one subset and rank the eval queries with the result (nothing is kept on disk)."""
     if config.kind == RunKind.adapter.value:
         from core.training.adapter import train_adapter
 
-        info = train_adapter(store, config, data, base, folder / "model", reporter)
+        info = train_adapter(store, config, data, base, folder / "model", reporter, query_vectors=frozen and frozen.queries,
+                             corpus=frozen and (frozen.doc_ids, frozen.matrix))
+        weights = np.load(folder / "model" / "adapter.npy").astype(np.float32)
+        if frozen is not None:
+            return frozen.rank(weights), info
         adapted = copy.copy(base)  # same base model and cached corpus embeddings; only queries change
-        adapted.adapter = np.load(folder / "model" / "adapter.npy").astype(np.float32)
+        adapted.adapter = weights
         return metrics.rank_with_model(store, adapted, eval_ids), info
     from core.training.bi_encoder import train_bi_encoder
 
@@ -219,6 +250,7 @@ def execute(store: Store, settings: Settings, run_id: str, raw: dict[str, Any], 
     store.update_where("runs", f"run_id = {sql_str(run_id)}", {"snapshot": json.dumps(snapshot), "snapshot_hash": metrics.snapshot_hash(qrels)})
     reporter.phase("evaluating the base model")
     _save_point(store, run_id, 0.0, 0, None, qrels, metrics.rank_with_model(store, base, eval_ids), settings.relevant_grade)
+    frozen = Frozen.build(store, base, data, eval_ids) if config.kind == RunKind.adapter.value else None
     plan = [(seed, fraction) for seed in range(config.seeds) for fraction in config.fractions]
     budget = config.time_budget_s / len(plan) if config.time_budget_s else 0.0
     with tempfile.TemporaryDirectory(prefix="flywheel-curve-") as tmp:
@@ -233,7 +265,7 @@ def execute(store: Store, settings: Settings, run_id: str, raw: dict[str, Any], 
                          f"({fraction:.0%} of each, seed {seed})")
             inner = PointReporter(reporter, index, len(plan), label, budget)
             overall(reporter, index / len(plan), label)
-            rankings, _ = _train_point(store, config.train_config(seed), part, base, Path(tmp) / str(index), inner, eval_ids)
+            rankings, _ = _train_point(store, config.train_config(seed), part, base, Path(tmp) / str(index), inner, eval_ids, frozen)
             reporter.raise_if_cancelled()
             _save_point(store, run_id, fraction, seed, part, qrels, rankings, settings.relevant_grade)
     overall(reporter, 1.0, "fitting")
