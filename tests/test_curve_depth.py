@@ -50,7 +50,9 @@ def test_comparison_names_breadth_depth_or_noise():
     noise = depth.compare(by_queries, [point(150, 0.56, 0.05), point(250, 0.62, 0.05), point(400, 0.70)], METRIC)
     assert noise["winner"] is None and "within noise" in noise["sentence"] and abs(noise["difference"]) < noise["seed_spread"]
     apart = depth.compare(by_queries, [point(450, 0.7), point(500, 0.71)], METRIC)
-    assert apart["compared"] == [] and "cannot be compared" in apart["sentence"]
+    assert apart["compared"] == [] and "cannot be compared" in apart["sentence"] and "smaller fractions" in apart["sentence"]
+    older = depth.compare([p | {"train_judgments": None} for p in by_queries], [point(150, 0.66), point(400, 0.70)], METRIC)
+    assert older["compared"] == [] and "--force" in older["sentence"]
 
 
 def test_a_trainer_that_only_learns_from_more_queries_makes_breadth_win(store, workspace, monkeypatch, capsys):
@@ -86,6 +88,13 @@ def test_a_trainer_that_only_learns_from_more_queries_makes_breadth_win(store, w
     assert main(["curve", "--fractions", "0.34,0.67,1.0", "--seeds", "2"]) == 0
     plain = last_json(capsys)
     assert plain["by"] == "queries" and plain["reused"] is True and plain["comparison"]["winner"] == "judgments"
+
+    # A curve by queries from before judgment counts were stored is measured again, not compared blind.
+    store.update_where("curve_points", f"run_id = '{comparison['by_queries_run']}'", {"counts": ""})
+    assert main(args) == 0
+    fresh = last_json(capsys)
+    assert fresh["reused"] is False and fresh["comparison"]["by_queries_run"] != comparison["by_queries_run"]
+    assert fresh["run_id"] == out["run_id"] and fresh["comparison"]["winner"] == "judgments"
 
 
 def test_a_real_curve_by_judgments_runs_on_a_tiny_model(store, workspace, tiny, capsys):  # noqa: F811

@@ -31,6 +31,8 @@ def _curve(settings: Settings, args) -> int:
     reused = True
     for each in wanted:
         run_id = None if args.force else curve.find(store, settings, each)
+        if run_id is not None and len(wanted) > 1 and not curve.has_judgment_counts(store, run_id):
+            run_id = None  # measured before judgment counts were stored: nothing to compare with
         if run_id is None:
             reused = False
             job = curve.launch(store, settings, each, actor=args.actor, background=False)

@@ -366,6 +366,12 @@ def summarize(store: Store, run_id: str, metric: str = DEFAULT_METRIC) -> dict[s
     }
 
 
+def has_judgment_counts(store: Store, run_id: str) -> bool:
+    """Whether a curve's points know how many judgments they trained on (curves stored before that cannot be compared)."""
+    counts = store.read("curve_points", where=f"run_id = {sql_str(run_id)} AND fraction > 0", columns=["counts"])["counts"]
+    return bool(len(counts)) and all(counts)
+
+
 def counterpart(config: CurveConfig) -> CurveConfig:
     """The same curve read the other way (by queries <-> by judgments)."""
     return replace(config, by=BY[1] if config.by == BY[0] else BY[0])

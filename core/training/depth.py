@@ -76,6 +76,10 @@ def compare(by_queries: list[dict], by_judgments: list[dict], metric_label: str)
         rows.append({"train_judgments": int(at), "by_queries": round(value, 4), "by_judgments": p["value"],
                      "difference": round(value - p["value"], 4), "seed_spread": round(float(np.hypot(spread, _spread(p))), 4)})
     result = {"compared": rows, "difference": None, "seed_spread": None, "winner": None}
+    if not queries:
+        result["sentence"] = ("The curve by queries has no judgment counts (it was measured before they were stored), so the curves "
+                              "cannot be compared; measure it again (flywheel curve --force).")
+        return result
     if not rows:
         result["sentence"] = ("The two curves share no judgment count below today's, so they cannot be compared yet; "
                               "add smaller fractions (e.g. --fractions 0.25,0.5,0.75,1.0).")
