@@ -24,19 +24,26 @@ mine_so_far = grading.my_progress(db, name)
 st.caption(f"**My progress**: {mine_so_far['today']} grades on {mine_so_far['queries_today']} queries today · "
            f"{mine_so_far['week']} this week · {hint([('0–5', 'grade'), ('H', 'hard negative'), ('Q', 'next query')])}")
 
-with st.expander("Queue and view settings"):
+try:
+    ui.apply_link()  # ?queue=segment&segment=source:log, from the Results page's guidance
+except FlywheelError as error:
+    show_error(error)
+linked = st.session_state.get(ui.STRATEGY) == grading.Strategy.segment.value
+with st.expander("Queue and view settings", expanded=linked):
     left, middle, right = st.columns(3)
     mode = left.selectbox("Candidates from", [mode.value for mode in (SearchMode.hybrid, SearchMode.vector, SearchMode.fts)], key="g_mode")
     k = left.number_input("Candidates per query (k)", 1, 100, 10, key="g_k")
-    strategy = middle.selectbox("What to grade next", [s.value for s in grading.Strategy], key="g_strategy",
+    strategy = middle.selectbox("What to grade next", [s.value for s in grading.Strategy], key=ui.STRATEGY, on_change=ui.on_queue_change,
                                 help="Ungraded: fewest grades first. Most uncertain: the retriever's top scores are close, or it "
                                      "disagrees with the trained cross-encoder, or production users gave it thumbs-down. "
                                      "Thumbs-down first: queries whose logged answers got the most thumbs-down. "
-                                     "Overlap: queries another reviewer finished, to measure agreement.")
+                                     "Overlap: queries another reviewer finished, to measure agreement. "
+                                     "One segment: only the queries of one source, origin, query style or split, fewest grades first.")
+    segment = ui.segment_selector(middle, strategy)
     overlap = middle.slider("Overlap share", 0.0, 1.0, 0.2, 0.05, key="g_overlap",
                             help="Share of finished queries also given to a second reviewer, so agreement can be measured.")
     view = right.radio("View", ["One at a time", "List"], key="g_view")
-st.session_state[ui.OPTIONS] = {"k": int(k), "mode": mode, "strategy": strategy, "overlap": float(overlap)}
+st.session_state[ui.OPTIONS] = {"k": int(k), "mode": mode, "strategy": strategy, "overlap": float(overlap), "segment": segment}
 
 toggles = st.columns(3)
 blind = toggles[0].toggle("Blind mode", value=True, key="g_blind", help="Hide model scores and other reviewers' grades while grading.")
@@ -51,6 +58,10 @@ try:
         unsure = ui.uncertainty(settings().db_uri, int(k), run["model_path"] if run else "")
     item = ui.acquire(unsure, logs.thumbs_down_share(db) if strategy == grading.Strategy.thumbs_down.value else None)
     if item is None:
+        if segment:
+            st.success(f"Nothing left to grade in {escape(grading.Segment.parse(segment).label, 200)}: every query of it is graded or "
+                       "held by another reviewer. Pick another segment or queue.")
+            st.stop()
         st.success("Nothing left to grade: every approved query is graded or held by another reviewer. Check back later, "
                    "or switch the strategy to 'overlap first' to give second opinions.")
         st.stop()

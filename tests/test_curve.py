@@ -145,3 +145,25 @@ def test_a_bi_encoder_curve_scores_each_point_without_leaving_models_or_tables(s
     assert out["kind"] == "bi-encoder" and [p["seeds"] for p in out["points"]] == [1, 1]
     assert store.count("curve_points", f"run_id = '{out['run_id']}'") == 3
     assert len([n for n in store.table_names() if n.startswith("embeddings_")]) == 1  # the base model's only
+
+
+def test_adapter_points_rank_from_vectors_embedded_once_as_the_adapted_model_would(store, workspace, tiny):
+    import copy
+
+    from core.evaluation import metrics
+    from core.search.models import Embedder
+    from core.training import data as trainingdata
+
+    fill_curve(store)
+    base = Embedder(tiny)
+    eval_ids = metrics.eval_query_ids(store)
+    frozen = curve.Frozen.build(store, base, trainingdata.build(store, 3, 0, 0.0), eval_ids)
+    weights = (np.eye(base.dim) + np.random.default_rng(0).normal(0, 0.2, (base.dim, base.dim))).astype(np.float32)
+    adapted = copy.copy(base)
+    adapted.adapter = weights
+    expected = metrics.rank_with_model(store, adapted, eval_ids)
+    got = frozen.rank(weights)
+    assert sorted(got) == sorted(expected) and len(got) == 8
+    for q in expected:
+        assert [d for d, _ in got[q]] == [d for d, _ in expected[q]]
+        assert np.allclose([s for _, s in got[q]], [s for _, s in expected[q]], atol=1e-5)

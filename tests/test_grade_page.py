@@ -3,6 +3,7 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from core.labeling import agreement, grading
+from core.storage.schemas import Judgment, Query, now
 from core.storage.store import Store
 
 GRADE = "../pages/grade.py"
@@ -232,3 +233,23 @@ def test_labels_that_cut_a_long_title_id_or_reviewer_name_give_all_of_it_as_a_to
     at.run()
     caption = next(c for c in at.caption if c.value.startswith("`doc-x"))
     assert doc_id not in caption.value and caption.proto.help == escape(doc_id, None)
+
+
+def test_a_segment_link_opens_that_queue_and_the_selector_offers_it(small_store):
+    stamp = now()
+    small_store.add("queries", [Query(query_id=q, text=f"plan question {q}", split="eval", source="log", created_at=stamp) for q in ("L1", "L2")])
+    small_store.add("judgments", [Judgment(query_id="L1", doc_id="d1", reviewer="import:log", grade=1, created_at=stamp, updated_at=stamp)])
+    at = AppTest.from_file(GRADE, default_timeout=120)
+    at.session_state["reviewer"], at.session_state["g_mode"], at.session_state["g_k"] = "ann", "full-text", 3
+    at.query_params["queue"], at.query_params["segment"] = "segment", "source:log"
+    at.run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="g_strategy").value == grading.Strategy.segment.value
+    assert at.selectbox(key="g_segment").value == "source:log" and "split: eval · source: log" in at.selectbox(key="g_segment").options
+    assert shown_query(at) == "L2"  # least judged first, inside the segment
+    at.button(key="g_query").click().run()  # untouched: skipped
+    assert shown_query(at) == "L1"
+    at.button(key="g_query").click().run()
+    assert any(s.value.startswith("Nothing left to grade in source") and "log" in s.value for s in at.success)
+    at.selectbox(key="g_strategy").set_value(grading.Strategy.ungraded.value).run()
+    assert "queue" not in at.query_params and shown_query(at) not in ("L1", "L2")

@@ -10,7 +10,7 @@ from core.errors import InputError
 from core.labeling import grading
 from core.search.retrieval import corpus_matrix, rank_many
 from core.storage import claims
-from core.storage.schemas import Query, now
+from core.storage.schemas import Judgment, Query, now
 from core.storage.store import Store
 
 
@@ -192,3 +192,24 @@ def test_candidates_come_from_the_retriever_and_include_a_regrade_target(small_s
         grading.candidates(small_store, embedder, "nope", k=3)
     with pytest.raises(InputError, match="between 1 and 100"):
         grading.candidates(small_store, embedder, "q1", k=0)
+
+
+def test_a_segment_queue_offers_only_that_segment_least_judged_first(small_store):
+    stamp = now()
+    small_store.add("queries", [Query(query_id=q, text=t, split="eval", source="log", created_at=stamp)
+                                for q, t in (("L1", "deductible for a specialist?"), ("L2", "copay for x-ray"), ("L3", "what is a referral"))])
+    small_store.add("judgments", [Judgment(query_id="L1", doc_id=d, reviewer="import:log", grade=1, created_at=stamp, updated_at=stamp)
+                                  for d in ("d1", "d2")] + [Judgment(query_id="L2", doc_id="d3", reviewer="import:log", grade=1,
+                                                                     created_at=stamp, updated_at=stamp)])
+    order = [i.query_id for i in grading.queue_order(small_store, "ann", grading.Strategy.segment, k=3, segment="source:log")]
+    assert order == ["L3", "L2", "L1"]  # no judgments, one, two
+    questions = grading.queue_order(small_store, "ann", grading.Strategy.segment, k=3, segment="split:eval,source:log,style:question")
+    assert [i.query_id for i in questions] == ["L3", "L1"]
+    item = grading.next_query(small_store, "ann", grading.Strategy.segment, k=3, segment=grading.Segment.parse("source:log"))
+    assert item.query_id == "L3"
+    assert grading.next_query(small_store, "bob", grading.Strategy.segment, k=3, segment="source:log").query_id == "L2"  # L3 is held
+    assert "source:log" in grading.segment_options(small_store) and "split:eval,source:small" in grading.segment_options(small_store)
+    with pytest.raises(InputError, match="column:value pairs"):
+        grading.queue_order(small_store, "ann", segment="colour:red")
+    with pytest.raises(InputError, match="expects a segment"):
+        grading.queue_order(small_store, "ann", grading.Strategy.segment)

@@ -17,9 +17,11 @@ from core.settings import Settings
 from core.storage.auth import Action, User
 from core.storage.schemas import RunKind, RunStatus
 from core.storage.store import Store
-from core.training import curve, guidance, jobs
+from core.training import curve, depth, guidance, jobs
 from ui.common import show_error
-from ui.grading import TARGET as GRADE_TARGET
+from ui.grading import LINKED as GRADE_LINKED
+from ui.grading import STRATEGY as GRADE_STRATEGY
+from ui.grading import segment_link
 
 GRADE_PAGE = Path(__file__).resolve().parent.parent / "pages" / "grade.py"
 PLOTLY_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
@@ -76,12 +78,15 @@ def figure(result: dict) -> go.Figure:
     return fig
 
 
-def _go_grade(query_id: str | None = None) -> None:
-    if query_id:
-        st.session_state[GRADE_TARGET] = (query_id, None)  # the Grade page opens this query first
-    else:
-        st.session_state["g_strategy"] = Strategy.ungraded.value
+def _go_grade() -> None:
+    st.session_state[GRADE_STRATEGY] = Strategy.ungraded.value
     st.switch_page("pages/grade.py")
+
+
+def _go_segment(segment: str) -> None:
+    """The Grade page on one segment's queue, named in its URL (?queue=segment&segment=…); a link followed again applies again."""
+    st.session_state.pop(GRADE_LINKED, None)
+    st.switch_page("pages/grade.py", query_params=segment_link(segment))
 
 
 def _progress(store: Store, run_id: str, actor: User) -> None:
@@ -126,14 +131,51 @@ def _guidance(store: Store, run_id: str, metric: str, label: str) -> None:
         st.caption("The eval set has one source, origin and query style: no segment to compare.")
     else:
         st.caption("Eval-set segments, widest interval first: grade more queries where the interval is wide and the count small.")
-        st.dataframe(table.drop(columns=["least_judged_query"]), hide_index=True, width="stretch",
+        st.dataframe(table.drop(columns=["least_judged_query", "queue_segment"]), hide_index=True, width="stretch",
                      column_config={"ci_width": st.column_config.NumberColumn("95% CI width", format="%.3f"),
                                     metric: st.column_config.NumberColumn(label, format="%.3f")})
         for i, row in table.head(3).iterrows():
-            st.button(f"Grade in '{row['segment']}' (least judged: {row['least_judged_query']})", key=f"curve_seg_{i}", icon=":material/edit:",
-                      on_click=_go_grade, args=(row["least_judged_query"],), disabled=not GRADE_PAGE.exists())
-    st.button("Grade more train queries (ungraded first)", key="curve_grade_train", icon=":material/edit:", on_click=_go_grade,
-              disabled=not GRADE_PAGE.exists())
+            if st.button(f"Grade eval queries in '{row['segment']}' (least judged first)", key=f"curve_seg_{i}", icon=":material/edit:",
+                         disabled=not GRADE_PAGE.exists(),
+                         help=f"Opens the Grade page on this segment's queue (?queue=segment&segment={row['queue_segment']})."):
+                _go_segment(row["queue_segment"])  # in the script run, not a callback: st.navigation must know the pages first
+    if st.button("Grade more train queries (ungraded first)", key="curve_grade_train", icon=":material/edit:", disabled=not GRADE_PAGE.exists()):
+        _go_grade()
+
+
+def comparison_figure(by_queries: dict, by_judgments: dict) -> go.Figure:
+    """Both curves against judged pairs trained on: the metric per judgment, read at equal counts."""
+    fig = go.Figure()
+    for result, name, color in ((by_queries, f"by queries: {depth.DEPTH}", POINT), (by_judgments, f"by judgments: {depth.BREADTH}", PROJECTED)):
+        points = pd.DataFrame(result["points"]).dropna(subset=["train_judgments"])
+        fig.add_scatter(x=points["train_judgments"], y=points["value"], mode="lines+markers", name=name, line={"color": color},
+                        error_y={"type": "data", "array": points["seed_std"].fillna(0), "visible": True})
+    fig.update_layout(xaxis_title="judgments trained on", yaxis_title=metric_label(by_queries["metric"]), height=320,
+                      margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h", "yanchor": "top", "y": -0.25})
+    return fig
+
+
+def _breadth_or_depth(store: Store, settings: Settings, actor: User, kind: str, metric: str, busy: bool) -> None:
+    """The curve by judgments beside the curve by queries, when both are stored on today's labels; else the button to measure it."""
+    st.markdown("**More queries, or more judgments per query?**")
+    config = curve.CurveConfig(kind=kind)
+    runs = {c.by: curve.find(store, settings, c) for c in (config, curve.counterpart(config))}
+    if not all(runs.values()):
+        st.caption("Re-running the curve with every train query and 25/50/75/100% of each one's judgments says which buys more per "
+                   "judgment on this data: more queries judged shallowly, or fewer queries judged deeply.")
+        if st.button("Measure the curve by judgments per query", key="curve_by_judgments", icon=":material/stacked_line_chart:",
+                     disabled=busy or not runs[curve.BY[0]] or not actor.can(Action.train),
+                     help="Needs the curve by queries on today's labels first."):
+            try:
+                curve.launch(store, settings, curve.counterpart(config), actor=actor)
+                st.rerun()
+            except FlywheelError as error:
+                show_error(error)
+        return
+    by_queries, by_judgments = (summary(store, runs[b], metric, store.uri) for b in curve.BY)
+    found = depth.compare(by_queries["points"], by_judgments["points"], metric_label(metric))
+    (st.success if found["winner"] else st.info)(found["sentence"], icon=":material/balance:")
+    st.plotly_chart(comparison_figure(by_queries, by_judgments), config=PLOTLY_CONFIG, key="chart_label_depth")
 
 
 def section(store: Store, settings: Settings, actor: User) -> None:
@@ -155,7 +197,7 @@ def section(store: Store, settings: Settings, actor: User) -> None:
         try:
             run_id = curve.find(store, settings, curve.CurveConfig(kind=kind))
             runs = curve.curve_runs(store)
-            done = runs[(runs["status"] == RunStatus.succeeded.value) & (runs["config"].map(lambda c: c.get("kind")) == kind)] if not runs.empty else runs
+            done = runs[(runs["status"] == RunStatus.succeeded.value) & runs["config"].map(lambda c: c.get("kind") == kind and c.get("by", curve.BY[0]) == curve.BY[0])] if not runs.empty else runs
             shown = run_id or (None if done.empty else str(done["run_id"].iloc[0]))
             if curve_active:
                 _progress(store, active, actor)
@@ -173,6 +215,7 @@ def section(store: Store, settings: Settings, actor: User) -> None:
             back = result["backtest"]
             st.caption(f"{result['note']} Curve `{shown}` · {result['kind']} · {result['eval_queries']} eval queries · "
                        f"backtest predicted {back['predicted'] if back['predicted'] is not None else '–'} vs measured {back['actual']}.")
+            _breadth_or_depth(store, settings, actor, kind, metric, busy=bool(now_active))
             _guidance(store, shown, metric, metric_label(metric))
         except FlywheelError as error:
             show_error(error)

@@ -20,6 +20,7 @@ from ui.progress import embed_corpus
 
 ITEM, POS, SKIP, CANDS, ERROR, TARGET, OPTIONS = "g_item", "g_pos", "g_skip", "g_cands", "g_error", "grade_target", "g_options"
 LEAVING, LATER = "g_leaving", "g_later"  # the query whose q asked for confirmation; queries left half graded
+STRATEGY, SEGMENT, LINKED = "g_strategy", "g_segment", "g_linked"  # the queue selector, its segment, the last link applied
 KEYS = [("0–5", "grade (0 irrelevant … 5 exactly answers)"), ("Enter", "accept the suggested grade, when shown"),
         ("H", "hard negative on/off"), ("P / N", "previous / next document"), ("U", "undo your last grade"),
         ("Q", "next query (asks first when this one is half graded)")]
@@ -45,7 +46,55 @@ def legend(query_id: str) -> str:
 
 # -- the sitting: current query, its candidates, the current document ---------------------
 def options() -> dict:
-    return st.session_state.get(OPTIONS, {"k": 10, "mode": "hybrid", "strategy": grading.Strategy.ungraded.value, "overlap": 0.2})
+    return st.session_state.get(OPTIONS, {"k": 10, "mode": "hybrid", "strategy": grading.Strategy.ungraded.value, "overlap": 0.2,
+                                          "segment": None})
+
+
+def segment_link(segment: str) -> dict[str, str]:
+    """The Grade page's query parameters for one segment's queue: ?queue=segment&segment=source:log."""
+    return {"queue": "segment", "segment": str(grading.Segment.parse(segment))}
+
+
+def apply_link() -> None:
+    """A link to a segment's queue selects it, once (the selector rules afterwards); the query on screen is put back."""
+    params = st.query_params
+    if params.get("queue") != "segment" or not params.get("segment") or st.session_state.get(LINKED) == params["segment"]:
+        return
+    spec = str(grading.Segment.parse(params["segment"]))
+    st.session_state[LINKED] = params["segment"]
+    st.session_state[STRATEGY], st.session_state[SEGMENT] = grading.Strategy.segment.value, spec
+    leave_query(skip=False)
+
+
+def show_queue_in_url(strategy: str, segment: str | None) -> None:
+    """The URL names a segment queue while one is chosen, so it can be shared; other queues leave no parameters."""
+    if strategy == grading.Strategy.segment.value and segment:
+        if st.query_params.get("segment") != segment:
+            st.query_params.update(segment_link(segment))
+            st.session_state[LINKED] = segment
+    elif "queue" in st.query_params:
+        del st.query_params["queue"]
+        st.query_params.pop("segment", None)
+        st.session_state.pop(LINKED, None)
+
+
+def segment_selector(container, strategy: str) -> str | None:
+    """Under the segment queue, which segment (every one-column segment, and each within the eval split); the URL follows."""
+    segment = None
+    if strategy == grading.Strategy.segment.value:
+        choices = grading.segment_options(store())
+        if st.session_state.get(SEGMENT) and st.session_state[SEGMENT] not in choices:
+            choices.append(st.session_state[SEGMENT])  # a linked segment with no query left still shows what was asked
+        segment = container.selectbox("Segment", choices, key=SEGMENT, format_func=lambda s: grading.Segment.parse(s).label,
+                                      on_change=leave_query, kwargs={"skip": False})
+    show_queue_in_url(strategy, segment)
+    return segment
+
+
+def on_queue_change() -> None:
+    """Another queue: the query on screen goes back (not skipped), and the next one comes from the new queue."""
+    if st.session_state.get(STRATEGY) == grading.Strategy.segment.value:
+        leave_query(skip=False)
 
 
 def current_item() -> grading.QueueItem | None:
@@ -65,8 +114,9 @@ def acquire(uncertainty: dict[str, float] | None = None, thumbs_down: dict[str, 
         if doc_id:
             st.session_state["g_focus"] = doc_id
     if not st.session_state.get(ITEM):
+        segment = opts.get("segment") if opts["strategy"] == grading.Strategy.segment.value else None
         item = grading.next_query(db, name, opts["strategy"], k=opts["k"], overlap_share=opts["overlap"], uncertainty=uncertainty,
-                                  thumbs_down=thumbs_down, skip=st.session_state.get(SKIP, []))
+                                  thumbs_down=thumbs_down, segment=segment, skip=st.session_state.get(SKIP, []))
         if item is None:
             return None
         st.session_state[ITEM], st.session_state[POS] = (item.queue, item.query_id), 0

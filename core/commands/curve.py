@@ -24,26 +24,37 @@ def _curve(settings: Settings, args) -> int:
     store = open_store(settings)
     mark_interrupted(store)
     config = curve.CurveConfig(kind=args.kind, fractions=_fractions(args.fractions), seeds=args.seeds, base_model=args.base_model,
-                               time_budget_s=args.time_budget, max_steps=args.max_steps, positive_grade=args.positive_grade).resolved()
-    run_id = None if args.force else curve.find(store, settings, config)
-    reused = run_id is not None
-    if run_id is None:
-        job = curve.launch(store, settings, config, actor=args.actor, background=False)
-        row = read_run(store, job.run_id)
-        if row["status"] != "succeeded":
-            print(row["error"], file=sys.stderr)
-            print_json({"run_id": job.run_id, "status": row["status"], "kind": config.kind, "metric": args.metric})
-            return 1
-        run_id = job.run_id
-    print_json(curve.summarize(store, run_id, args.metric) | {"reused": reused})
+                               time_budget_s=args.time_budget, max_steps=args.max_steps, positive_grade=args.positive_grade,
+                               by=args.by).resolved()
+    # By judgments, the curve by queries is measured too (or reused): the answer is the comparison of the two.
+    wanted = [config] if config.by == curve.BY[0] else [curve.counterpart(config), config]
+    reused = True
+    for each in wanted:
+        run_id = None if args.force else curve.find(store, settings, each)
+        if run_id is not None and len(wanted) > 1 and not curve.has_judgment_counts(store, run_id):
+            run_id = None  # measured before judgment counts were stored: nothing to compare with
+        if run_id is None:
+            reused = False
+            job = curve.launch(store, settings, each, actor=args.actor, background=False)
+            row = read_run(store, job.run_id)
+            if row["status"] != "succeeded":
+                print(row["error"], file=sys.stderr)
+                print_json({"run_id": job.run_id, "status": row["status"], "kind": config.kind, "by": each.by, "metric": args.metric})
+                return 1
+            run_id = job.run_id
+    print_json(curve.summarize(store, run_id, args.metric) | {"reused": reused,
+                                                             "comparison": curve.comparison(store, settings, config, args.metric)})
     return 0
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "curve", help="learning curve on subsets of the train queries, projected to 1.5x/2x/4x the labels with a backtest; "
+        "curve", help="learning curve on subsets of the train queries (or of each query's judgments), projected to 1.5x/2x/4x the labels with a backtest; "
                       "the last stdout line is JSON")
     parser.add_argument("--kind", choices=["adapter", "bi-encoder"], default="adapter", help="what to train at each point (default adapter: seconds)")
+    parser.add_argument("--by", choices=["queries", "judgments"], default="queries",
+                        help="what the fractions share out: train queries (default), or each train query's judgments, all queries kept; "
+                             "'judgments' also measures the curve by queries and compares them at equal judgment counts")
     parser.add_argument("--fractions", default="0.25,0.5,0.75,1.0", help="shares of the train queries (default 0.25,0.5,0.75,1.0)")
     parser.add_argument("--seeds", type=int, default=0, help="subsets drawn per fraction (default: adapter 5, bi-encoder 1)")
     parser.add_argument("--metric", default="ndcg@10", help="metric to fit and project, name@k (default ndcg@10)")

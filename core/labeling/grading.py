@@ -7,7 +7,8 @@ previous state: undo restores it, across reloads and processes.
 The queue works on queries: a reviewer grades a query's top-k candidates in one sitting.
 Fresh queries are claimed on queue 'grade' so two reviewers never get the same one; a share
 of finished queries is offered once more to a second reviewer on queue 'grade-overlap', so
-agreement can be measured.
+agreement can be measured. A queue can be restricted to a segment of the queries (by split,
+source, origin or query style), so guidance about a thin segment leads straight to its queries.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import pandas as pd
 from core.errors import InputError
 from core.labeling import logs
 from core.labeling.labels import GRADE_MEANINGS
+from core.labeling.text import query_style
 from core.search.models import Embedder
 from core.search.retrieval import SearchMode, corpus_matrix, rank_many, search
 from core.storage import claims
@@ -42,7 +44,8 @@ UNDO_WINDOW = timedelta(hours=12)  # undo reaches back this far (a working sessi
 GAP_SCALE = 0.1  # cosine gap between the top two candidates below which a query counts as uncertain
 IMPORT_PREFIX = "import:"
 
-__all__ = ["GRADE_MEANINGS", "Strategy", "QueueItem", "grade", "undo_last", "next_query"]
+__all__ = ["GRADE_MEANINGS", "Strategy", "Segment", "QueueItem", "grade", "undo_last", "next_query", "segment_options"]
+SEGMENT_COLUMNS = ("split", "source", "origin", "style")  # style: question | keyword (text.query_style)
 
 
 class Strategy(StrEnum):
@@ -50,6 +53,40 @@ class Strategy(StrEnum):
     uncertain = "most uncertain first"
     overlap = "overlap first"
     thumbs_down = "thumbs-down first"
+    segment = "one segment, least judged first"
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Queries whose columns all hold the given values; spelled 'split:eval,source:log' in links and the CLI."""
+
+    conditions: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def parse(cls, text: str) -> Segment:
+        conditions = []
+        for part in (text or "").split(","):
+            column, sep, value = part.partition(":")
+            if not sep or column.strip() not in SEGMENT_COLUMNS:
+                raise InputError(f"a segment expects column:value pairs joined by ',' with columns in {', '.join(SEGMENT_COLUMNS)} "
+                                 f"(e.g. source:log or split:eval,style:question), but got '{text}'.")
+            conditions.append((column.strip(), value.strip()))
+        return cls(tuple(conditions))
+
+    def __str__(self) -> str:
+        return ",".join(f"{c}:{v}" for c, v in self.conditions)
+
+    @property
+    def label(self) -> str:
+        return " · ".join(f"{c}: {v or '(none)'}" for c, v in self.conditions)
+
+    def mask(self, queries: pd.DataFrame) -> pd.Series:
+        """Which rows of a frame with query_id, text, split, source and origin fall in the segment."""
+        keep = pd.Series(True, index=queries.index)
+        for column, value in self.conditions:
+            values = queries["text"].map(query_style) if column == "style" else queries[column].fillna("").astype(str)
+            keep &= values == value
+        return keep
 
 
 @dataclass(frozen=True)
@@ -72,7 +109,8 @@ def _check_reviewer(reviewer: str) -> str:
 # -- reads ---------------------------------------------------------------------------------
 def gradeable_queries(store: Store) -> pd.DataFrame:
     """Approved queries of any split, oldest first (the order they were created)."""
-    frame = store.read("queries", where=f"status = {sql_str(QueryStatus.approved.value)}", columns=["query_id", "text", "split", "created_at"])
+    frame = store.read("queries", where=f"status = {sql_str(QueryStatus.approved.value)}",
+                       columns=["query_id", "text", "split", "source", "origin", "created_at"])
     return frame.sort_values(["created_at", "query_id"], kind="stable").reset_index(drop=True)
 
 
@@ -221,6 +259,7 @@ def queue_order(
     overlap_share: float = 0.2,
     uncertainty: dict[str, float] | None = None,
     thumbs_down: dict[str, float] | None = None,
+    segment: Segment | str | None = None,
 ) -> list[QueueItem]:
     """Every query this reviewer could grade now, best first (claims are not consulted here).
 
@@ -228,10 +267,17 @@ def queue_order(
     Order: the reviewer's own unfinished queries, then overlap items due (finished by exactly
     one other person and in the overlap sample; every such item under Strategy.overlap), then
     fresh queries nobody finished: fewest judgments first, most uncertain first, or highest
-    share of thumbs-down in the production logs first (logs.thumbs_down_share).
+    share of thumbs-down in the production logs first (logs.thumbs_down_share). With a `segment`,
+    only that segment's queries are offered (Strategy.segment orders them like Strategy.ungraded).
     """
     strategy = Strategy(strategy)
     queries = gradeable_queries(store)
+    if isinstance(segment, str):
+        segment = Segment.parse(segment)
+    if segment is not None:
+        queries = queries[segment.mask(queries)]
+    elif strategy is Strategy.segment:
+        raise InputError("the segment queue expects a segment such as source:log, but got none; pick one under 'Segment'.")
     ids = list(queries["query_id"])
     if not ids:
         return []
@@ -270,6 +316,15 @@ def next_query(store: Store, reviewer: str, strategy: Strategy | str = Strategy.
         if claims.try_claim(store, item.queue, item.query_id, reviewer):
             return item
     return None
+
+
+def segment_options(store: Store) -> list[str]:
+    """Every one-column segment of the gradeable queries, and each one restricted to the eval split (guidance links use those)."""
+    queries = gradeable_queries(store)
+    singles = [Segment(((column, value),)) for column in SEGMENT_COLUMNS
+               for value in sorted(set((queries["text"].map(query_style) if column == "style" else queries[column].fillna("")).astype(str)))]
+    evals = [Segment((("split", "eval"),) + s.conditions) for s in singles if s.conditions[0][0] != "split"]
+    return [str(s) for s in singles + evals]
 
 
 def release(store: Store, reviewer: str, item: QueueItem) -> None:

@@ -15,6 +15,13 @@ STOPWORDS = frozenset(
 )
 # A word: letters and digits, with inner . , ' - kept ("2,000", "o'clock", "co-pay"); $ and % stay attached.
 WORD = re.compile(r"[A-Za-z0-9$%]+(?:[.,'-][A-Za-z0-9%]+)*")
+QUESTION = re.compile(r"^(who|what|when|where|why|how|which|can|could|do|does|did|is|are|was|will|should|would|may)\b", re.I)
+
+
+def query_style(text: str) -> str:
+    """'question' for questions (a '?' or a question word first), else 'keyword' (the generator's two plain styles)."""
+    text = (text or "").strip()
+    return "question" if text.endswith("?") or QUESTION.match(text) else "keyword"
 
 
 def normalise(word: str) -> str:

@@ -147,8 +147,9 @@ def document_text(title: str, text: str) -> str:
 
 
 class CurvePoint(LanceModel):
-    """One learning-curve point: a model trained on a seeded subset of the train queries, scored on
-    the eval set (fraction 0 is the base model). Per-query values let any metric be refitted."""
+    """One learning-curve point: a model trained on a seeded subset of the train queries (or, for a curve by
+    judgments, of each train query's judgments), scored on the eval set (fraction 0 is the base model).
+    Per-query values let any metric be refitted."""
 
     run_id: str  # the curve job (runs row, kind 'curve')
     fraction: float
@@ -157,6 +158,7 @@ class CurvePoint(LanceModel):
     train_pairs: int
     values: str  # JSON {"ndcg@10": mean, …}: every metric
     per_query: str  # JSON {query_id: {"ndcg@10": …}}
+    counts: str = ""  # JSON {"train_judgments": n}: judged (query, doc) pairs trained on; '' in older workspaces
 
 
 UNDO_KEY = "undoes"  # an undo event's detail names the event it undoes under this key

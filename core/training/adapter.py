@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +37,14 @@ def _ndcg10(scores: np.ndarray, gains: np.ndarray) -> float:
     return float(np.mean(np.where(ideal > 0, dcg / np.maximum(ideal, 1e-12), 0.0)))
 
 
-def train_adapter(store: Store, config: TrainConfig, data: TrainingData, base: Embedder, model_dir: Path, reporter: Reporter) -> dict[str, Any]:
+def train_adapter(store: Store, config: TrainConfig, data: TrainingData, base: Embedder, model_dir: Path, reporter: Reporter,
+                  query_vectors: Mapping[str, np.ndarray] | None = None, corpus: tuple[list[str], np.ndarray] | None = None) -> dict[str, Any]:
+    """`query_vectors` (query id → raw base-model vector) and `corpus` (doc ids, matrix) spare a caller that trains
+    many adapters on the same data (the learning curve) re-embedding queries and re-reading the corpus each time."""
     import torch
 
     torch.manual_seed(config.seed)
-    doc_ids, matrix = corpus_matrix(store, base)
+    doc_ids, matrix = corpus if corpus is not None else corpus_matrix(store, base)
     index = {d: i for i, d in enumerate(doc_ids)}
     pairs = [(q, d) for q, d in data.pairs if d in index]
     if len(doc_ids) > CORPUS_LIMIT:  # keep the candidates the training data names
@@ -50,8 +54,12 @@ def train_adapter(store: Store, config: TrainConfig, data: TrainingData, base: E
         pairs = [(q, d) for q, d in pairs if d in index]
     queries = sorted({q for q, _ in pairs} | set(data.validation))
     # Raw base-model query vectors: the saved adapter applies to exactly these.
-    raw = base.model.encode([data.query_text[q] for q in queries], normalize_embeddings=True, show_progress_bar=False)
-    qvec = dict(zip(queries, np.asarray(raw, dtype=np.float32)))
+    known = query_vectors or {}
+    qvec = {q: known[q] for q in queries if q in known}
+    missing = [q for q in queries if q not in qvec]
+    if missing:
+        raw = base.model.encode([data.query_text[q] for q in missing], normalize_embeddings=True, show_progress_bar=False)
+        qvec.update(zip(missing, np.asarray(raw, dtype=np.float32)))
     docs = torch.tensor(matrix)
     q_train = torch.tensor(np.stack([qvec[q] for q, _ in pairs]))
     target = torch.tensor([index[d] for _, d in pairs])

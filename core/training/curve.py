@@ -1,7 +1,8 @@
 """The learning curve: what more labels will buy, measured on the team's own data.
 
 A curve job trains the chosen kind on seeded, nested subsets of the train queries (25/50/75/100%
-by default, several seeds), scores each model on the same eval set as every run, and stores
+by default, several seeds), or, by judgments, on every train query with a share of its judgments
+(depth.py), scores each model on the same eval set as every run, and stores
 each point with its per-query values (`curve_points`), so any metric can be refitted later.
 It runs as a `Job` (a runs row of kind 'curve'): progress and cancel work like any run, and one
 job runs at a time. Its key hashes the eval qrels, the train labels and the config, so the
@@ -28,18 +29,19 @@ from core.evaluation import metrics
 from core.evaluation.results import metric_label, parse_metric
 from core.labeling import labels
 from core.search.models import Embedder, resolve_model
-from core.search.retrieval import rank_many
+from core.search.retrieval import corpus_matrix, rank_many
 from core.settings import Settings
 from core.storage.auth import Action, User, actor_name
 from core.storage.schemas import CurvePoint, QueryStatus, RunKind, RunStatus, Split
 from core.storage.store import Store, sql_str
-from core.training import curvefit
+from core.training import curvefit, depth
 from core.training import data as trainingdata
 from core.training.adapter import CORPUS_LIMIT
 from core.training.config import TrainConfig
 from core.training.jobs import Job, Reporter
 
 KINDS = (RunKind.adapter.value, RunKind.bi_encoder.value)
+BY = ("queries", "judgments")  # what the fractions take a share of
 DEFAULT_FRACTIONS = (0.25, 0.5, 0.75, 1.0)
 DEFAULT_SEEDS = {RunKind.adapter.value: 5, RunKind.bi_encoder.value: 1}  # the adapter takes seconds a point
 DEFAULT_METRIC = "ndcg@10"
@@ -58,6 +60,7 @@ class CurveConfig:
     time_budget_s: float = 0.0  # bi-encoder: the whole curve's budget, shared evenly by its points; 0 = none
     max_steps: int = 0  # per point; 0 = the kind's default epochs
     positive_grade: int = 3
+    by: str = "queries"  # 'judgments': every train query, a share of each one's judgments
 
     def resolved(self) -> CurveConfig:
         if self.kind not in KINDS:
@@ -67,6 +70,8 @@ class CurveConfig:
             raise InputError(f"curve expects fractions in (0, 1] such as 0.25,0.5,0.75,1.0, but got {self.fractions}.")
         if fractions[-1] != 1.0:
             fractions.append(1.0)  # today's labels are always the last point
+        if self.by not in BY:
+            raise InputError(f"curve expects --by in {', '.join(BY)}, but got '{self.by}'.")
         seeds = self.seeds or DEFAULT_SEEDS[self.kind]
         if not 1 <= seeds <= 20:
             raise InputError(f"curve expects --seeds from 1 to 20, but got {self.seeds}.")
@@ -88,12 +93,15 @@ def labels_key(store: Store, settings: Settings, config: CurveConfig) -> str:
     train = store.read("queries", where=f"split = {sql_str(Split.train.value)} AND status = {sql_str(QueryStatus.approved.value)}",
                        columns=["query_id", "text"])
     ids = sorted(train["query_id"])
+    settings_part = asdict(config.resolved())
+    if settings_part["by"] == BY[0]:
+        del settings_part["by"]  # curves stored before --by existed were by queries: their keys stay valid
     consensus = labels.consensus_labels(store, ids) if ids else pd.DataFrame(columns=["query_id", "doc_id", "grade", "hard_negative"])
     canonical = json.dumps({
         "eval": metrics.snapshot_hash(eval_qrels),
         "train": sorted(zip(train["query_id"], train["text"])),
         "labels": sorted(zip(consensus["query_id"], consensus["doc_id"], map(int, consensus["grade"]), map(bool, consensus["hard_negative"]))),
-        "config": asdict(config.resolved()) | {"resolved_base_model": resolve_model(config.base_model)},
+        "config": settings_part | {"resolved_base_model": resolve_model(config.base_model)},
         "relevant_grade": settings.relevant_grade,
     }, sort_keys=True, default=str)
     return hashlib.sha1(canonical.encode()).hexdigest()[:16]
@@ -147,15 +155,46 @@ def overall(reporter: Reporter, done: float, label: str) -> None:
     reporter.write()
 
 
+@dataclass
+class Frozen:
+    """What every adapter point shares, embedded once: the corpus matrix and the base model's raw vectors of the
+    train, validation and eval queries. A point only multiplies query vectors by its matrix."""
+
+    doc_ids: list[str]
+    matrix: np.ndarray
+    queries: dict[str, np.ndarray]  # train and validation queries
+    eval_ids: list[str]
+    eval_vectors: np.ndarray
+
+    @classmethod
+    def build(cls, store: Store, base: Embedder, data: trainingdata.TrainingData, eval_ids: list[str]) -> Frozen:
+        doc_ids, matrix = corpus_matrix(store, base)
+        ids = sorted(data.query_text)
+        raw = base.model.encode([data.query_text[q] for q in ids], normalize_embeddings=True, show_progress_bar=False)
+        texts = store.query_texts(eval_ids)
+        kept = [q for q in eval_ids if q in texts]
+        return cls(doc_ids, matrix, dict(zip(ids, np.asarray(raw, dtype=np.float32))), kept, base.encode_queries([texts[q] for q in kept]))
+
+    def rank(self, adapter: np.ndarray) -> dict[str, metrics.Ranking]:
+        """The eval queries ranked with an adapter, as Embedder.encode_queries would embed them."""
+        vectors = self.eval_vectors @ adapter
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-12)
+        return dict(zip(self.eval_ids, rank_many(vectors, self.doc_ids, self.matrix, metrics.DEPTH)))
+
+
 def _train_point(store: Store, config: TrainConfig, data: trainingdata.TrainingData, base: Embedder, folder: Path,
-                 reporter: PointReporter, eval_ids: list[str]) -> tuple[dict[str, metrics.Ranking], dict]:
+                 reporter: PointReporter, eval_ids: list[str], frozen: Frozen | None = None) -> tuple[dict[str, metrics.Ranking], dict]:
     """Train one subset and rank the eval queries with the result (nothing is kept on disk)."""
     if config.kind == RunKind.adapter.value:
         from core.training.adapter import train_adapter
 
-        info = train_adapter(store, config, data, base, folder / "model", reporter)
+        info = train_adapter(store, config, data, base, folder / "model", reporter, query_vectors=frozen and frozen.queries,
+                             corpus=frozen and (frozen.doc_ids, frozen.matrix))
+        weights = np.load(folder / "model" / "adapter.npy").astype(np.float32)
+        if frozen is not None:
+            return frozen.rank(weights), info
         adapted = copy.copy(base)  # same base model and cached corpus embeddings; only queries change
-        adapted.adapter = np.load(folder / "model" / "adapter.npy").astype(np.float32)
+        adapted.adapter = weights
         return metrics.rank_with_model(store, adapted, eval_ids), info
     from core.training.bi_encoder import train_bi_encoder
 
@@ -179,6 +218,7 @@ def _save_point(store: Store, run_id: str, fraction: float, seed: int, data: tra
         run_id=run_id, fraction=fraction, seed=seed, train_queries=counts["train_queries"], train_pairs=counts["train_pairs"],
         values=json.dumps({k: round(v, 6) for k, v in means.items()}),
         per_query=json.dumps({q: {k: round(v, 6) for k, v in vals.items()} for q, vals in per_query.items()}),
+        counts=json.dumps({"train_judgments": depth.judgment_count(data) if data is not None else 0}),
     )])
     return means
 
@@ -210,16 +250,22 @@ def execute(store: Store, settings: Settings, run_id: str, raw: dict[str, Any], 
     store.update_where("runs", f"run_id = {sql_str(run_id)}", {"snapshot": json.dumps(snapshot), "snapshot_hash": metrics.snapshot_hash(qrels)})
     reporter.phase("evaluating the base model")
     _save_point(store, run_id, 0.0, 0, None, qrels, metrics.rank_with_model(store, base, eval_ids), settings.relevant_grade)
+    frozen = Frozen.build(store, base, data, eval_ids) if config.kind == RunKind.adapter.value else None
     plan = [(seed, fraction) for seed in range(config.seeds) for fraction in config.fractions]
     budget = config.time_budget_s / len(plan) if config.time_budget_s else 0.0
     with tempfile.TemporaryDirectory(prefix="flywheel-curve-") as tmp:
         for index, (seed, fraction) in enumerate(plan):
             reporter.raise_if_cancelled()
-            part = subset_data(data, subset(train_ids, fraction, seed))
-            label = f"point {index + 1}/{len(plan)}: {len(part.positives)} train queries ({fraction:.0%}, seed {seed})"
+            if config.by == BY[0]:
+                part = subset_data(data, subset(train_ids, fraction, seed))
+                label = f"point {index + 1}/{len(plan)}: {len(part.positives)} train queries ({fraction:.0%}, seed {seed})"
+            else:
+                part = depth.thin_judgments(data, fraction, seed)
+                label = (f"point {index + 1}/{len(plan)}: {depth.judgment_count(part)} judgments on {len(part.positives)} train queries "
+                         f"({fraction:.0%} of each, seed {seed})")
             inner = PointReporter(reporter, index, len(plan), label, budget)
             overall(reporter, index / len(plan), label)
-            rankings, _ = _train_point(store, config.train_config(seed), part, base, Path(tmp) / str(index), inner, eval_ids)
+            rankings, _ = _train_point(store, config.train_config(seed), part, base, Path(tmp) / str(index), inner, eval_ids, frozen)
             reporter.raise_if_cancelled()
             _save_point(store, run_id, fraction, seed, part, qrels, rankings, settings.relevant_grade)
     overall(reporter, 1.0, "fitting")
@@ -260,43 +306,85 @@ def find(store: Store, settings: Settings, config: CurveConfig) -> str | None:
 
 
 def points(store: Store, run_id: str) -> pd.DataFrame:
-    """The stored points of one curve: fraction, seed, train_queries, train_pairs, values, per_query (parsed)."""
+    """The stored points of one curve: fraction, seed, train_queries, train_pairs, train_judgments (None before it
+    was stored), values, per_query (parsed)."""
     frame = store.read("curve_points", where=f"run_id = {sql_str(run_id)}")
     frame["values"] = [json.loads(v) for v in frame["values"]]
     frame["per_query"] = [json.loads(v) for v in frame["per_query"]]
+    frame["train_judgments"] = [json.loads(c or "{}").get("train_judgments") for c in frame["counts"]]
     return frame.sort_values(["fraction", "seed"]).reset_index(drop=True)
 
 
+def _judgments_axis(value: Any) -> Any:
+    """A curve by judgments is read against judgments: the fit's size keys say so."""
+    if isinstance(value, list):
+        return [_judgments_axis(v) for v in value]
+    if isinstance(value, dict):
+        return {{"train_queries": "train_judgments", "fit_on_queries": "fit_on_judgments"}.get(k, k): v for k, v in value.items()}
+    return value
+
+
 def summarize(store: Store, run_id: str, metric: str = DEFAULT_METRIC) -> dict[str, Any]:
-    """The curve as the CLI prints it and the page draws it: points, fit, projection with band, backtest, sentence."""
+    """The curve as the CLI prints it and the page draws it: points, fit, projection with band, backtest, sentence.
+
+    A curve by queries is fitted against train queries, a curve by judgments against judged pairs."""
     parse_metric(metric)
     frame = points(store, run_id)
     trained = frame[frame["fraction"] > 0]
     if trained.empty:
         raise InputError(f"curve {run_id} expects trained points, but has none; run `flywheel curve` again.")
+    run = store.read("runs", where=f"run_id = {sql_str(run_id)}").iloc[0]
+    config = json.loads(run["config"])
+    by = config.get("by", BY[0])
     queries = sorted(set(trained["per_query"].iloc[0]))
     matrix = np.array([[pq.get(q, {}).get(metric, 0.0) for q in queries] for pq in trained["per_query"]])
-    result = curvefit.project(trained["train_queries"].to_numpy(), matrix)
-    by_fraction = trained.groupby("fraction").agg(train_queries=("train_queries", "mean"), train_pairs=("train_pairs", "mean"))
+    result = curvefit.project(trained["train_queries" if by == BY[0] else "train_judgments"].to_numpy(dtype=float), matrix)
+    by_fraction = trained.groupby("fraction").agg(train_queries=("train_queries", "mean"), train_pairs=("train_pairs", "mean"),
+                                                  train_judgments=("train_judgments", lambda v: v.mean() if v.notna().all() else None))
     values = trained.assign(value=[v[metric] for v in trained["values"]]).groupby("fraction")["value"].agg(["mean", "std", "count"])
-    run = store.read("runs", where=f"run_id = {sql_str(run_id)}").iloc[0]
     base = frame[frame["fraction"] == 0]
+    axis = (lambda v: v) if by == BY[0] else _judgments_axis
+    unit = "graded train queries" if by == BY[0] else "judgments on today's train queries"
+    judged = by_fraction["train_judgments"]
     return {
-        "run_id": run_id, "kind": json.loads(run["config"]).get("kind", ""), "metric": metric,
+        "run_id": run_id, "kind": config.get("kind", ""), "by": by, "metric": metric,
         "points": [{"fraction": float(f), "train_queries": int(round(by_fraction.loc[f, "train_queries"])),
-                    "train_pairs": int(round(by_fraction.loc[f, "train_pairs"])), "value": round(float(values.loc[f, "mean"]), 4),
+                    "train_pairs": int(round(by_fraction.loc[f, "train_pairs"])),
+                    "train_judgments": None if pd.isna(judged.loc[f]) else int(round(judged.loc[f])),
+                    "value": round(float(values.loc[f, "mean"]), 4),
                     "seed_std": None if values.loc[f, "count"] < 2 else round(float(values.loc[f, "std"]), 4), "seeds": int(values.loc[f, "count"])}
                    for f in by_fraction.index],
         "base": None if base.empty else round(float(base["values"].iloc[0][metric]), 4),
         "fit": result.fit.as_dict(),
-        "projection": result.projection,
-        "band": result.band,
-        "backtest": result.backtest,
+        "projection": axis(result.projection),
+        "band": axis(result.band),
+        "backtest": axis(result.backtest),
         "informative": result.informative,
-        "sentence": curvefit.sentence(result, metric_label(metric)),
+        "sentence": curvefit.sentence(result, metric_label(metric), unit),
         "note": " ".join(result.notes),
         "eval_queries": len(queries),
     }
+
+
+def has_judgment_counts(store: Store, run_id: str) -> bool:
+    """Whether a curve's points know how many judgments they trained on (curves stored before that cannot be compared)."""
+    counts = store.read("curve_points", where=f"run_id = {sql_str(run_id)} AND fraction > 0", columns=["counts"])["counts"]
+    return bool(len(counts)) and all(counts)
+
+
+def counterpart(config: CurveConfig) -> CurveConfig:
+    """The same curve read the other way (by queries <-> by judgments)."""
+    return replace(config, by=BY[1] if config.by == BY[0] else BY[0])
+
+
+def comparison(store: Store, settings: Settings, config: CurveConfig, metric: str = DEFAULT_METRIC) -> dict[str, Any] | None:
+    """Breadth or depth (depth.compare), when both curves of this config are stored on today's labels."""
+    found = {c.by: find(store, settings, c) for c in (config, counterpart(config))}
+    if not all(found.values()):
+        return None
+    by_queries, by_judgments = (summarize(store, found[b], metric) for b in BY)
+    return depth.compare(by_queries["points"], by_judgments["points"], metric_label(metric)) | {
+        "by_queries_run": found[BY[0]], "by_judgments_run": found[BY[1]]}
 
 
 def next_step(summary: dict[str, Any] | None) -> str | None:

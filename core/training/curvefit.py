@@ -180,16 +180,16 @@ def informative(result: Projection) -> tuple[bool, str]:
                   f"less than the projected change ({gain:+.3f}).")
 
 
-def sentence(result: Projection, metric_label: str) -> str:
-    """One plain sentence: 'about 120 more graded train queries → nDCG@10 0.71–0.74'."""
+def sentence(result: Projection, metric_label: str, unit: str = "graded train queries") -> str:
+    """One plain sentence: 'about 120 more graded train queries → nDCG@10 0.71–0.74' (unit: what the sizes count)."""
     head = result.headline()
     today = result.points[-1]["train_queries"]
     more = head["train_queries"] - today
     if not result.informative:
-        return (f"Not informative yet: about {more} more graded train queries ({HEADLINE:g}x today's {today}) project {metric_label} "
+        return (f"Not informative yet: about {more} more {unit} ({HEADLINE:g}x today's {today}) project {metric_label} "
                 f"{head['value']:.2f} ({head['low']:.2f}–{head['high']:.2f}), a change of {head['value'] - result.current:+.3f}, "
                 f"no bigger than the curve's backtest error ({_fmt(result.backtest['error'])}).")
-    return (f"About {more} more graded train queries ({HEADLINE:g}x today's {today}) → {metric_label} "
+    return (f"About {more} more {unit} ({HEADLINE:g}x today's {today}) → {metric_label} "
             f"{head['low']:.2f}–{head['high']:.2f} (today {result.points[-1]['value']:.2f}; backtest error {result.backtest['error']:.3f}).")
 
 

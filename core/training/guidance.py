@@ -9,22 +9,17 @@ shrink as 1/sqrt(n), so the count is n · (width / target)².
 from __future__ import annotations
 
 import math
-import re
 
 import numpy as np
 import pandas as pd
 
 from core.evaluation.stats import bootstrap_ci
+from core.labeling.grading import Segment
+from core.labeling.text import query_style
 from core.storage.store import Store, sql_in
 
-QUESTION = re.compile(r"^(who|what|when|where|why|how|which|can|could|do|does|did|is|are|was|will|should|would|may)\b", re.I)
+__all__ = ["query_style", "segments", "eval_queries_for_width"]
 Z = 1.96  # 95% normal interval, for segment widths
-
-
-def query_style(text: str) -> str:
-    """'question' for questions (a '?' or a question word first), else 'keyword' (the generator's two plain styles)."""
-    text = (text or "").strip()
-    return "question" if text.endswith("?") or QUESTION.match(text) else "keyword"
 
 
 def _today(points: pd.DataFrame, metric: str) -> tuple[dict[str, float], dict[str, float]]:
@@ -36,7 +31,8 @@ def _today(points: pd.DataFrame, metric: str) -> tuple[dict[str, float], dict[st
 
 
 def segments(store: Store, points: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """One row per segment of the eval set: queries, judgments per query, today's mean and its 95% CI width.
+    """One row per segment of the eval set: queries, judgments per query, today's mean and its 95% CI width, and
+    the Grade queue of that segment's eval queries (`queue_segment`, a grading.Segment spec).
 
     Widest interval first; only segmentations with more than one value are kept.
     """
@@ -56,8 +52,10 @@ def segments(store: Store, points: pd.DataFrame, metric: str) -> pd.DataFrame:
             width = 2 * Z * float(group["value"].std(ddof=1)) / math.sqrt(n) if n > 1 else float("inf")
             least = group.sort_values(["judgments", "query_id"])["query_id"].iloc[0]
             rows.append({"segment": f"{column}: {value or '(none)'}", "eval_queries": n, "judgments_per_query": round(float(group["judgments"].mean()), 1),
-                         metric: round(float(group["value"].mean()), 4), "ci_width": round(width, 4), "least_judged_query": least})
-    frame = pd.DataFrame(rows, columns=["segment", "eval_queries", "judgments_per_query", metric, "ci_width", "least_judged_query"])
+                         metric: round(float(group["value"].mean()), 4), "ci_width": round(width, 4), "least_judged_query": least,
+                         "queue_segment": str(Segment((("split", "eval"), (column, str(value or "")))))})
+    frame = pd.DataFrame(rows, columns=["segment", "eval_queries", "judgments_per_query", metric, "ci_width", "least_judged_query",
+                                        "queue_segment"])
     return frame.sort_values(["ci_width", "eval_queries"], ascending=[False, True]).reset_index(drop=True)
 
 
