@@ -79,12 +79,13 @@ def embed_ratio(store: Store, repeats: int = 2, limit: int = 0) -> dict:
 # -- re-evaluation ----------------------------------------------------------------------------
 def reeval_ratio(store: Store, settings: Settings) -> dict:
     from core.evaluation import metrics
+    from core.labeling.labels import graded_qrels
     from core.search.models import Embedder
 
     embedder = Embedder()
     store.db.drop_table(store.embeddings_name(embedder.key), ignore_missing=True)
     ids = metrics.eval_query_ids(store)
-    qrels = metrics.eval_qrels(store, ids)
+    qrels = graded_qrels(store, ids)
     times = []
     for _ in range(3):
         start = time.perf_counter()
@@ -119,6 +120,7 @@ def raw_run(store: Store, settings: Settings, steps: int, eval_every: int, out: 
     from transformers import EarlyStoppingCallback
 
     from core.evaluation import metrics
+    from core.labeling.labels import graded_qrels
     from core.search.models import Embedder, document_text
     from core.training import bi_encoder
     from core.training import data as trainingdata
@@ -131,7 +133,7 @@ def raw_run(store: Store, settings: Settings, steps: int, eval_every: int, out: 
                               miner=base.model, mining_margin=config.mining_margin, relevant_grade=settings.relevant_grade)
     rows = trainingdata.bi_encoder_rows(data, config.negatives_per_query, config.seed)
     ids = metrics.eval_query_ids(store)
-    qrels = metrics.eval_qrels(store, ids)
+    qrels = graded_qrels(store, ids)
     docs = store.read("documents", columns=["doc_id", "title", "text"])
     corpus = {d: document_text(t, x) for d, t, x in zip(docs["doc_id"], docs["title"], docs["text"])}
     frame = store.read("queries", columns=["query_id", "text"])
