@@ -1,6 +1,6 @@
 """Retrieval metrics on the eval split, computed with pytrec_eval and stored per run and stage.
 
-"Before" and "after" of a run are scored on identical qrels (`eval_qrels`), and the
+"Before" and "after" of a run are scored on identical qrels (`labels.graded_qrels` of the eval queries), and the
 snapshot hash of those qrels decides which runs may be compared at all.
 """
 
