@@ -126,8 +126,9 @@ class Reporter:
         finished run shows where its wall time went."""
         timings = self.state.setdefault("timings", {})
         name = self.state["phase"]
-        timings[name] = round(timings.get(name, 0.0) + time.monotonic() - self.phase_started, 1)
-        self.phase_started = time.monotonic()
+        moment = time.monotonic()
+        timings[name] = round(timings.get(name, 0.0) + moment - self.phase_started, 1)
+        self.phase_started = moment
 
     def work(self, done: int, total: int) -> None:
         """Progress inside a phase (documents embedded, pairs scored): the count moves, the ETA
