@@ -31,10 +31,22 @@ def run_kinds(store, settings, kinds: list[str], extra: dict | None = None) -> l
         before, after = job.result.get("before", {}), job.result.get("after", {})
         result = {"kind": kind, "run_id": job.run_id, "status": row["status"], "wall_s": wall, "error": row["error"][:500],
                   "before": {n: round(before.get(n, 0.0), 4) for n in metrics.SUMMARY}, "after": {n: round(after.get(n, 0.0), 4) for n in metrics.SUMMARY},
-                  "snapshot": row["snapshot"], "training": job.result.get("training", {}), "p": p_values(store, job.run_id, row["status"])}
+                  "snapshot": row["snapshot"], "training": job.result.get("training", {}), "p": p_values(store, job.run_id, row["status"]),
+                  "timings": row["progress"].get("timings", {})}
         print(json.dumps(result), flush=True)
         results.append(result)
     return results
+
+
+def flags(argv: list[str]) -> tuple[list[str], dict]:
+    """Kinds and TrainConfig overrides from the command line: `--warm-start` / `--no-warm-start`
+    set the cross-encoder's warm start either way; without them the default applies."""
+    extra = {}
+    if "--warm-start" in argv:
+        extra["warm_start"] = True
+    if "--no-warm-start" in argv:
+        extra["warm_start"] = False
+    return [a for a in argv if not a.startswith("--")], extra
 
 
 def p_values(store, run_id: str, status: str) -> dict[str, float]:

@@ -65,11 +65,14 @@ with st.container(border=True):
         positive_grade = st.slider("Positive grade (0 = the top band of each query's scale)", 0, 5, 0,
                                    help="0: binary qrels 1, TREC 0–3 ≥ 2, Flywheel 0–5 ≥ 3, as each import's grades show. Or a fixed grade.")
         retriever = st.text_input("Retriever for the cross-encoder", value="", placeholder="bundled all-MiniLM-L6-v2")
+        warm_start = st.checkbox("Warm start the re-ranker", value=TrainConfig.warm_start, disabled=kind != RunKind.cross_encoder.value,
+                                 help="Cross-encoder: before the labels, learn the retriever's scores over one synthetic query per "
+                                      "document (up to 256), so the re-ranker starts where the retriever is.")
 
 config = TrainConfig(
     kind=kind, base_model=base_model.strip(), retriever=retriever.strip(), epochs=float(epochs), batch_size=int(batch_size),
     learning_rate=float(learning_rate), max_steps=int(max_steps), time_budget_s=budget_min * 60, negatives_per_query=int(negatives),
-    positive_grade=positive_grade,
+    positive_grade=positive_grade, warm_start=warm_start,
 )
 try:
     data = training.preview(store, settings, config)

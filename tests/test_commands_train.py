@@ -41,3 +41,12 @@ def test_train_failure_exits_nonzero_with_json(small_store, workspace, capsys):
     assert json.loads(captured.out.strip().splitlines()[-1])["status"] == "failed"
     assert "cannot load embedding model" in captured.err
     assert main(["train", "--kind", "adapter", "--epochs", "-1"]) == 2  # refused before any run exists
+
+
+def test_warm_start_flags_leave_the_default_alone_unless_given():
+    from core.commands.main import build_parser
+
+    parse = build_parser().parse_args
+    assert parse(["train", "--kind", "cross-encoder"]).warm_start is None  # TrainConfig's default applies
+    assert parse(["train", "--kind", "cross-encoder", "--warm-start"]).warm_start is True
+    assert parse(["train", "--kind", "cross-encoder", "--no-warm-start"]).warm_start is False

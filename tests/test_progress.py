@@ -87,3 +87,17 @@ def test_fusion_scores_each_validation_pair_once_and_reuses_it_across_the_grid(s
     assert sorted(model.scored) == sorted(pairs)  # every pair once, none twice, whatever the grid size
     assert len(choice["grid"]) == len(WEIGHTS) == 11
     assert reporter.state["phase"].startswith("choosing the fusion weight") and reporter.state["work"]["done"] == len(WEIGHTS)
+
+
+def test_each_phase_adds_its_seconds_to_the_runs_timings(store, monkeypatch):
+    reporter = reporter_for(store)
+    clock = iter([103.5, 104.0, 110.0])
+    monkeypatch.setattr(jobs.time, "monotonic", lambda: next(clock))
+    reporter.phase_started = 100.0
+    reporter.state["phase"] = "embedding the corpus"
+    reporter.close_phase()  # 3.5 s of embedding
+    reporter.state["phase"] = "training"
+    reporter.close_phase()  # 0.5 s of training
+    reporter.state["phase"] = "embedding the corpus"
+    reporter.close_phase()  # the same phase again later: 6 s more
+    assert reporter.state["timings"] == {"embedding the corpus": 9.5, "training": 0.5}

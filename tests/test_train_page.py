@@ -77,7 +77,7 @@ def test_launch_watch_and_see_before_after(small_store, tiny):
 
 
 def test_inputs_show_the_real_defaults_of_each_kind(small_store):
-    from core.training.config import DEFAULTS
+    from core.training.config import DEFAULTS, TrainConfig
 
     at = page()
     for kind in ("bi-encoder", "adapter"):
@@ -86,6 +86,10 @@ def test_inputs_show_the_real_defaults_of_each_kind(small_store):
         assert values["Epochs"] == DEFAULTS[kind]["epochs"] and values["Batch size"] == DEFAULTS[kind]["batch_size"]
         assert values["Learning rate"] == pytest.approx(DEFAULTS[kind]["learning_rate"])
         assert next(n for n in at.number_input if n.label == "Learning rate").format == "%.1e"
+    warm = next(c for c in at.checkbox if c.label == "Warm start the re-ranker")
+    assert warm.value == TrainConfig.warm_start and warm.disabled  # a bi-encoder or adapter has no re-ranker to warm
+    at.radio[0].set_value("cross-encoder").run()
+    assert not next(c for c in at.checkbox if c.label == "Warm start the re-ranker").disabled
 
 
 def test_failed_run_is_shown_and_the_page_keeps_working(small_store):

@@ -8,6 +8,7 @@ every rank builds the same seeded data, rank 0 alone writes the run row, metrics
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -48,7 +49,9 @@ def _train(settings: Settings, args) -> int:
 
     store = open_store(settings)
     mark_interrupted(store)
-    values = {"kind": args.kind, "mine": not args.no_mining, "warm_start": args.warm_start}
+    values = {"kind": args.kind, "mine": not args.no_mining}
+    if args.warm_start is not None:  # neither flag: TrainConfig's default
+        values["warm_start"] = args.warm_start
     for flag, (name, _, _) in TRAIN_OPTIONS.items():
         value = getattr(args, flag.lstrip("-").replace("-", "_"))
         if value is not None:
@@ -108,7 +111,8 @@ def register(subparsers) -> None:
     for flag, (_, kind, text) in TRAIN_OPTIONS.items():
         train.add_argument(flag, type=kind, default=None, help=text)
     train.add_argument("--no-mining", action="store_true", help="use only flagged and low-graded negatives")
-    train.add_argument("--warm-start", action="store_true", help="cross-encoder: first distil the retriever over synthetic queries for the corpus")
+    train.add_argument("--warm-start", action=argparse.BooleanOptionalAction, default=None,
+                       help="cross-encoder: first distil the retriever over synthetic queries for the corpus (--no-warm-start: from the fresh head)")
     train.add_argument("--actor", default="cli", help="name stored in the audit log")
     train.set_defaults(handler=_train)
 

@@ -5,6 +5,10 @@ Two callers want different windows of the retriever's ranking: the Hard negative
 offers the closest unjudged documents (the top), while training and the triplet export follow
 the library's recommended recipe (`training_negatives`): skip the closest few, which are too
 often relevant documents nobody graded, and sample from the next ones.
+
+The library mines in one call that cannot be interrupted, so queries go to it in chunks of
+MINE_CHUNK (the corpus embeddings cached once, for every chunk): between two chunks the caller's
+progress callback moves a count and is where a cancel lands.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import hashlib
 import random
 import tempfile
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +29,9 @@ import numpy as np
 # random from the next 40, and drop any that scores above 0.8 or within 5% of the positive.
 MINE_SKIP, MINE_WINDOW, MINE_MAX_SCORE = 10, 50, 0.8
 NEGATIVES_PER_QUERY, MARGIN = 3, 0.05  # the defaults of a training run and of the triplet export
+MINE_CHUNK = 64  # queries per library call: one encoding batch, well under a second on a CPU
+CORPUS_CHUNK = 256  # documents embedded between two progress calls when no stored vectors fit
+Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -37,10 +44,11 @@ class Mined:
 
 def mine_pairs(model: Any, queries: Mapping[str, str], doc_text: Mapping[str, str], positives: Mapping[str, list[str]], count: int, *,
                window: tuple[int, int] | None = None, sampling: str = "top", max_score: float | None = None, margin: float | None = None,
-               seed: int = 0, corpus_vectors: Mapping[str, np.ndarray] | None = None) -> list[Mined]:
+               seed: int = 0, corpus_vectors: Mapping[str, np.ndarray] | None = None, progress: Progress | None = None) -> list[Mined]:
     """Up to `count` negatives per query from `window` (skip, end) of `model`'s ranking of the
     corpus (default: from the top), never one of the query's positives; one row per
-    (query, positive, negative), closest first."""
+    (query, positive, negative), closest first. `progress(queries done, queries)` is told after
+    each chunk of queries (and, at 0, while the corpus is embedded)."""
     from datasets import Dataset
     from sentence_transformers.util import mine_hard_negatives
 
@@ -55,17 +63,24 @@ def mine_pairs(model: Any, queries: Mapping[str, str], doc_text: Mapping[str, st
     end = min(len(corpus), end)
     if end - skip < 2:
         return []
-    dataset = Dataset.from_dict({"anchor": [queries[q] for q, _ in pairs], "positive": [doc_text[d] for _, d in pairs]})
+    texts = list(dict.fromkeys(queries[q] for q, _ in pairs))  # a chunk holds every pair of its queries
     state = random.getstate()  # the miner samples with the global `random`: seed it, then put it back
     random.seed(seed)
+    mined: list[dict] = []
     try:
         with tempfile.TemporaryDirectory(prefix="flywheel-mining-") as cache:
-            seed_miner_cache(cache, model, corpus, by_text, corpus_vectors)
-            mined = mine_hard_negatives(
-                dataset, model, corpus=corpus, num_negatives=max(1, min(count, end - skip - 1)), range_min=skip, range_max=end,
-                max_score=max_score, relative_margin=margin, sampling_strategy=sampling, output_format="triplet",
-                output_scores=True, batch_size=64, verbose=False, cache_folder=cache,
-            )
+            cache_corpus(cache, model, corpus, by_text, corpus_vectors, (lambda: progress(0, len(texts))) if progress else None)
+            for start in range(0, len(texts), MINE_CHUNK):
+                chunk = set(texts[start : start + MINE_CHUNK])
+                rows = [(queries[q], doc_text[d]) for q, d in pairs if queries[q] in chunk]
+                dataset = Dataset.from_dict({"anchor": [a for a, _ in rows], "positive": [p for _, p in rows]})
+                mined.extend(mine_hard_negatives(
+                    dataset, model, corpus=corpus, num_negatives=max(1, min(count, end - skip - 1)), range_min=skip, range_max=end,
+                    max_score=max_score, relative_margin=margin, sampling_strategy=sampling, output_format="triplet",
+                    output_scores=True, batch_size=64, verbose=False, cache_folder=cache,
+                ))
+                if progress:
+                    progress(min(start + MINE_CHUNK, len(texts)), len(texts))
     finally:
         random.setstate(state)
     query_of_text = {queries[q]: q for q, _ in pairs}
@@ -81,7 +96,7 @@ def mine_pairs(model: Any, queries: Mapping[str, str], doc_text: Mapping[str, st
 
 def training_negatives(model: Any, queries: Mapping[str, str], doc_text: Mapping[str, str], positives: Mapping[str, list[str]],
                        count: int, margin: float, seed: int = 0, window: tuple[int, int] | None = None,
-                       corpus_vectors: Mapping[str, np.ndarray] | None = None) -> list[tuple[str, str]]:
+                       corpus_vectors: Mapping[str, np.ndarray] | None = None, progress: Progress | None = None) -> list[tuple[str, str]]:
     """(query, doc) negatives by the library's recipe: sampled at random from `window` of the
     ranking (default MINE_*), mined against each query's best positive."""
     corpus_size = len(set(doc_text.values()))
@@ -90,22 +105,29 @@ def training_negatives(model: Any, queries: Mapping[str, str], doc_text: Mapping
         window = (skip, max(MINE_WINDOW, skip + count + 5))
     best = {q: docs[:1] for q, docs in positives.items()}
     mined = mine_pairs(model, queries, doc_text, best, count + 5, window=window, sampling="random", max_score=MINE_MAX_SCORE,
-                       margin=margin, seed=seed, corpus_vectors=corpus_vectors)
+                       margin=margin, seed=seed, corpus_vectors=corpus_vectors, progress=progress)
     return [(m.query_id, m.doc_id) for m in mined]
 
 
-def seed_miner_cache(folder: str, miner: Any, corpus: list[str], by_text: Mapping[str, list[str]],
-                     corpus_vectors: Mapping[str, np.ndarray] | None) -> bool:
-    """Put the stored corpus embeddings where `mine_hard_negatives(cache_folder=…)` looks for them
-    (its file name hashes the model name and corpus), so the miner does not embed the corpus again.
-    Skipped when a vector is missing or the model embeds documents with a prompt; should the
-    library name its cache files differently, it simply embeds the corpus itself."""
-    if not corpus_vectors or (getattr(miner, "prompts", None) or {}).get("document"):
-        return False
-    ids = [by_text[text][0] for text in corpus]
-    if any(d not in corpus_vectors for d in ids):
-        return False
+def cache_corpus(folder: str, miner: Any, corpus: list[str], by_text: Mapping[str, list[str]],
+                 corpus_vectors: Mapping[str, np.ndarray] | None, tick: Callable[[], None] | None = None) -> bool:
+    """Put the corpus embeddings where `mine_hard_negatives(cache_folder=…)` looks for them (its
+    file name hashes the model name and corpus), once for every chunk of queries: the stored
+    vectors when they fit (no document prompt, none missing; returns True), else embedded here
+    in chunks, calling `tick` between them. Should the library name its cache files differently,
+    it simply embeds the corpus itself."""
     name = getattr(miner.model_card_data, "base_model", None) or ""
     digest = hashlib.sha256(repr((name, None, None, corpus)).encode(), usedforsecurity=False).hexdigest()
-    np.save(Path(folder) / f"corpus_embeddings_{digest}.npy", np.vstack([corpus_vectors[d] for d in ids]).astype(np.float32))
-    return True
+    target = Path(folder) / f"corpus_embeddings_{digest}.npy"
+    ids = [by_text[text][0] for text in corpus]
+    if corpus_vectors and not (getattr(miner, "prompts", None) or {}).get("document") and all(d in corpus_vectors for d in ids):
+        np.save(target, np.vstack([corpus_vectors[d] for d in ids]).astype(np.float32))
+        return True
+    parts = []
+    for start in range(0, len(corpus), CORPUS_CHUNK):
+        if tick:
+            tick()
+        parts.append(miner.encode_document(corpus[start : start + CORPUS_CHUNK], batch_size=64, normalize_embeddings=True,
+                                           convert_to_numpy=True, show_progress_bar=False))
+    np.save(target, np.vstack(parts))
+    return False

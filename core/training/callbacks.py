@@ -38,10 +38,30 @@ def trainer_arguments(config: TrainConfig, checkpoints: Path, rows: int, metric_
 
 
 class ProgressCallback(TrainerCallback):
-    """Turns trainer events into progress rows, and a stop request into should_training_stop."""
+    """Turns trainer events into progress rows, and a stop request into should_training_stop.
+
+    The trainer asks callbacks only between steps, and its validation pass (the evaluator's own
+    encode or predict over every validation text) can last minutes on a CPU. So, while training
+    lasts, a forward pre-hook on the model raises the job's Cancelled before each inference batch
+    once a cancel is requested: validation stops between two batches. Training batches are left
+    to should_training_stop, which lets the trainer end its step cleanly."""
 
     def __init__(self, reporter: Reporter, eval_key: str = "", phase: str = "training"):
         self.reporter, self.eval_key, self.phase = reporter, eval_key, phase
+        self._hook: Any = None
+
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        if model is not None and hasattr(model, "register_forward_pre_hook"):
+            self._hook = model.register_forward_pre_hook(self._cancel_inference)
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if self._hook is not None:
+            self._hook.remove()
+            self._hook = None
+
+    def _cancel_inference(self, module, inputs):
+        if not module.training:
+            self.reporter.raise_if_cancelled()
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if logs and "loss" in logs:

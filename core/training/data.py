@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from core.labeling.labels import FLYWHEEL, Scale, graded_labels, negative_ceiling, positive_rule, positive_threshold
-from core.search.mining import training_negatives
+from core.search.mining import Progress, training_negatives
 from core.storage.schemas import QueryOrigin, QueryStatus, Split
 from core.storage.splits import normalise
 from core.storage.store import Store, sql_in, sql_str
@@ -92,10 +92,12 @@ def build(
     relevant_grade: int = 1,
     mining_window: tuple[int, int] | None = None,
     corpus_vectors: Mapping[str, np.ndarray] | None = None,
+    progress: Progress | None = None,
 ) -> TrainingData:
     """Collect the training data; `miner` (a SentenceTransformer) adds mined negatives, from
     `mining_window` (skip, end) of its ranking or, by default, the library's recommended window (search.mining.training_negatives).
-    `corpus_vectors` (doc_id → the miner's stored embedding) spares the miner re-embedding the corpus."""
+    `corpus_vectors` (doc_id → the miner's stored embedding) spares the miner re-embedding the corpus;
+    `progress` is told after each chunk of mined queries (where a run's cancel lands)."""
     train = _queries(store, Split.train.value)
     evaluation = _queries(store, Split.eval.value)
     eval_texts = {normalise(t) for t in evaluation.values()}
@@ -153,7 +155,7 @@ def build(
                 add_negative(q, d, "low-graded")
     if miner is not None and negatives_per_query > 0:
         for q, d in training_negatives(miner, train, doc_text, positives, negatives_per_query, mining_margin, seed, mining_window,
-                                       corpus_vectors):
+                                       corpus_vectors, progress):
             add_negative(q, d, "mined")
 
     data = TrainingData(

@@ -115,10 +115,20 @@ class Reporter:
 
     def phase(self, name: str, total: int = 0, unit: str = "") -> None:
         """Start a phase: its name and, when known, how many `unit`s of work it holds."""
+        self.close_phase()
         self.phase_started = time.monotonic()
         self.state.update(phase=name, work={"done": 0, "total": int(total), "unit": unit, "eta_s": None} if total else {})
         self.write(force=True)
         self.raise_if_cancelled()
+
+    def close_phase(self) -> None:
+        """Add the time spent in the current phase to `timings` (seconds per phase name), so a
+        finished run shows where its wall time went."""
+        timings = self.state.setdefault("timings", {})
+        name = self.state["phase"]
+        moment = time.monotonic()
+        timings[name] = round(timings.get(name, 0.0) + moment - self.phase_started, 1)
+        self.phase_started = moment
 
     def work(self, done: int, total: int) -> None:
         """Progress inside a phase (documents embedded, pairs scored): the count moves, the ETA
@@ -255,6 +265,7 @@ class Job:
             self.store.update_where("runs", f"run_id = {sql_str(self.run_id)}", values)
 
     def _finish(self, status: str, error: str, **values: Any) -> None:
+        self.reporter.close_phase()
         self.reporter.state["phase"] = status
         self.reporter.write(force=True)
         self._set(status=status, error=error, finished_at=now(), **values)

@@ -26,6 +26,8 @@ from core.training import data as trainingdata
 from core.training.config import TrainConfig
 from core.training.jobs import Job, Reporter
 
+MINING_PHASE = "building training data: mining negatives"
+
 
 def preview(store: Store, settings: Settings, config: TrainConfig) -> trainingdata.TrainingData:
     """The data a run would train on, without mining (cheap enough for a page)."""
@@ -60,7 +62,7 @@ def _execute(store: Store, settings: Settings, run_id: str, raw: dict[str, Any],
     first_stage = config.retriever if config.kind == RunKind.cross_encoder.value else config.base_model
     base = Embedder(first_stage or None)
     reporter.phase("embedding the corpus")
-    doc_ids, matrix = corpus_matrix(store, base)  # once: the miner and "before" both use these stored vectors
+    doc_ids, matrix = corpus_matrix(store, base, reporter.progress("embedding the corpus", "documents"))  # once: the miner and "before" both use these stored vectors
     reporter.phase("building training data")
     data = trainingdata.build(
         store, config.positive_grade, config.negatives_per_query, config.validation_fraction, config.seed,
@@ -68,6 +70,7 @@ def _execute(store: Store, settings: Settings, run_id: str, raw: dict[str, Any],
         corpus_vectors=dict(zip(doc_ids, matrix)) if config.mine else None,
         # A re-ranker only ever sees the retriever's top-k: it learns to separate documents there.
         mining_window=(0, config.rerank_depth) if config.kind == RunKind.cross_encoder.value else None,
+        progress=reporter.progress(MINING_PHASE, "queries"),
     )
     if not data.pairs:
         raise InputError("training expects positive pairs in the train split, but got none. " + " ".join(data.warnings))

@@ -6,7 +6,8 @@ switching it off. Here each of up to WARM_QUERIES documents gets one offline syn
 (no LLM needed); the retriever ranks the corpus for it (from the cached corpus embeddings, no
 re-embedding), and the cross-encoder regresses the retriever's cosine for the top WARM_DEPTH
 documents (sentence-transformers' MSELoss). The labelled training then starts from a head that
-already ranks roughly as the retriever does.
+has seen the retriever's ranking. Opt-in: on the demo it did not help (best validation nDCG@10
+0.454 against 0.475 without it, retriever 0.675; bench/README.md), so TrainConfig leaves it off.
 """
 
 from __future__ import annotations
