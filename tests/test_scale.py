@@ -7,8 +7,8 @@ import dataclasses
 import numpy as np
 import torch
 
-from core.search.retrieval import ensure_corpus_embeddings, search
 from core.labeling import grading
+from core.search.retrieval import ensure_corpus_embeddings, search
 from core.storage.schemas import Document, Event, Judgment, now
 from core.storage.store import SCALAR_INDEXES, Store
 from core.training import jobs
@@ -53,6 +53,13 @@ def test_opening_a_big_workspace_indexes_its_events(workspace, monkeypatch):
     reopened = Store(workspace.db_uri)
     assert reopened.scalar_indexes("events") == {"actor", "action"}
     assert reopened.count("events", "actor = 'r1' AND action = 'grade'") == 30
+
+
+def test_the_app_server_lets_idle_openmp_threads_sleep_unless_told_otherwise():
+    from ui.launch import server_environment
+
+    assert server_environment({})["OMP_WAIT_POLICY"] == "PASSIVE"
+    assert server_environment({"OMP_WAIT_POLICY": "ACTIVE"})["OMP_WAIT_POLICY"] == "ACTIVE"
 
 
 def test_an_unchanged_corpus_is_not_read_again_but_an_edit_is_embedded(small_store, embedder, monkeypatch):

@@ -302,7 +302,7 @@ class Store:
         columns indexed now. Without them each Grade rerun scans the whole judgments and events tables
         (at 100,000 judgments ~15 ms a read, ~4 ms with them: bench/README.md). Rows written later are
         scanned beside the index until compaction folds them in."""
-        from lancedb.index import BTree, Bitmap
+        from lancedb.index import Bitmap, BTree
 
         wanted = SCALAR_INDEXES.get(name, {})
         if not wanted or self.count(name) < (SCALAR_INDEX_ABOVE if above is None else above):
