@@ -188,7 +188,7 @@ def add_judgments(store, judgments: int, per_query: int = 10, fresh: int = 200, 
         store.compact(name)
 
 
-def server_latency(workspace: str, presses: int) -> dict:
+def server_latency(workspace: str, presses: int, switches_n: int = 5) -> dict:
     """Server time: one Grade rerun per key press (on_grade's write, then the page script) and Home's rerun,
     run by Streamlit's AppTest in this process (no browser, no websocket)."""
     from streamlit.testing.v1 import AppTest
@@ -211,6 +211,18 @@ def server_latency(workspace: str, presses: int) -> dict:
         start = time.perf_counter()
         at.button(key=f"grade_{n % 6}").click().run()
         (within if query_on_screen(at) == before else across).append(time.perf_counter() - start)
+    half = query_on_screen(at)
+    at.button(key="g_query").click().run()  # q on a half-graded query asks first, the second q leaves it (untimed)
+    if query_on_screen(at) == half:
+        at.button(key="g_query").click().run()
+    switches = []
+    for _ in range(switches_n):  # q on an untouched query: the query-switch path alone (queue, claim, candidates)
+        before = query_on_screen(at)
+        start = time.perf_counter()
+        at.button(key="g_query").click().run()
+        switches.append(time.perf_counter() - start)
+        if query_on_screen(at) == before:
+            raise RuntimeError(f"q did not open another query than {before}")
     home = AppTest.from_file(str(ROOT / "pages" / "home.py"), default_timeout=600)
     home_times = []
     for _ in range(3):
@@ -218,6 +230,7 @@ def server_latency(workspace: str, presses: int) -> dict:
         home.run()
         home_times.append(time.perf_counter() - start)
     result = {"grade_key_to_next_document_same_query": p50_p90(within), "grade_key_to_next_query": [round(t * 1000) for t in across],
+              "q_key_to_next_query": p50_p90(switches),
               "grade_all": p50_p90(within + across), "home_rerun_s": [round(t, 2) for t in home_times]}
     print("server (AppTest reruns):", json.dumps(result), flush=True)
     return result
