@@ -12,11 +12,14 @@
    approximate index the store builds by itself above VECTOR_INDEX_ABOVE: build time, latency and
    recall@10 against exact search.
 4. Full-text (BM25) index build and query latency; hybrid search latency (query embedding included).
-5. With `--judgments` judgments and their events stored: grade key -> next document in headless
-   Chromium (client-observed, an upper bound on server time; target <= 150 ms) and Home until its
+5. With `--judgments` judgments and their events stored: server time of a grade key -> next document
+   (the Grade page's whole rerun, callback included, in Streamlit's AppTest: presses within a query
+   and presses that open the next query apart; target <= 150 ms) and of Home's rerun; then the same
+   in headless Chromium, client-observed (an upper bound on server time), and Home until its
    content shows (target <= 1.5 s).
 
-Absolute times depend on the machine and its load: the load average is printed.
+The script runs with the app server's environment (ui/launch.py's SERVER_ENVIRONMENT), as steps
+4 and 5 time what the server runs. Absolute times depend on the machine and its load: the load average is printed.
 """
 
 from __future__ import annotations
@@ -36,6 +39,10 @@ from datetime import timedelta
 from pathlib import Path
 
 from common import ROOT
+
+from ui.launch import server_environment
+
+server_environment()  # as `flywheel app` serves (OpenMP threads sleep when idle), before torch loads: search and the reruns run here
 
 WORDS = ("plan deductible copay claim appeal dependent network coverage premium referral pharmacy vision dental therapy "
          "emergency urgent specialist primary preventive screening vaccine maternity newborn spouse enrollment renewal waiver "
@@ -124,7 +131,7 @@ def vector_index(store, embedder, queries: int, seed: int = 1) -> dict:
             times.append(time.perf_counter() - start)
         return hits, times
 
-    exact, exact_times = timed(lambda v: table.search(v.tolist()).metric("cosine").bypass_vector_index().select(["doc_id"]).limit(10).to_pandas()["doc_id"])
+    exact, exact_times = timed(lambda v: table.search(v.tolist()).metric("cosine").bypass_vector_index().select(["doc_id", "_distance"]).limit(10).to_pandas()["doc_id"])
     start = time.perf_counter()
     built = store.ensure_vector_index(embedder.key)
     build_s = time.perf_counter() - start
@@ -181,6 +188,54 @@ def add_judgments(store, judgments: int, per_query: int = 10, fresh: int = 200, 
         store.compact(name)
 
 
+def server_latency(workspace: str, presses: int, switches_n: int = 5) -> dict:
+    """Server time: one Grade rerun per key press (on_grade's write, then the page script) and Home's rerun,
+    run by Streamlit's AppTest in this process (no browser, no websocket)."""
+    from streamlit.testing.v1 import AppTest
+
+    os.environ["FLYWHEEL_WORKSPACE"] = workspace
+
+    def query_on_screen(at) -> str:
+        return next(c.value for c in at.caption if c.value.startswith("Query `")).split("`")[1]
+
+    at = AppTest.from_file(str(ROOT / "pages" / "grade.py"), default_timeout=600)
+    at.session_state["reviewer"], at.session_state["g_mode"] = "bench-server", "hybrid"
+    at.run()
+    if at.exception:
+        raise RuntimeError(at.exception[0].message)
+    for n in range(2):  # warm-up
+        at.button(key=f"grade_{n}").click().run()
+    within, across = [], []
+    for n in range(presses):
+        before = query_on_screen(at)
+        start = time.perf_counter()
+        at.button(key=f"grade_{n % 6}").click().run()
+        (within if query_on_screen(at) == before else across).append(time.perf_counter() - start)
+    half = query_on_screen(at)
+    at.button(key="g_query").click().run()  # q on a half-graded query asks first, the second q leaves it (untimed)
+    if query_on_screen(at) == half:
+        at.button(key="g_query").click().run()
+    switches = []
+    for _ in range(switches_n):  # q on an untouched query: the query-switch path alone (queue, claim, candidates)
+        before = query_on_screen(at)
+        start = time.perf_counter()
+        at.button(key="g_query").click().run()
+        switches.append(time.perf_counter() - start)
+        if query_on_screen(at) == before:
+            raise RuntimeError(f"q did not open another query than {before}")
+    home = AppTest.from_file(str(ROOT / "pages" / "home.py"), default_timeout=600)
+    home_times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        home.run()
+        home_times.append(time.perf_counter() - start)
+    result = {"grade_key_to_next_document_same_query": p50_p90(within), "grade_key_to_next_query": [round(t * 1000) for t in across],
+              "q_key_to_next_query": p50_p90(switches),
+              "grade_all": p50_p90(within + across), "home_rerun_s": [round(t, 2) for t in home_times]}
+    print("server (AppTest reruns):", json.dumps(result), flush=True)
+    return result
+
+
 def browser_latency(workspace: str, presses: int) -> dict:
     from playwright.sync_api import sync_playwright
     from raw_ratio import press_times
@@ -220,7 +275,7 @@ def main() -> int:
     parser.add_argument("--embed-sample", type=int, default=256)
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("--presses", type=int, default=12)
-    parser.add_argument("--skip", default="", help="comma-separated: browser")
+    parser.add_argument("--skip", default="", help="comma-separated: browser (the judgments, server and browser steps)")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     from core.search.models import Embedder
@@ -240,6 +295,7 @@ def main() -> int:
     report["search"] = text_search(store, embedder, args.queries)
     if "browser" not in args.skip:
         add_judgments(store, args.judgments)
+        report["server"] = server_latency(settings.workspace, args.presses)
         report["browser"] = browser_latency(settings.workspace, args.presses)
     print(f"load after: {os.getloadavg()}", flush=True)
     print(json.dumps(report))

@@ -213,3 +213,13 @@ def test_a_segment_queue_offers_only_that_segment_least_judged_first(small_store
         grading.queue_order(small_store, "ann", segment="colour:red")
     with pytest.raises(InputError, match="expects a segment"):
         grading.queue_order(small_store, "ann", grading.Strategy.segment)
+
+
+def test_progress_counts_only_the_asked_queries_and_is_empty_without_judgments(store):
+    assert list(grading._progress(store, ["q1"]).columns) == ["query_id", "reviewer", "n"]
+    stamp = now()
+    store.add("judgments", [Judgment(query_id=q, doc_id=f"d{i}", reviewer=r, grade=1, created_at=stamp, updated_at=stamp)
+                            for i, (q, r) in enumerate([("q1", "ann"), ("q1", "ann"), ("q1", "bob"), ("q2", "ann")])])
+    counts = grading._progress(store, ["q1", "q9"])
+    assert sorted(zip(counts["query_id"], counts["reviewer"], counts["n"])) == [("q1", "ann", 2), ("q1", "bob", 1)]
+    assert grading._progress(store, ["q9"]).empty

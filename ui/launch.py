@@ -11,7 +11,9 @@ Usage: python ui/launch.py [streamlit run options…] (later options win).
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import MutableMapping
 from pathlib import Path
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
@@ -33,6 +35,11 @@ SERVER_OPTIONS = {
     # went from a median of 962 ms to 374 ms per key press without it (bench/grade_latency.py).
     "runner.postScriptGC": "false",
 }
+# OpenMP threads that wait by sleeping, not spinning. On a busy machine torch's spinning intra-op
+# threads made one query's embedding take a median 688 ms instead of 21 ms (2 cores, load ~7.5:
+# bench/README.md), and every query switch on the Grade page embeds one. Read once, when torch
+# loads its OpenMP runtime (first page that embeds), so it is set before; a value already set wins.
+SERVER_ENVIRONMENT = {"OMP_WAIT_POLICY": "PASSIVE"}
 DEV_OPTIONS = {"server.fileWatcherType": "auto", "server.runOnSave": "true", "client.showErrorDetails": "full"}
 
 
@@ -45,7 +52,15 @@ def streamlit_args(extra: list[str], *, dev: bool = False) -> list[str]:
     return args + extra
 
 
+def server_environment(environ: MutableMapping[str, str] = os.environ) -> MutableMapping[str, str]:
+    """SERVER_ENVIRONMENT's variables, where the environment does not set them already."""
+    for name, value in SERVER_ENVIRONMENT.items():
+        environ.setdefault(name, value)
+    return environ
+
+
 def main() -> None:
+    server_environment()
     from streamlit.runtime.pages_manager import PagesManager
     from streamlit.web import cli
 

@@ -323,4 +323,7 @@ def write_import(store: Store, name: str, docs: list[Document], queries: list[Qu
             op.upsert("sources", [source])
         op.add("events", [event])
     store.ensure_fts_index()
+    for table, rows in (("queries", queries), ("judgments", judgments)):
+        if rows:  # the write batches' fragments merged, and the rows in the tables' scalar indexes (built once big enough)
+            store.compact(table)
     return result
