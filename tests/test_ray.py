@@ -88,7 +88,8 @@ def test_embed_on_ray_matches_in_process_and_resumes_without_duplicates(store, w
 
 
 @needs_ray
-def test_train_on_ray_completes_with_metrics_written_once(small_store, workspace, tiny, ray_cluster, capsys):
+def test_train_on_ray_completes_with_metrics_written_once(store, workspace, tiny, ray_cluster, capsys):
+    load_demo(store)  # ~190 training rows: a few batches on each of the two ranks
     assert main(["train", "--ray", "--workers", "2", "--base-model", tiny, "--max-steps", "3"]) == 0
     result = _last_json(capsys)
     assert result["status"] == "succeeded"
@@ -96,9 +97,9 @@ def test_train_on_ray_completes_with_metrics_written_once(small_store, workspace
     assert result["training"]["steps"] == 3
     assert {"ndcg@10", "recall@10"} <= result["before"].keys() and {"ndcg@10", "recall@10"} <= result["after"].keys()
     assert os.path.isfile(os.path.join(result["model_path"], "config.json"))
-    runs = small_store.read("runs", columns=["run_id", "status"])
+    runs = store.read("runs", columns=["run_id", "status"])
     assert list(runs["run_id"]) == [result["run_id"]]  # the driver made one row; the ranks wrote into it
-    metrics = small_store.read("metrics", where=f"run_id = '{result['run_id']}'", columns=["stage", "name", "k"])
+    metrics = store.read("metrics", where=f"run_id = '{result['run_id']}'", columns=["stage", "name", "k"])
     assert not metrics.duplicated().any()  # rank 0 alone wrote the metrics
     assert set(metrics["stage"]) == {"before", "after"}
 

@@ -81,6 +81,8 @@ def train_bi_encoder(config: TrainConfig, data: TrainingData, base_path: str, mo
         evaluator=evaluator, callbacks=callbacks,
     )
     output = trainer.train()
+    # Every rank has loaded the best checkpoint before rank 0 goes on to delete the checkpoints (data-parallel runs).
+    trainer.accelerator.wait_for_everyone()
     reporter.raise_if_cancelled()
     model_length = model.max_seq_length
     model.max_seq_length = saved_length  # the saved model reads whole documents again at search time

@@ -32,6 +32,8 @@ def worker_loop(payload: dict[str, Any]) -> None:
     """One Ray Train worker: the run's job body on this rank (Ray set RANK before calling it)."""
     # Every worker writes models where the driver would (an absolute path: workers start in their own folder).
     os.environ["FLYWHEEL_MODELS"] = payload["models_dir"]
+    if not payload["use_gpu"]:  # as `accelerate launch --cpu` does: without it, transformers sees no GPU and trains alone
+        os.environ["ACCELERATE_USE_CPU"] = "true"
     settings: Settings = payload["settings"]
     store = Store(settings.db_uri)
     job = Job(store, settings, payload["run_id"], execute, payload["config"], float(payload["config"].get("time_budget_s") or 0))
@@ -60,7 +62,8 @@ def train_with_ray(store: Store, settings: Settings, config: TrainConfig, addres
     if settings.is_local:  # workers do not share the driver's working folder
         settings = replace(settings, workspace=str(Path(settings.workspace).resolve()))
     job = Job.create(store, settings, resolved.kind, resolved.base_model or "bundled:all-MiniLM-L6-v2", asdict(resolved), execute, actor=actor)
-    payload = {"settings": settings, "models_dir": str(settings.models_dir.resolve()), "run_id": job.run_id, "config": job.config}
+    payload = {"settings": settings, "models_dir": str(settings.models_dir.resolve()), "run_id": job.run_id, "config": job.config,
+               "use_gpu": use_gpu}
     trainer = TorchTrainer(
         worker_loop, train_loop_config=payload, scaling_config=ScalingConfig(num_workers=workers, use_gpu=use_gpu),
         run_config=RunConfig(name=f"flywheel-{job.run_id}"),
