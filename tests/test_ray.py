@@ -61,6 +61,8 @@ def test_embed_on_ray_matches_in_process_and_resumes_without_duplicates(store, w
     table = store.embeddings_name(local["model_key"])
     store.drop(table)
 
+    assert main(["embed", "--ray", "--model", tiny, "--gpus-per-worker", "1"]) == 2  # this cluster has no GPU
+    assert "expects a cluster with GPUs, but it has 0" in capsys.readouterr().err
     assert main(["embed", "--ray", "--model", tiny]) == 0
     first = _last_json(capsys)
     assert (first["model_key"], first["embedded"], first["rows"], first["workers"]) == (local["model_key"], docs, docs, 2)

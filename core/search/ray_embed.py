@@ -98,8 +98,8 @@ def embed_with_ray(store: Store, name_or_path: str | None = None, address: str |
     table = store.embeddings_name(key)
     todo, live = pending_documents(store, key)
     if todo.num_rows:  # nothing new: no cluster needed
-        ray = connect(address)
-        import ray.data
+        connect(address)
+        import ray.data  # binds `ray` too
 
         resources = ray.cluster_resources()
         if workers <= 0:
