@@ -10,6 +10,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -17,6 +19,7 @@ import pytest
 from core.commands.main import main
 from core.storage.demo import load_demo
 from core.storage.store import sql_in
+from core.training.jobs import request_cancel
 from tests.conftest import ROOT
 from tests.tiny_model import build_tiny_model
 
@@ -104,6 +107,38 @@ def test_train_on_ray_completes_with_metrics_written_once(store, workspace, tiny
     metrics = store.read("metrics", where=f"run_id = '{result['run_id']}'", columns=["stage", "name", "k"])
     assert not metrics.duplicated().any()  # rank 0 alone wrote the metrics
     assert set(metrics["stage"]) == {"before", "after"}
+
+
+@needs_ray
+def test_cancelling_a_ray_run_stops_every_rank(store, workspace, tiny, ray_cluster, capsys):
+    """Rank 0 alone sees the cancel; the other rank must stop at the same step, not wait in a collective."""
+    load_demo(store)
+    codes: list[int] = []
+    # No validation (so no early stop) and a step cap far away: only the cancel ends this run.
+    argv = ["train", "--ray", "--workers", "2", "--base-model", tiny, "--max-steps", "100000", "--epochs", "1000", "--validation-fraction", "0"]
+    worker = threading.Thread(target=lambda: codes.append(main(argv)), daemon=True)
+    worker.start()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        runs = store.read("runs", columns=["run_id", "progress"])
+        if len(runs) and json.loads(runs["progress"].iloc[0] or "{}").get("step", 0) >= 3:
+            break
+        time.sleep(0.5)
+    else:
+        pytest.fail("the Ray run never reached its third training step")
+    request_cancel(store, runs["run_id"].iloc[0], "cli")
+    worker.join(timeout=120)
+    assert not worker.is_alive(), "a rank kept training (or waiting) after the cancel"
+    assert codes == [1]
+    assert store.read("runs", columns=["status"])["status"].iloc[0] == "cancelled"
+
+
+@needs_ray
+def test_train_on_ray_that_fails_on_its_workers_ends_failed_with_the_reason(small_store, workspace, ray_cluster, capsys):
+    assert main(["train", "--ray", "--workers", "2", "--base-model", str(workspace.models_dir / "no-such-model")]) == 1
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["status"] == "failed"
+    row = small_store.read("runs", columns=["status", "error"]).iloc[0]
+    assert row["status"] == "failed" and "no-such-model" in row["error"]  # every rank failed; none left waiting
 
 
 def test_train_on_ray_refuses_kinds_that_do_not_train_data_parallel(small_store, workspace, capsys):
