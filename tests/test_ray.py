@@ -141,6 +141,16 @@ def test_train_on_ray_that_fails_on_its_workers_ends_failed_with_the_reason(smal
     assert row["status"] == "failed" and "no-such-model" in row["error"]  # every rank failed; none left waiting
 
 
+def test_embed_in_process_embeds_new_documents_once(small_store, workspace, tiny, capsys):
+    assert main(["embed", "--model", tiny]) == 0
+    first = _last_json(capsys)
+    assert (first["embedded"], first["documents"], first["rows"]) == (12, 12, 12)
+    assert main(["embed", "--model", tiny]) == 0
+    assert (_last_json(capsys)["embedded"], small_store.count(small_store.embeddings_name(first["model_key"]))) == (0, 12)
+    assert main(["embed", "--workers", "2"]) == 2  # --workers belongs to --ray
+    assert "only with --ray" in capsys.readouterr().err
+
+
 def test_train_on_ray_refuses_kinds_that_do_not_train_data_parallel(small_store, workspace, capsys):
     assert main(["train", "--ray", "--kind", "adapter"]) == 2
     assert "expects --kind bi-encoder" in capsys.readouterr().err

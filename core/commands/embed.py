@@ -41,7 +41,7 @@ def register(subparsers) -> None:
     embed = subparsers.add_parser("embed", help="embed new or edited documents for a model (here, or on Ray with --ray); prints JSON")
     embed.add_argument("--model", default="", help="bi-encoder or adapter folder, or hub id (default: the bundled MiniLM)")
     embed.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
-                       help="embed with Ray Data: on the cluster at ADDRESS (e.g. ray://head:10001 or auto), or a local one when omitted")
+                       help="embed with Ray Data: on the cluster at ADDRESS (e.g. auto on a cluster node), or a local one when omitted")
     embed.add_argument("--workers", type=int, default=0, help="--ray: encoder actors (default: one per CPU of the cluster)")
     embed.add_argument("--gpus-per-worker", type=float, default=0.0, help="--ray: GPUs per encoder actor (default 0: CPUs)")
     embed.set_defaults(handler=_embed)
