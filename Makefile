@@ -21,11 +21,16 @@ app: $(BIN)/.installed
 	@echo "Flywheel: open http://localhost:$(PORT)"
 	$(BIN)/flywheel --workspace $(WORKSPACE) app --port $(PORT) --headless
 
+## The [ray] extra, for the tests of `embed --ray` and `train --ray` (the app itself never needs it).
+$(BIN)/.ray: $(BIN)/.installed
+	$(BIN)/pip install --quiet -e '.[dev,ray]'
+	touch $@
+
 ## Create the environment and run the tests (slow ones excluded; `make test-all` runs them too).
-test: $(BIN)/.installed browser
+test: $(BIN)/.installed $(BIN)/.ray browser
 	$(BIN)/pytest -m "not slow" -q
 
-test-all: $(BIN)/.installed browser
+test-all: $(BIN)/.installed $(BIN)/.ray browser
 	$(BIN)/pytest -q
 
 lint: $(BIN)/.installed

@@ -3,7 +3,8 @@
 Multi-GPU: the training step is a plain Hugging Face Trainer, so
 `accelerate launch --num_processes 4 -m core.commands.main train --kind bi-encoder` runs it data-parallel;
 every rank builds the same seeded data, rank 0 alone writes the run row, metrics and model
-(set FLYWHEEL_RUN_ID so all ranks agree on the run folder).
+(set FLYWHEEL_RUN_ID so all ranks agree on the run folder). Several machines: `train --ray [ADDRESS]
+--workers N` runs the same ranks as Ray Train workers (core.training.ray_train).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import sys
 
 from core.commands.output import open_store, print_json
+from core.errors import InputError
 from core.settings import Settings
 
 TRAIN_OPTIONS = {  # flag -> (TrainConfig field, type, help)
@@ -42,7 +44,7 @@ def _split(settings: Settings, args) -> int:
 
 
 def _train(settings: Settings, args) -> int:
-    from core.evaluation.metrics import ALL, summary
+    from core.evaluation.metrics import ALL, stage_metrics, summary
     from core.training.config import TrainConfig
     from core.training.jobs import mark_interrupted, read_run
     from core.training.run import launch
@@ -56,16 +58,25 @@ def _train(settings: Settings, args) -> int:
         value = getattr(args, flag.lstrip("-").replace("-", "_"))
         if value is not None:
             values[name] = value
-    job = launch(store, settings, TrainConfig.from_dict(values), actor=args.actor, background=False)
+    if args.ray is not None:
+        from core.training.ray_train import train_with_ray
+
+        job = train_with_ray(store, settings, TrainConfig.from_dict(values), args.ray or None, 2 if args.workers is None else args.workers, actor=args.actor)
+    elif args.workers is not None:
+        raise InputError("train expects --workers only with --ray; add --ray, or use accelerate launch on one machine.")
+    else:
+        job = launch(store, settings, TrainConfig.from_dict(values), actor=args.actor, background=False)
     if not job.primary:  # an accelerate worker rank: rank 0 owns the run row and the summary line
         print_json({"run_id": job.run_id, "rank": os.environ.get("RANK")})
         return 0
     row = read_run(store, job.run_id)
     if row["error"]:
         print(row["error"], file=sys.stderr)
+    # A Ray run's result stayed on its workers: its row and metrics hold the same.
+    stages = stage_metrics(store, job.run_id) if args.ray is not None else job.result
     result = {"run_id": job.run_id, "status": row["status"], "model_path": row["model_path"],
-              "before": summary(job.result.get("before", {}), ALL), "after": summary(job.result.get("after", {}), ALL),
-              "training": job.result.get("training", {})}
+              "before": summary(stages.get("before", {}), ALL), "after": summary(stages.get("after", {}), ALL),
+              "training": job.result.get("training") or row["progress"].get("training", {})}
     print(json.dumps(result))
     return 0 if row["status"] == "succeeded" else 1
 
@@ -113,6 +124,9 @@ def register(subparsers) -> None:
     train.add_argument("--no-mining", action="store_true", help="use only flagged and low-graded negatives")
     train.add_argument("--warm-start", action=argparse.BooleanOptionalAction, default=None,
                        help="cross-encoder: first distil the retriever over synthetic queries for the corpus (--no-warm-start: from the fresh head)")
+    train.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                       help="bi-encoder: train data-parallel with Ray Train on the cluster at ADDRESS (a local one when omitted)")
+    train.add_argument("--workers", type=int, default=None, help="--ray: training workers (default 2)")
     train.add_argument("--actor", default="cli", help="name stored in the audit log")
     train.set_defaults(handler=_train)
 

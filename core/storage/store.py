@@ -343,12 +343,15 @@ class Store:
             self.db.create_table(name, schema=schema, exist_ok=True)
         self._declare_primary_key(name, ["doc_id"])
 
-    def write_embeddings(self, model_key: str, rows: list[dict]) -> None:
-        if not rows:
+    def write_embeddings(self, model_key: str, rows: list[dict] | pa.Table) -> None:
+        """Upsert (doc_id, text_hash, vector) rows; an Arrow table (Ray's batches) goes in as it is,
+        without a round trip through Python lists."""
+        if not len(rows):
             return
         name = self.embeddings_name(model_key)
         with self.lock:
-            data = pa.Table.from_pylist(rows, schema=self.table(name).schema)
+            schema = self.table(name).schema
+            data = rows.select(schema.names).cast(schema) if isinstance(rows, pa.Table) else pa.Table.from_pylist(rows, schema=schema)
             retrying(lambda: self.table(name).merge_insert("doc_id").when_matched_update_all().when_not_matched_insert_all().execute(data))
             self._after_write(name)
         self.ensure_vector_index(model_key)

@@ -81,6 +81,8 @@ def train_bi_encoder(config: TrainConfig, data: TrainingData, base_path: str, mo
         evaluator=evaluator, callbacks=callbacks,
     )
     output = trainer.train()
+    # Every rank has loaded the best checkpoint before rank 0 goes on to delete the checkpoints (data-parallel runs).
+    trainer.accelerator.wait_for_everyone()
     reporter.raise_if_cancelled()
     model_length = model.max_seq_length
     model.max_seq_length = saved_length  # the saved model reads whole documents again at search time
@@ -89,5 +91,5 @@ def train_bi_encoder(config: TrainConfig, data: TrainingData, base_path: str, mo
     best = trainer.state.best_metric
     return {
         "steps": trainer.state.global_step, "train_loss": round(float(output.training_loss), 5), "rows": len(train_dataset),
-        "sampler": sampler.value, "max_seq_length": model_length, "best_validation_ndcg@10": None if best is None else round(float(best), 5), "stopped": reporter.stop_reason or "completed",
+        "sampler": sampler.value, "processes": trainer.args.world_size, "max_seq_length": model_length, "best_validation_ndcg@10": None if best is None else round(float(best), 5), "stopped": reporter.stop_reason or "completed",
     }

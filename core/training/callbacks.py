@@ -73,6 +73,20 @@ class ProgressCallback(TrainerCallback):
 
     def on_step_end(self, args, state, control, **kwargs):
         self.reporter.update(state.global_step, state.max_steps, phase=self.phase)
-        if self.reporter.should_stop():
+        stop = self.reporter.should_stop()
+        if args.world_size > 1:
+            stop = agreed(stop, args.device)
+        if stop:
             control.should_training_stop = True
         return control
+
+
+def agreed(stop: bool, device) -> bool:
+    """Whether any rank of a data-parallel run stops: rank 0 alone sees a cancel, and a rank
+    that trained on alone would wait for the others in its next collective for ever."""
+    import torch
+    import torch.distributed as dist
+
+    flag = torch.tensor([int(stop)], device=device)
+    dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+    return bool(flag.item())

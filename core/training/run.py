@@ -51,9 +51,10 @@ def execute(store: Store, settings: Settings, run_id: str, raw: dict[str, Any], 
 
 def _execute(store: Store, settings: Settings, run_id: str, raw: dict[str, Any], reporter: Reporter, run_dir: Path) -> dict[str, Any]:
     config = TrainConfig.from_dict(raw).resolved()
-    if run_dir.exists() and reporter.primary:
-        raise InputError(f"training expects a new model folder, but {run_dir} already exists; runs never overwrite each other.")
-    run_dir.mkdir(parents=True, exist_ok=not reporter.primary)
+    if reporter.primary:  # other ranks start at the same moment: only rank 0 makes (and checks) the folder
+        if run_dir.exists():
+            raise InputError(f"training expects a new model folder, but {run_dir} already exists; runs never overwrite each other.")
+        run_dir.mkdir(parents=True)
     eval_ids = metrics.eval_query_ids(store)
     qrels = labels.graded_qrels(store, eval_ids)
     if not metrics.judged_queries(qrels, settings.relevant_grade):
@@ -117,7 +118,8 @@ def _execute(store: Store, settings: Settings, run_id: str, raw: dict[str, Any],
         after_rankings = Reranker(str(model_dir)).rerank_all(store, before_rankings, reporter) if reporter.primary else {}
     reporter.state["training"] = info
     reporter.raise_if_cancelled()
-    shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+    if reporter.primary:  # rank 0's folder; the trainers let every rank load the best checkpoint before they return
+        shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
     if not reporter.primary:
         return {"model_path": str(model_dir)}
 
