@@ -77,6 +77,8 @@ with import_tab:
                     show_error(error)
                 else:
                     st.success(f"Imported {result.documents:,} documents, {result.queries:,} queries, {result.judgments:,} judgments.")
+                    for note in result.notes:
+                        st.info(note)
                     st.json(asdict(result))
                     embed_corpus(db, embedder())  # now, with a bar, rather than on the first search or Grade visit
 

@@ -44,9 +44,10 @@ def test_store_round_trip(store):
 def test_cranfield_import_export_keeps_every_graded_qrel(store, tmp_path):
     result = import_path(store, CRANFIELD)
     assert (result.documents, result.queries, result.judgments) == (1400, 225, 1612)
-    assert result.splits == {"eval": 225}
+    assert result.splits == {"none": 225}  # test qrels alone: a split is drawn at the first run
     export(store, "beir", tmp_path / "out")
-    assert qrel_lines(tmp_path / "out" / "qrels" / "test.tsv") == qrel_lines(CRANFIELD / "qrels" / "test.tsv")
+    assert qrel_lines(tmp_path / "out" / "qrels" / "unassigned.tsv") == qrel_lines(CRANFIELD / "qrels" / "test.tsv")
+    assert import_path(store, tmp_path / "out", name="cranfield").splits == {"none": 225}  # the export reads back as it was
 
 
 def test_reimport_replaces_instead_of_duplicating(store, tmp_path):
@@ -66,7 +67,7 @@ def test_zip_and_hard_negatives(store, tmp_path):
         for path in folder.rglob("*"):
             zf.write(path, Path("set") / path.relative_to(folder))
     result = import_path(store, archive)
-    assert result.name == "set" and result.hard_negatives == 1 and result.splits == {"eval": 1, "none": 1}
+    assert result.name == "set" and result.hard_negatives == 1 and result.splits == {"none": 2}
     flagged = store.read("judgments", where="hard_negative")
     assert list(zip(flagged.query_id, flagged.doc_id, flagged.grade)) == [("q1", "b", 0)]
 

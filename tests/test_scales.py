@@ -11,6 +11,7 @@ import pytest
 from core.errors import InputError
 from core.labeling import export, grading, labels
 from core.labeling.labels import FLYWHEEL, Scale, detect_scale
+from core.storage import splits
 from core.storage.imports import import_path
 from core.training import data as trainingdata
 from core.training import jobs
@@ -114,3 +115,29 @@ def test_qrels_listing_only_relevant_documents_export_triplets_with_mined_negati
     rows = [json.loads(line) for line in (tmp_path / "out" / "triplets.jsonl").read_text().splitlines()]
     negatives = {(query_of[r["anchor"]], text_of[r["negative"].split("\n")[-1]]) for r in rows}
     assert negatives and not negatives & judged
+
+
+def test_a_folder_with_only_test_qrels_is_left_unsplit_and_the_first_run_draws_the_split(store, workspace, tmp_path, tiny):
+    """Cranfield, CISI and most public BEIR sets ship qrels/test.tsv alone: all of it in eval trained nothing."""
+    folder = beir_folder(tmp_path, 1)
+    test = folder / "qrels" / "test.tsv"
+    train_lines = (folder / "qrels" / "train.tsv").read_text().splitlines()[1:]
+    test.write_text(test.read_text() + "\n".join(train_lines) + "\n")
+    (folder / "qrels" / "train.tsv").unlink()
+    result = import_path(store, folder, name="ext")
+    assert result.splits == {"none": 8} and "qrels/train.tsv" in result.notes[0]
+    job = training.launch(store, workspace, TrainConfig(kind="bi-encoder", base_model=tiny, max_steps=1, batch_size=4))
+    assert job.wait(240) == "succeeded", jobs.read_run(store, job.run_id)["error"]
+    assert splits.split_counts(store) == {"train": 6, "eval": 2, "none": 0}  # the seeded 70/30 default
+    assert jobs.read_run(store, job.run_id)["snapshot"]["train_pairs"] > 0
+    assert store.count("events", "action = 'split'") == 1
+
+
+def test_an_empty_train_file_keeps_test_queries_as_the_eval_set(store, tmp_path):
+    folder = beir_folder(tmp_path, 1)
+    (folder / "qrels" / "train.tsv").write_text("query-id\tcorpus-id\tscore\n")
+    result = import_path(store, folder, name="ext")
+    assert result.splits == {"eval": 4, "none": 4}  # the four unjudged queries have no side yet
+    splits.assign_unassigned(store)
+    side = dict(zip(*store.read("queries", columns=["query_id", "split"]).T.values))
+    assert all(side[q] == "eval" for q in ("q5", "q6", "q7", "q8")) and "none" not in side.values()

@@ -85,8 +85,10 @@ def _eval(settings: Settings, args) -> int:
     from core.evaluation import metrics
     from core.labeling import labels
     from core.search.models import Embedder
+    from core.storage.splits import assign_unassigned
 
     store = open_store(settings)
+    assign_unassigned(store)
     ids = metrics.eval_query_ids(store)
     qrels = labels.graded_qrels(store, ids)
     rankings = metrics.rank_with_model(store, Embedder(args.model or None), ids)

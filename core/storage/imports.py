@@ -5,10 +5,15 @@ InputError naming the file, the line and the field. Writes then go through a jou
 operation (core.storage.operations): a failure half-way, or a kill, takes out exactly the
 rows this import wrote (at once, or at the next open) and leaves everyone else's alone.
 
-Accepted: a BEIR folder or .zip (corpus.jsonl, queries.jsonl, qrels/{train,dev,test}.tsv;
-train → train split, dev/test → eval split; graded scores kept; an optional
+Accepted: a BEIR folder or .zip (corpus.jsonl, queries.jsonl, qrels/{train,dev,test,unassigned}.tsv;
+train → train split, dev/test → eval split when the folder has train qrels; graded scores kept; an optional
 hard_negatives.tsv of query-id/corpus-id pairs marks reviewer-flagged hard negatives),
 a plain JSONL of documents, or a CSV of documents.
+
+A folder with only dev or test qrels (Cranfield, CISI, most public BEIR sets) brings judgments,
+not a split: putting every judged query in eval would leave nothing to train on, so its
+queries stay unassigned and get the seeded train/eval split at the first run (`splits`).
+Add a qrels/train.tsv, even an empty one, to keep dev/test as the eval set.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from core.storage.operations import operation
 from core.storage.schemas import Document, Event, Judgment, Query, QueryOrigin, QueryStatus, Source, Split, now
 from core.storage.store import Store, sql_in, sql_str
 
-QREL_SPLITS = {"train": Split.train, "dev": Split.eval, "test": Split.eval}
+QREL_SPLITS = {"train": Split.train, "dev": Split.eval, "test": Split.eval, "unassigned": Split.none}  # unassigned: as export writes it
 ID_FIELDS = ("_id", "doc_id", "id")
 MAX_GRADE = 5
 WRITE_BATCH = 20_000  # rows per write: bounded memory for the arrow copy, progress on big imports
@@ -48,6 +53,7 @@ class ImportResult:
     splits: dict[str, int] = field(default_factory=dict)
     empty_documents: int = 0  # kept (real corpora have them, e.g. Cranfield 471) but worth a warning
     top_grade: int | None = None  # the grade scale its qrels use (1: binary); None without qrels
+    notes: list[str] = field(default_factory=list)  # what a user should know about what was decided for them
 
 
 def _jsonl(path: Path) -> Iterator[tuple[int, dict]]:
@@ -238,8 +244,9 @@ def read_beir(folder: Path, store: Store, name: str) -> tuple[list[Document], li
             existing = judgments[(query_id, doc_id)] = Judgment(query_id=query_id, doc_id=doc_id, reviewer=reviewer, grade=0,
                                                                 created_at=stamp, updated_at=stamp)
         existing.hard_negative = True
+    has_train = any(split == "train" for _, split in qrel_files)  # see the module docstring
     for query in queries:
-        query.split = split_of.get(query.query_id, (Split.none.value,))[0]
+        query.split = split_of.get(query.query_id, (Split.none.value,))[0] if has_train else Split.none.value
     return docs, queries, list(judgments.values())
 
 
@@ -312,6 +319,12 @@ def write_import(store: Store, name: str, docs: list[Document], queries: list[Qu
                           hard_negatives=sum(j.hard_negative for j in judgments), splits=splits,
                           empty_documents=sum(not (d.text.strip() or d.title.strip()) for d in docs),
                           top_grade=source.top_grade if source else None)
+    if splits.get(Split.none.value) and judgments:
+        result.notes.append(
+            f"{splits[Split.none.value]:,} queries came without a train/eval split (a folder without qrels/train.tsv gives none): "
+            "they get the seeded 70/30 split, stratified by document, when the first run starts (or now with `flywheel split`). "
+            "To keep dev/test queries as the eval set, add a qrels/train.tsv, even an empty one."
+        )
     event = Event(event_id=uuid.uuid4().hex, at=now(), actor=actor, action="import", target=f"import:{name}",
                   detail=json.dumps(result.__dict__, default=str))
     with operation(store, journal=f"import '{name}'", kind="import", actor=actor) as op:

@@ -1,6 +1,8 @@
 """Train/eval split of queries: seeded, persisted on the queries rows, no leakage.
 
-Imported splits are kept; only approved queries still at split "none" are assigned. Queries
+Imported splits are kept; only approved queries still at split "none" are assigned, by
+`flywheel split`, the Train page's button, or at the start of any run or evaluation
+(`assign_unassigned`), so a fresh import trains with no extra step. Queries
 with the same normalised text form one group and always land on the same side, and groups
 are stratified by their source document (or best-graded document) so every topic shows up
 in both halves where it can.
@@ -8,6 +10,7 @@ in both halves where it can.
 
 from __future__ import annotations
 
+import os
 import random
 import re
 from collections import defaultdict
@@ -90,6 +93,15 @@ def _assign(op: Operation, eval_fraction: float, seed: int) -> None:
     for side, qids in assigned.items():
         for start in range(0, len(qids), 500):
             op.update("queries", sql_in("query_id", qids[start : start + 500]), {"split": side})
+
+
+def assign_unassigned(store: Store, actor: str | User = "cli") -> dict[str, int] | None:
+    """Give approved queries with no side one (the seeded default) before a run or an evaluation
+    reads the split; None when there were none. A rank of a multi-process launch never draws:
+    every rank would write at once, so those launches need `flywheel split` first."""
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 or not split_counts(store)[Split.none.value]:
+        return None
+    return assign_splits(store, actor=actor)
 
 
 def split_counts(store: Store) -> dict[str, int]:

@@ -31,6 +31,7 @@ from core.labeling import labels
 from core.search.models import Embedder, resolve_model
 from core.search.retrieval import corpus_matrix, rank_many
 from core.settings import Settings
+from core.storage import splits
 from core.storage.auth import Action, User, actor_name
 from core.storage.schemas import CurvePoint, QueryStatus, RunKind, RunStatus, Split
 from core.storage.store import Store, sql_str
@@ -276,6 +277,7 @@ def launch(store: Store, settings: Settings, config: CurveConfig, actor: str | U
     """A curve job (one job at a time, like any run), in a thread or in the foreground."""
     actor = actor_name(actor, Action.train)
     resolved = config.resolved()
+    splits.assign_unassigned(store, actor)
     job = Job.create(store, settings, RunKind.curve.value, resolved.base_model or "bundled:all-MiniLM-L6-v2", asdict(resolved), execute,
                      actor=actor)
     if background:

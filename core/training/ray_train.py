@@ -20,6 +20,7 @@ from typing import Any
 from core.errors import InputError
 from core.search.ray_embed import connect
 from core.settings import Settings
+from core.storage import splits
 from core.storage.auth import User
 from core.storage.schemas import RunKind, RunStatus, now
 from core.storage.store import Store, sql_in, sql_str
@@ -55,6 +56,7 @@ def train_with_ray(store: Store, settings: Settings, config: TrainConfig, addres
         raise InputError(f"train --ray expects --kind bi-encoder, but got '{resolved.kind}'; the other kinds train in one process.")
     if workers < 1:
         raise InputError(f"train --ray expects --workers of 1 or more, but got {workers}.")
+    splits.assign_unassigned(store, actor)
     connect(address)
     from ray.train import RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer

@@ -20,6 +20,7 @@ from core.search.models import Embedder, resolve_model
 from core.search.retrieval import corpus_matrix
 from core.settings import Settings
 from core.storage.auth import User
+from core.storage import splits
 from core.storage.schemas import RunKind
 from core.storage.store import Store, sql_str
 from core.training import data as trainingdata
@@ -148,6 +149,7 @@ def write_card(run_dir: Path, config: TrainConfig, snapshot: dict, info: dict, b
 def launch(store: Store, settings: Settings, config: TrainConfig, actor: str | User = "cli", background: bool = True) -> Job:
     """Create the run row and start the job (in a thread, or in the foreground)."""
     resolved = config.resolved()
+    splits.assign_unassigned(store, actor)
     job = Job.create(store, settings, resolved.kind, resolved.base_model or "bundled:all-MiniLM-L6-v2", asdict(resolved), execute, actor=actor)
     if background:
         return job.start()
