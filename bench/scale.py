@@ -14,7 +14,8 @@
 4. Full-text (BM25) index build and query latency; hybrid search latency (query embedding included).
 5. With `--judgments` judgments and their events stored: server time of a grade key -> next document
    (the Grade page's whole rerun, callback included, in Streamlit's AppTest: presses within a query
-   and presses that open the next query apart; target <= 150 ms) and of Home's rerun; then the same
+   and presses that open the next query apart; target <= 150 ms; `--think` seconds of reading before each
+   press, when the page prefetches the next query) and of Home's rerun; then the same
    in headless Chromium, client-observed (an upper bound on server time), and Home until its
    content shows (target <= 1.5 s).
 
@@ -297,10 +298,11 @@ def main() -> int:
     store_vectors(store, embedder)
     report["vector_index"] = vector_index(store, embedder, args.queries)
     report["search"] = text_search(store, embedder, args.queries)
-    if "browser" not in args.skip:
+    skip = set(args.skip.split(","))
+    if "browser" not in skip:
         add_judgments(store, args.judgments)
         report["server"] = server_latency(settings.workspace, args.presses, think=args.think)
-        if "grade-browser" not in args.skip:
+        if "grade-browser" not in skip:
             report["browser"] = browser_latency(settings.workspace, args.presses)
     print(f"load after: {os.getloadavg()}", flush=True)
     print(json.dumps(report))
