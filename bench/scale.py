@@ -1,6 +1,6 @@
 """100,000 documents: import, embedding, vector index, full-text and hybrid search, grading and Home.
 
-    python bench/scale.py [--docs 100000] [--judgments 100000] [--embed-sample 256] [--queries 50] [--presses 12]
+    python bench/scale.py [--docs 100000] [--judgments 100000] [--embed-sample 256] [--queries 50] [--presses 12] [--think 0]
 
 1. Writes a generated BEIR corpus and imports it with `flywheel import` in a child process:
    wall time and the child's peak RSS (target <= 4 GB).
@@ -14,7 +14,8 @@
 4. Full-text (BM25) index build and query latency; hybrid search latency (query embedding included).
 5. With `--judgments` judgments and their events stored: server time of a grade key -> next document
    (the Grade page's whole rerun, callback included, in Streamlit's AppTest: presses within a query
-   and presses that open the next query apart; target <= 150 ms) and of Home's rerun; then the same
+   and presses that open the next query apart; target <= 150 ms; `--think` seconds of reading before each
+   press, when the page prefetches the next query) and of Home's rerun; then the same
    in headless Chromium, client-observed (an upper bound on server time), and Home until its
    content shows (target <= 1.5 s).
 
@@ -188,9 +189,10 @@ def add_judgments(store, judgments: int, per_query: int = 10, fresh: int = 200, 
         store.compact(name)
 
 
-def server_latency(workspace: str, presses: int, switches_n: int = 5) -> dict:
+def server_latency(workspace: str, presses: int, switches_n: int = 5, think: float = 0.0) -> dict:
     """Server time: one Grade rerun per key press (on_grade's write, then the page script) and Home's rerun,
-    run by Streamlit's AppTest in this process (no browser, no websocket)."""
+    run by Streamlit's AppTest in this process (no browser, no websocket). `think` seconds pass before each
+    timed press, as a reviewer reads the document (the page prefetches the next query meanwhile)."""
     from streamlit.testing.v1 import AppTest
 
     os.environ["FLYWHEEL_WORKSPACE"] = workspace
@@ -208,6 +210,7 @@ def server_latency(workspace: str, presses: int, switches_n: int = 5) -> dict:
     within, across = [], []
     for n in range(presses):
         before = query_on_screen(at)
+        time.sleep(think)
         start = time.perf_counter()
         at.button(key=f"grade_{n % 6}").click().run()
         (within if query_on_screen(at) == before else across).append(time.perf_counter() - start)
@@ -218,6 +221,7 @@ def server_latency(workspace: str, presses: int, switches_n: int = 5) -> dict:
     switches = []
     for _ in range(switches_n):  # q on an untouched query: the query-switch path alone (queue, claim, candidates)
         before = query_on_screen(at)
+        time.sleep(think)
         start = time.perf_counter()
         at.button(key="g_query").click().run()
         switches.append(time.perf_counter() - start)
@@ -275,7 +279,8 @@ def main() -> int:
     parser.add_argument("--embed-sample", type=int, default=256)
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("--presses", type=int, default=12)
-    parser.add_argument("--skip", default="", help="comma-separated: browser (the judgments, server and browser steps)")
+    parser.add_argument("--think", type=float, default=0.0, help="seconds before each timed Grade press (reading time)")
+    parser.add_argument("--skip", default="", help="comma-separated: browser (the judgments, server and browser steps), grade-browser (the browser step alone)")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     from core.search.models import Embedder
@@ -293,10 +298,12 @@ def main() -> int:
     store_vectors(store, embedder)
     report["vector_index"] = vector_index(store, embedder, args.queries)
     report["search"] = text_search(store, embedder, args.queries)
-    if "browser" not in args.skip:
+    skip = set(args.skip.split(","))
+    if "browser" not in skip:
         add_judgments(store, args.judgments)
-        report["server"] = server_latency(settings.workspace, args.presses)
-        report["browser"] = browser_latency(settings.workspace, args.presses)
+        report["server"] = server_latency(settings.workspace, args.presses, think=args.think)
+        if "grade-browser" not in skip:
+            report["browser"] = browser_latency(settings.workspace, args.presses)
     print(f"load after: {os.getloadavg()}", flush=True)
     print(json.dumps(report))
     return 0

@@ -56,7 +56,8 @@ try:
     if strategy == grading.Strategy.uncertain.value:
         run = judge.latest_cross_encoder(db)
         unsure = ui.uncertainty(settings().db_uri, int(k), run["model_path"] if run else "")
-    item = ui.acquire(unsure, logs.thumbs_down_share(db) if strategy == grading.Strategy.thumbs_down.value else None)
+    thumbs = logs.thumbs_down_share(db) if strategy == grading.Strategy.thumbs_down.value else None
+    item = ui.acquire(unsure, thumbs)
     if item is None:
         if segment:
             st.success(f"Nothing left to grade in {escape(grading.Segment.parse(segment).label, 200)}: every query of it is graded or "
@@ -207,3 +208,7 @@ if suggest:
             st.rerun()
     except FlywheelError as error:
         show_error(error)
+
+# Last, once the page is drawn: on the query's last document the next query is claimed and fetched in the background.
+if (view == "One at a time" and pos == len(rows) - 1) or (view != "One at a time" and sum(r["doc_id"] in mine for r in rows) >= len(rows) - 1):
+    ui.prefetch(qid, unsure, thumbs)

@@ -253,3 +253,62 @@ def test_a_segment_link_opens_that_queue_and_the_selector_offers_it(small_store)
     assert any(s.value.startswith("Nothing left to grade in source") and "log" in s.value for s in at.success)
     at.selectbox(key="g_strategy").set_value(grading.Strategy.ungraded.value).run()
     assert "queue" not in at.query_params and shown_query(at) not in ("L1", "L2")
+
+
+def held_by(store: Store, reviewer: str) -> set[str]:
+    """Query ids `reviewer` holds an unexpired grade claim on."""
+    rows = store.read("claims", where=f"reviewer = '{reviewer}' AND queue = 'grade'", columns=["item_id", "expires_at"])
+    return set(rows.loc[rows["expires_at"] > now().replace(tzinfo=None), "item_id"]) if not rows.empty else set()
+
+
+def prefetched(at: AppTest):
+    """Wait for the background prefetch the page started on the last document; its (item, candidates)."""
+    return at.session_state["g_prefetch"].future.result(timeout=60)
+
+
+def test_the_last_document_prefetches_the_next_query_and_finishing_opens_it(small_store):
+    at = page()
+    first = shown_query(at)
+    for _ in range(2):
+        at.button(key="grade_1").click().run()
+    assert "g_prefetch" in at.session_state  # on the last document (k = 3)
+    item, rows = prefetched(at)
+    assert item.query_id != first and held_by(small_store, "ann") == {first, item.query_id}
+    assert list(rows["doc_id"]) == list(grading.candidates(small_store, None, item.query_id, 3, "full-text")["doc_id"])
+    at.button(key="grade_1").click().run()
+    assert not at.exception
+    assert shown_query(at) == item.query_id and shown_doc(at) == rows["doc_id"].iloc[0]
+    assert "g_prefetch" not in at.session_state
+    assert len(grading.judgments_for(small_store, first, "ann")) == 3  # the finishing grade stored as before
+
+
+def test_a_prefetched_claim_is_given_back_when_the_queue_changes(small_store):
+    at = page()
+    first = shown_query(at)
+    for _ in range(2):
+        at.button(key="grade_1").click().run()
+    item, _ = prefetched(at)
+    assert item.query_id in held_by(small_store, "ann")
+    at.button(key="g_prev").click().run()  # back a document: the prefetch stays (same queue)
+    assert at.session_state["g_prefetch"].future.result(timeout=60)[0] == item
+    at.number_input(key="g_k").set_value(5).run()  # another k: the prefetched query no longer fits
+    assert not at.exception and "g_prefetch" not in at.session_state
+    assert held_by(small_store, "ann") == {first}  # the query on screen stays held; the prefetched one is free again
+
+
+def test_a_prefetched_claim_is_given_back_when_the_session_is_discarded(small_store):
+    """The reviewer left: Streamlit drops the session's state, and with it the prefetch, whose claim goes back."""
+    import gc
+    from concurrent.futures import Future
+
+    from core.storage import claims
+    from ui.grading import Prefetch
+
+    assert claims.try_claim(small_store, grading.QUEUE, "q2", "ann")
+    future = Future()
+    held = Prefetch(("ungraded first", None, 3, "full-text", 0.2), "q1", future, small_store, "ann")
+    del held
+    gc.collect()
+    assert held_by(small_store, "ann") == {"q2"}  # the fetch is still under way: nothing to give back yet
+    future.set_result((grading.QueueItem(grading.QUEUE, "q2"), None))
+    assert held_by(small_store, "ann") == set()

@@ -7,6 +7,10 @@ to the store at once through core.labeling.grading.
 
 from __future__ import annotations
 
+import time
+import weakref
+from concurrent.futures import Future, ThreadPoolExecutor
+
 import streamlit as st
 
 from core.errors import FlywheelError
@@ -19,6 +23,7 @@ from ui.highlight import highlighted_html
 from ui.progress import embed_corpus
 
 ITEM, POS, SKIP, CANDS, ERROR, TARGET, OPTIONS = "g_item", "g_pos", "g_skip", "g_cands", "g_error", "grade_target", "g_options"
+PREFETCH = "g_prefetch"  # the next query, claimed and fetched in the background while the last document is read
 LEAVING, LATER = "g_leaving", "g_later"  # the query whose q asked for confirmation; queries left half graded
 STRATEGY, SEGMENT, LINKED = "g_strategy", "g_segment", "g_linked"  # the queue selector, its segment, the last link applied
 KEYS = [("0–5", "grade (0 irrelevant … 5 exactly answers)"), ("Enter", "accept the suggested grade, when shown"),
@@ -102,18 +107,101 @@ def current_item() -> grading.QueueItem | None:
     return grading.QueueItem(*value) if value else None
 
 
+# -- prefetch: the next query ready before the current one is finished ---------------------
+PREFETCH_FRESH = claims.DEFAULT_TTL / 2  # older than this, a prefetched claim is given back and the next query claimed anew
+_PREFETCHER = ThreadPoolExecutor(max_workers=2, thread_name_prefix="grade-prefetch")  # one per process, like store()
+
+
+def _queue_key(opts: dict) -> tuple:
+    """The settings a prefetched query was chosen under: another queue, k or mode makes it stale."""
+    return opts["strategy"], opts.get("segment"), opts["k"], opts["mode"], opts["overlap"]
+
+
+def _give_back(future: Future, db, name: str) -> None:
+    """Release the prefetched claim once the fetch is over (at once when it is)."""
+    def release(done: Future) -> None:
+        if not done.cancelled() and done.exception() is None and done.result()[0] is not None:
+            grading.release(db, name, done.result()[0])
+
+    future.add_done_callback(release)
+
+
+class Prefetch:
+    """A prefetched query held in the session. Dropping it gives the claim back (the release path of
+    core.storage.claims): when the queue settings change, when it goes stale, and when the session
+    itself ends (the reviewer left) and Streamlit discards its state."""
+
+    def __init__(self, key: tuple, after: str, future: Future, db, name: str) -> None:
+        self.key, self.after, self.future, self.started = key, after, future, time.monotonic()
+        self.drop = weakref.finalize(self, _give_back, future, db, name)
+
+
+def prefetch(current: str, uncertainty: dict[str, float] | None = None, thumbs_down: dict[str, float] | None = None) -> None:
+    """On the query's last document: claim the next query and fetch its candidates in the background,
+    so the grade that finishes this one only reads a ready result (issue 18: <= 150 ms server time)."""
+    opts, held = options(), st.session_state.get(PREFETCH)
+    if held is not None and held.after == current and held.key == _queue_key(opts):
+        return
+    discard_prefetch()
+    db, name = store(), reviewer()
+    model = None if opts["mode"] == SearchMode.fts.value else embedder("")
+    segment = opts.get("segment") if opts["strategy"] == grading.Strategy.segment.value else None
+    future = _PREFETCHER.submit(grading.prefetch_next, db, model, name, opts["strategy"], k=opts["k"], mode=opts["mode"],
+                                skip=[*st.session_state.get(SKIP, []), current], overlap_share=opts["overlap"],
+                                uncertainty=uncertainty, thumbs_down=thumbs_down, segment=segment)
+    st.session_state[PREFETCH] = Prefetch(_queue_key(opts), current, future, db, name)
+
+
+def discard_prefetch(keep: str | None = None) -> None:
+    """Forget the prefetched query and give its claim back (unless it is `keep`, which the reviewer now opens)."""
+    held = st.session_state.pop(PREFETCH, None)
+    if held is None:
+        return
+    if keep is not None and held.future.exception() is None:  # waits for a fetch under way: its claim may be the one kept
+        item = held.future.result()[0]
+        if item is not None and item.query_id == keep:
+            held.drop.detach()
+            return
+    held.drop()
+
+
+def _take_prefetch() -> bool:
+    """Open the prefetched query, if it is still what the queue would give now; False: claim one the slow way."""
+    held, opts = st.session_state.get(PREFETCH), options()
+    if held is None or held.key != _queue_key(opts) or time.monotonic() - held.started > PREFETCH_FRESH.total_seconds():
+        discard_prefetch()
+        return False
+    try:
+        item, rows = held.future.result()  # ready unless the reviewer was faster than the fetch: then it waits for it
+    except Exception:  # noqa: BLE001 - the slow path runs the same calls again and shows their error
+        discard_prefetch()
+        return False
+    if item is None or item.query_id in st.session_state.get(SKIP, []):
+        discard_prefetch()
+        return False
+    st.session_state.pop(PREFETCH).drop.detach()
+    st.session_state[ITEM], st.session_state[POS] = (item.queue, item.query_id), 0
+    st.session_state[CANDS] = ((item.query_id, opts["k"], opts["mode"]), rows.to_dict("records"))
+    _PREFETCHER.submit(claims.try_claim, store(), item.queue, item.query_id, reviewer())  # its own: renewed for the full lease
+    return True
+
+
 def acquire(uncertainty: dict[str, float] | None = None, thumbs_down: dict[str, float] | None = None) -> grading.QueueItem | None:
     """The query to grade: a re-grade target, the one in progress, or the next one claimed from the queue."""
     db, name, opts = store(), reviewer(), options()
     target = st.session_state.pop(TARGET, None)
+    held = st.session_state.get(PREFETCH)
+    if held is not None and held.key != _queue_key(opts):
+        discard_prefetch()
     if target:
         leave_query(skip=False)
         query_id, doc_id = target
+        discard_prefetch(keep=query_id)
         claims.try_claim(db, grading.QUEUE, query_id, name)  # an explicit re-grade is allowed even when held
         st.session_state[ITEM] = (grading.QUEUE, query_id)
         if doc_id:
             st.session_state["g_focus"] = doc_id
-    if not st.session_state.get(ITEM):
+    if not st.session_state.get(ITEM) and not _take_prefetch():
         segment = opts.get("segment") if opts["strategy"] == grading.Strategy.segment.value else None
         item = grading.next_query(db, name, opts["strategy"], k=opts["k"], overlap_share=opts["overlap"], uncertainty=uncertainty,
                                   thumbs_down=thumbs_down, segment=segment, skip=st.session_state.get(SKIP, []))

@@ -326,6 +326,21 @@ def next_query(store: Store, reviewer: str, strategy: Strategy | str = Strategy.
     return None
 
 
+def prefetch_next(store: Store, embedder: Embedder | None, reviewer: str, strategy: Strategy | str = Strategy.ungraded, *, k: int = 10,
+                  mode: SearchMode | str = SearchMode.hybrid, skip: Iterable[str] = (), **options: Any) -> tuple[QueueItem | None, pd.DataFrame | None]:
+    """The next query claimed and its candidates fetched, while the reviewer still reads the current
+    one (skip it), so finishing a query only reads a ready result. The caller releases the claim when
+    the reviewer never reaches it; a failed fetch releases it here."""
+    item = next_query(store, reviewer, strategy, k=k, skip=skip, **options)
+    if item is None:
+        return None, None
+    try:
+        return item, candidates(store, embedder, item.query_id, k, mode)
+    except BaseException:
+        release(store, reviewer, item)
+        raise
+
+
 def segment_options(store: Store) -> list[str]:
     """Every one-column segment of the gradeable queries, and each one restricted to the eval split (guidance links use those)."""
     queries = gradeable_queries(store)
