@@ -24,12 +24,12 @@ def run_kinds(store, settings, kinds: list[str], extra: dict | None = None) -> l
 
     results = []
     for kind in kinds:
-        started = time.time()
+        started, cpu = time.time(), time.process_time()
         job = launch(store, settings, TrainConfig(kind=kind, **(extra or {})), background=False)
         row = read_run(store, job.run_id)
-        wall = round(time.time() - started, 1)
+        wall, cpu_s = round(time.time() - started, 1), round(time.process_time() - cpu, 1)
         before, after = job.result.get("before", {}), job.result.get("after", {})
-        result = {"kind": kind, "run_id": job.run_id, "status": row["status"], "wall_s": wall, "error": row["error"][:500],
+        result = {"kind": kind, "run_id": job.run_id, "status": row["status"], "wall_s": wall, "cpu_s": cpu_s, "error": row["error"][:500],
                   "before": {n: round(before.get(n, 0.0), 4) for n in metrics.SUMMARY}, "after": {n: round(after.get(n, 0.0), 4) for n in metrics.SUMMARY},
                   "snapshot": row["snapshot"], "training": job.result.get("training", {}), "p": p_values(store, job.run_id, row["status"]),
                   "timings": row["progress"].get("timings", {})}
@@ -40,13 +40,32 @@ def run_kinds(store, settings, kinds: list[str], extra: dict | None = None) -> l
 
 def flags(argv: list[str]) -> tuple[list[str], dict]:
     """Kinds and TrainConfig overrides from the command line: `--warm-start` / `--no-warm-start`
-    set the cross-encoder's warm start either way; without them the default applies."""
-    extra = {}
+    set the cross-encoder's warm start either way, and `name=value` sets any other TrainConfig
+    field (`negatives_per_query=1 eval_steps=7`), so a candidate default is measured by the same
+    script as the default; without them the defaults apply."""
+    from dataclasses import fields
+
+    from core.training.config import TrainConfig
+
+    known = {f.name: f for f in fields(TrainConfig)}
+    extra: dict = {}
     if "--warm-start" in argv:
         extra["warm_start"] = True
     if "--no-warm-start" in argv:
         extra["warm_start"] = False
-    return [a for a in argv if not a.startswith("--")], extra
+    kinds = []
+    for arg in argv:
+        if arg.startswith("--"):
+            continue
+        if "=" not in arg:
+            kinds.append(arg)
+            continue
+        name, value = arg.split("=", 1)
+        if name not in known:
+            raise SystemExit(f"bench expects name=value with a TrainConfig field ({', '.join(sorted(known))}), but got '{name}'.")
+        default = known[name].default
+        extra[name] = value.lower() in {"1", "true", "yes"} if isinstance(default, bool) else type(default)(value) if default is not None else int(value) if value.isdigit() else float(value)
+    return kinds, extra
 
 
 def p_values(store, run_id: str, status: str) -> dict[str, float]:

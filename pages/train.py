@@ -60,7 +60,7 @@ with st.container(border=True):
     c4, c5, c6 = st.columns(3)
     max_steps = c4.number_input("Max steps (0 = no cap)", min_value=0, value=0, step=10)
     budget_min = c5.number_input("Time budget, minutes (0 = none)", min_value=0.0, value=0.0, step=1.0)
-    negatives = c6.number_input("Hard negatives per query", min_value=0, max_value=32, value=3)
+    negatives = c6.number_input("Hard negatives per query", min_value=0, max_value=32, value=int(default["negatives_per_query"]), key=f"negatives_{kind}")
     with st.expander("More"):
         positive_grade = st.slider("Positive grade (0 = the top band of each query's scale)", 0, 5, 0,
                                    help="0: binary qrels 1, TREC 0–3 ≥ 2, Flywheel 0–5 ≥ 3, as each import's grades show. Or a fixed grade.")

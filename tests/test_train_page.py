@@ -79,12 +79,14 @@ def test_launch_watch_and_see_before_after(small_store, tiny):
 def test_inputs_show_the_real_defaults_of_each_kind(small_store):
     from core.training.config import DEFAULTS, TrainConfig
 
+    assert DEFAULTS["bi-encoder"]["negatives_per_query"] != DEFAULTS["adapter"]["negatives_per_query"]  # the switch is seen
     at = page()
     for kind in ("bi-encoder", "adapter"):
         at.radio[0].set_value(kind).run()
         values = {n.label: n.value for n in at.number_input}
         assert values["Epochs"] == DEFAULTS[kind]["epochs"] and values["Batch size"] == DEFAULTS[kind]["batch_size"]
         assert values["Learning rate"] == pytest.approx(DEFAULTS[kind]["learning_rate"])
+        assert values["Hard negatives per query"] == DEFAULTS[kind]["negatives_per_query"]
         assert next(n for n in at.number_input if n.label == "Learning rate").format == "%.1e"
     warm = next(c for c in at.checkbox if c.label == "Warm start the re-ranker")
     assert warm.value == TrainConfig.warm_start and warm.disabled  # a bi-encoder or adapter has no re-ranker to warm

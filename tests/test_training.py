@@ -73,6 +73,17 @@ def test_fitted_length_holds_most_texts_whole_within_the_limit(tiny):
     assert fitted_length(tokenizer, ["word " * 400] * 10, 128) == 128
 
 
+def test_defaults_validate_once_per_epoch_and_the_bi_encoder_reads_one_negative():
+    from core.search.mining import NEGATIVES_PER_QUERY
+    from core.training.callbacks import eval_steps
+
+    config = TrainConfig(kind="bi-encoder").resolved()
+    assert config.negatives_per_query == 1 and TrainConfig(kind="cross-encoder").resolved().negatives_per_query == NEGATIVES_PER_QUERY
+    assert TrainConfig(kind="bi-encoder", negatives_per_query=0).resolved().negatives_per_query == 0  # a chosen 0 is kept
+    assert eval_steps(config, 194) == 7  # ceil(194 / 32): one validation per epoch
+    assert eval_steps(TrainConfig(kind="bi-encoder", eval_steps=2).resolved(), 194) == 2
+
+
 def test_adapter_run_saves_a_loadable_adapter(small_store, workspace, tiny):
     job, row = run(small_store, workspace, kind="adapter", base_model=tiny, max_steps=5)
     run_dir = check_common(small_store, workspace, row)

@@ -26,7 +26,7 @@ TRAIN_OPTIONS = {  # flag -> (TrainConfig field, type, help)
     "--lr": ("learning_rate", float, "learning rate (default per kind: bi/cross 5e-5, adapter 1e-3)"),
     "--max-steps": ("max_steps", int, "stop after this many steps (0 = no cap)"),
     "--time-budget": ("time_budget_s", float, "stop after this many seconds and keep the best model (0 = none)"),
-    "--negatives": ("negatives_per_query", int, "hard negatives per query (default 3)"),
+    "--negatives": ("negatives_per_query", int, "hard negatives per query (default per kind: bi 1, cross/adapter 3)"),
     "--positive-grade": ("positive_grade", int, "grade that makes a positive (default 0: the top band of each query's scale, e.g. 1 on binary qrels, 3 on 0-5)"),
     "--validation-fraction": ("validation_fraction", float, "share of train queries held out for early stopping (default 0.15)"),
     "--patience": ("patience", int, "evaluations without improvement before early stopping (default 3)"),

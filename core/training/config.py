@@ -11,10 +11,13 @@ from core.search.mining import MARGIN, NEGATIVES_PER_QUERY
 from core.storage.schemas import RunKind
 
 KINDS = (RunKind.bi_encoder.value, RunKind.cross_encoder.value, RunKind.adapter.value)
+# The bi-encoder reads one mined negative per row: MultipleNegativesRankingLoss already contrasts
+# each query with every other row's documents, and a step costs in proportion to the texts per
+# row, so 1 instead of 3 halves the demo run's steps at no loss (bench/README.md, issue 13).
 DEFAULTS: dict[str, dict[str, Any]] = {
-    RunKind.bi_encoder.value: {"epochs": 3.0, "batch_size": 32, "learning_rate": 5e-5},
-    RunKind.cross_encoder.value: {"epochs": 2.0, "batch_size": 16, "learning_rate": 5e-5},
-    RunKind.adapter.value: {"epochs": 40.0, "batch_size": 64, "learning_rate": 1e-3},
+    RunKind.bi_encoder.value: {"epochs": 3.0, "batch_size": 32, "learning_rate": 5e-5, "negatives_per_query": 1},
+    RunKind.cross_encoder.value: {"epochs": 2.0, "batch_size": 16, "learning_rate": 5e-5, "negatives_per_query": NEGATIVES_PER_QUERY},
+    RunKind.adapter.value: {"epochs": 40.0, "batch_size": 64, "learning_rate": 1e-3, "negatives_per_query": NEGATIVES_PER_QUERY},
 }
 
 MAX_EPOCHS = 1000
@@ -34,10 +37,10 @@ class TrainConfig:
     learning_rate: float | None = None
     max_steps: int = 0  # 0 = no cap
     time_budget_s: float = 0.0  # 0 = no budget; training stops and keeps the best model when it passes
-    negatives_per_query: int = NEGATIVES_PER_QUERY
+    negatives_per_query: int | None = None
     positive_grade: int = 0  # 0 = the top band of each query's relevance scale (labels.Scale.positive)
     validation_fraction: float = 0.15
-    eval_steps: int = 0  # 0 = about twice per epoch
+    eval_steps: int = 0  # 0 = once per epoch
     patience: int = 3  # early stopping: evaluations without improvement
     rerank_depth: int = 20
     warm_start: bool = False  # cross-encoder: first distil the retriever's scores over synthetic queries (training.warm_start)
@@ -67,7 +70,7 @@ class TrainConfig:
             ("max_steps", 0 <= config.max_steps <= MAX_STEPS, f"0 (no cap) to {MAX_STEPS:,}"),
             ("time_budget_s", 0 <= config.time_budget_s <= MAX_TIME_BUDGET_S, f"0 (no budget) to {MAX_TIME_BUDGET_S:,} seconds (a week)"),
             ("validation_fraction", 0 <= config.validation_fraction < 0.5, "0 to 0.5"),
-            ("eval_steps", 0 <= config.eval_steps <= MAX_STEPS, "0 (about twice per epoch) or a step count"),
+            ("eval_steps", 0 <= config.eval_steps <= MAX_STEPS, "0 (once per epoch) or a step count"),
             ("patience", 1 <= config.patience <= 100, "1 to 100 evaluations"),
             ("rerank_depth", 1 <= config.rerank_depth <= 1000, "1 to 1000"),
             ("mining_margin", 0 <= config.mining_margin <= 1, "0 to 1"),
