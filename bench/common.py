@@ -40,12 +40,14 @@ def run_kinds(store, settings, kinds: list[str], extra: dict | None = None) -> l
 
 def flags(argv: list[str]) -> tuple[list[str], dict]:
     """Kinds and TrainConfig overrides from the command line: `--warm-start` / `--no-warm-start`
-    set the cross-encoder's warm start either way; without them the default applies."""
+    set the cross-encoder's warm start either way, `--lambda` its LambdaLoss; without them the defaults apply."""
     extra = {}
     if "--warm-start" in argv:
         extra["warm_start"] = True
     if "--no-warm-start" in argv:
         extra["warm_start"] = False
+    if "--lambda" in argv:  # the cross-encoder's listwise LambdaLoss instead of binary cross-entropy
+        extra["cross_encoder_loss"] = "lambda"
     return [a for a in argv if not a.startswith("--")], extra
 
 

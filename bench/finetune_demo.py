@@ -1,7 +1,7 @@
 """Fine-tune on the demo (373 help-centre documents, graded 0–5 qrels, its own train/eval
 split) with default settings (bundled MiniLM), as `flywheel demo && flywheel train` does.
 
-    python bench/finetune_demo.py [bi-encoder cross-encoder adapter] [--warm-start | --no-warm-start]
+    python bench/finetune_demo.py [bi-encoder cross-encoder adapter] [--warm-start | --no-warm-start] [--lambda]
 """
 
 from __future__ import annotations
