@@ -1,7 +1,7 @@
 """Cross-encoder re-ranker: CrossEncoderTrainer on graded pairs, fused with the retriever.
 
 Labels are grade / 5 (positives 1, negatives 0) under BinaryCrossEntropyLoss, or (config
-cross_encoder_loss "lambda", opt-in until measured) each train query's list of judged and mined
+cross_encoder_loss "lambda"; opt-in, it did not beat BCE on the demo) each train query's list of judged and mined
 documents with its grades under LambdaLoss. It starts from
 the bundled MiniLM backbone with a fresh one-logit head (no pretrained re-ranker ships
 offline). The final score is w * reranker + (1 - w) * retriever (each min-max normalised per
