@@ -148,7 +148,6 @@ def training_set(model: Any, config: TrainConfig, data: TrainingData) -> tuple[A
 
 def train_cross_encoder(store: Store, config: TrainConfig, data: TrainingData, retriever: Embedder, model_dir: Path, checkpoints: Path, reporter: Reporter) -> dict[str, Any]:
     import torch
-    from datasets import Dataset
     from sentence_transformers import CrossEncoder, CrossEncoderTrainer, CrossEncoderTrainingArguments
     from sentence_transformers.cross_encoder.evaluation import CrossEncoderRerankingEvaluator
     from transformers import EarlyStoppingCallback
