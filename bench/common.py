@@ -41,7 +41,7 @@ def run_kinds(store, settings, kinds: list[str], extra: dict | None = None) -> l
 def flags(argv: list[str]) -> tuple[list[str], dict]:
     """Kinds and TrainConfig overrides from the command line: `--warm-start` / `--no-warm-start`
     set the cross-encoder's warm start either way, and `name=value` sets any other TrainConfig
-    field (`negatives_per_query=1 eval_steps=7`), so a candidate default is measured by the same
+    field (`negatives_per_query=1 eval_steps=7`, `cross_encoder_loss=lambda`), so a candidate default is measured by the same
     script as the default; without them the defaults apply."""
     from dataclasses import fields
 

@@ -206,3 +206,25 @@ def test_fusion_note_explains_the_chosen_weight():
     some = fusion_note({"fusion_weight": 0.3, "retriever_validation_ndcg@10": 0.6, "fused_validation_ndcg@10": 0.65})
     assert "weight 0.3" in some and "0.600 (retriever alone) → 0.650 (fused)" in some
     assert "no validation queries" in fusion_note({"fusion_weight": 0.5})
+
+
+def test_cross_encoder_lambda_loss_trains_on_graded_lists(small_store, workspace, tiny):
+    from sentence_transformers import CrossEncoder
+    from sentence_transformers.cross_encoder.losses import LambdaLoss
+
+    from core.training import data as trainingdata
+    from core.training.cross_encoder import training_set
+
+    config = TrainConfig(kind="cross-encoder", cross_encoder_loss="lambda", batch_size=4).resolved()
+    data = trainingdata.build(small_store, negatives_per_query=2, validation_fraction=0)
+    dataset, loss, trained = training_set(CrossEncoder(tiny, num_labels=1), config, data)
+    assert isinstance(loss, LambdaLoss) and dataset.column_names == ["query", "docs", "labels"]
+    mean = sum(len(d) for d in dataset["docs"]) / len(dataset)
+    assert trained.batch_size == max(1, round(4 / mean))  # about batch_size pairs a step, as with "bce"
+    job, row = run(small_store, workspace, kind="cross-encoder", base_model=tiny, retriever=tiny, max_steps=2, batch_size=4,
+                   cross_encoder_loss="lambda")
+    info = job.result["training"]
+    assert info["loss"] == "lambda" and info["steps"] == 2 and info["rows"] == len(dataset) and np.isfinite(info["train_loss"])
+    assert row["config"]["cross_encoder_loss"] == "lambda"
+    with pytest.raises(InputError, match="cross_encoder_loss"):
+        TrainConfig(kind="cross-encoder", cross_encoder_loss="listnet").resolved()

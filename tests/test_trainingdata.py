@@ -133,3 +133,26 @@ def test_mining_reuses_the_stored_corpus_embeddings(small_store, embedder, monke
                                 corpus_vectors=dict(zip(doc_ids, matrix)))
     assert embedded == []  # the corpus was not embedded a second time
     assert cached.negatives == fresh.negatives and cached.counts()["mined"] > 0
+
+
+def test_listwise_rows_keep_grades_and_leave_unjudged_documents_out(small_store):
+    _judge(small_store, [("q1", "d4", "ann", 4, False)])
+    data = trainingdata.build(small_store, negatives_per_query=2, validation_fraction=0)
+    lists = trainingdata.cross_encoder_lists(data)
+    assert len(lists["query"]) == len(lists["docs"]) == len(lists["labels"])
+    row = lists["query"].index(data.query_text["q1"])
+    labels = dict(zip(lists["docs"][row], lists["labels"][row]))
+    wanted = {data.doc_text[d]: float(g) for d, g in data.grades["q1"].items()} | {data.doc_text[d]: 0.0 for d in data.negatives["q1"]}
+    assert labels == wanted  # the grades themselves (a 4 stays 4), negatives 0, nothing else
+    assert labels[data.doc_text["d4"]] == 4.0
+    listed = set(data.grades["q1"]) | set(data.negatives["q1"]) | set(data.positives["q1"])
+    assert all(data.doc_text[d] not in labels for d in set(data.doc_text) - listed)  # unjudged, unmined: left out
+
+
+def test_listwise_rows_cap_long_lists_and_skip_single_grade_ones(small_store):
+    data = trainingdata.build(small_store, negatives_per_query=2, validation_fraction=0)
+    capped = trainingdata.cross_encoder_lists(data, max_docs=2)
+    assert all(len(d) <= 2 and len(set(g)) == 2 for d, g in zip(capped["docs"], capped["labels"]))
+    data.negatives = {}
+    data.grades = {q: {d: 5 for d in data.positives[q]} for q in data.positives}
+    assert trainingdata.cross_encoder_lists(data)["query"] == []  # one grade only: nothing to order

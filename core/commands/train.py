@@ -31,6 +31,7 @@ TRAIN_OPTIONS = {  # flag -> (TrainConfig field, type, help)
     "--validation-fraction": ("validation_fraction", float, "share of train queries held out for early stopping (default 0.15)"),
     "--patience": ("patience", int, "evaluations without improvement before early stopping (default 3)"),
     "--seed": ("seed", int, "random seed (default 0)"),
+    "--cross-encoder-loss": ("cross_encoder_loss", str, "cross-encoder: 'bce' (default, pairwise) or 'lambda' (LambdaLoss on each query's graded list)"),
 }
 
 

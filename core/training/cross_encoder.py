@@ -1,6 +1,8 @@
 """Cross-encoder re-ranker: CrossEncoderTrainer on graded pairs, fused with the retriever.
 
-Labels are grade / 5 (positives 1, negatives 0) under BinaryCrossEntropyLoss. It starts from
+Labels are grade / 5 (positives 1, negatives 0) under BinaryCrossEntropyLoss, or (config
+cross_encoder_loss "lambda"; opt-in, it did not beat BCE on the demo) each train query's list of judged and mined
+documents with its grades under LambdaLoss. It starts from
 the bundled MiniLM backbone with a fresh one-logit head (no pretrained re-ranker ships
 offline). The final score is w * reranker + (1 - w) * retriever (each min-max normalised per
 query), with w chosen on validation queries from a grid that includes 0 and kept only when its
@@ -17,12 +19,13 @@ from typing import Any
 
 import numpy as np
 
+from core.errors import InputError
 from core.evaluation import metrics, stats
 from core.search.models import Embedder, Progress
 from core.storage.store import Store
 from core.training.callbacks import ProgressCallback, trainer_arguments
 from core.training.config import TrainConfig
-from core.training.data import TrainingData, cross_encoder_rows
+from core.training.data import TrainingData, cross_encoder_lists, cross_encoder_rows
 from core.training.jobs import Reporter
 
 RERANKER_FILE = "flywheel_reranker.json"
@@ -123,12 +126,30 @@ def _texts(store: Store, rankings: Mapping[str, Ranking]) -> tuple[dict[str, str
     return store.query_texts(rankings), store.document_texts({d for r in rankings.values() for d, _ in r})
 
 
+def training_set(model: Any, config: TrainConfig, data: TrainingData) -> tuple[Any, Any, TrainConfig]:
+    """The dataset, the loss and the config the trainer runs with. "lambda" trains on one list per
+    query (LambdaLoss); its batch holds batch_size // (mean list length) queries, so a step sees
+    about as many pairs, and the run about as many steps and validations, as with "bce"."""
+    from dataclasses import replace
+
+    from datasets import Dataset
+    from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss, LambdaLoss
+
+    if config.cross_encoder_loss != "lambda":
+        return Dataset.from_dict(cross_encoder_rows(data)), BinaryCrossEntropyLoss(model), config
+    lists = cross_encoder_lists(data, seed=config.seed)
+    if not lists["query"]:
+        raise InputError("the lambda loss expects train queries with documents of at least two grades, but got none; "
+                         "grade or flag some negatives, or use cross_encoder_loss 'bce'.")
+    mean = sum(len(d) for d in lists["docs"]) / len(lists["docs"])
+    queries = max(1, round(config.batch_size / mean))
+    return Dataset.from_dict(lists), LambdaLoss(model, mini_batch_size=config.batch_size), replace(config, batch_size=queries)
+
+
 def train_cross_encoder(store: Store, config: TrainConfig, data: TrainingData, retriever: Embedder, model_dir: Path, checkpoints: Path, reporter: Reporter) -> dict[str, Any]:
     import torch
-    from datasets import Dataset
     from sentence_transformers import CrossEncoder, CrossEncoderTrainer, CrossEncoderTrainingArguments
     from sentence_transformers.cross_encoder.evaluation import CrossEncoderRerankingEvaluator
-    from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
     from transformers import EarlyStoppingCallback
 
     from core.search.models import resolve_model
@@ -142,7 +163,7 @@ def train_cross_encoder(store: Store, config: TrainConfig, data: TrainingData, r
 
         warm = warm_start(model, store, retriever, config, checkpoints, reporter)
         reporter.phase("training")
-    train_dataset = Dataset.from_dict(cross_encoder_rows(data))
+    train_dataset, loss, trained = training_set(model, config, data)
     val_rankings = metrics.rank_with_model(store, retriever, sorted(data.validation), config.rerank_depth) if data.validation else {}
     evaluator, key = None, ""
     if val_rankings:
@@ -155,9 +176,9 @@ def train_cross_encoder(store: Store, config: TrainConfig, data: TrainingData, r
         if samples:
             evaluator = CrossEncoderRerankingEvaluator(samples, at_k=10, always_rerank_positives=False, name=VALIDATION_NAME, write_csv=False)
             key = f"eval_{VALIDATION_NAME}_ndcg@10"
-    args = CrossEncoderTrainingArguments(**trainer_arguments(config, checkpoints, len(train_dataset), key))
+    args = CrossEncoderTrainingArguments(**trainer_arguments(trained, checkpoints, len(train_dataset), key))
     callbacks = [ProgressCallback(reporter, key)] + ([EarlyStoppingCallback(early_stopping_patience=config.patience)] if evaluator else [])
-    trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=train_dataset, loss=BinaryCrossEntropyLoss(model), evaluator=evaluator, callbacks=callbacks)
+    trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=train_dataset, loss=loss, evaluator=evaluator, callbacks=callbacks)
     output = trainer.train()
     reporter.raise_if_cancelled()
 
@@ -173,7 +194,7 @@ def train_cross_encoder(store: Store, config: TrainConfig, data: TrainingData, r
             "fusion_weight": weight, "best_validation_ndcg@10": None if best is None else round(float(best), 5),
             "retriever_validation_ndcg@10": grid.get("0.0"), "fused_validation_ndcg@10": grid.get(str(weight)),
             "best_weight": choice.get("best_weight"), "best_validation_ndcg@10_fused": grid.get(str(choice.get("best_weight"))),
-            "fusion_p_value": choice.get("p_value"),
+            "fusion_p_value": choice.get("p_value"), "loss": config.cross_encoder_loss,
             "stopped": reporter.stop_reason or "completed"} | warm
 
 

@@ -212,16 +212,47 @@ def bi_encoder_rows(data: TrainingData, negatives_per_query: int, seed: int = 0)
     return columns
 
 
-def cross_encoder_rows(data: TrainingData) -> dict[str, list]:
-    """Columns query, document, label in [0, 1]: graded pairs (grade / the top of its query's scale), positives 1, negatives 0."""
-    rows: dict[tuple[str, str], float] = {}
+def _graded_pairs(data: TrainingData) -> dict[tuple[str, str], float]:
+    """(query, document) -> grade on its query's scale: judged pairs as graded, ungraded positives
+    (a synthetic query's source) the top of the scale, negatives 0. Unjudged documents enter only
+    as negatives, i.e. past the mining guard (data.build), never labelled 0 blindly."""
+    pairs: dict[tuple[str, str], float] = {}
     for q in data.positives:
         for d, g in data.grades.get(q, {}).items():
             if d in data.doc_text:
-                rows[(q, d)] = g / data.scales.get(q, FLYWHEEL).top
+                pairs[(q, d)] = float(g)
         for d in data.positives[q]:
-            rows.setdefault((q, d), 1.0)
+            pairs.setdefault((q, d), float(data.scales.get(q, FLYWHEEL).top))
         for d in data.negatives.get(q, []):
-            rows.setdefault((q, d), 0.0)
-    keys = sorted(rows)
-    return {"query": [data.query_text[q] for q, _ in keys], "document": [data.doc_text[d] for _, d in keys], "label": [rows[k] for k in keys]}
+            pairs.setdefault((q, d), 0.0)
+    return pairs
+
+
+def cross_encoder_rows(data: TrainingData) -> dict[str, list]:
+    """Columns query, document, label in [0, 1]: graded pairs (grade / the top of its query's scale), positives 1, negatives 0."""
+    pairs = _graded_pairs(data)
+    keys = sorted(pairs)
+    return {"query": [data.query_text[q] for q, _ in keys], "document": [data.doc_text[d] for _, d in keys],
+            "label": [pairs[(q, d)] / data.scales.get(q, FLYWHEEL).top for q, d in keys]}
+
+
+def cross_encoder_lists(data: TrainingData, max_docs: int = 32, seed: int = 0) -> dict[str, list]:
+    """Columns query, docs, labels for listwise losses (LambdaLoss): one row per train query with
+    the same pairs as cross_encoder_rows, labels the grades themselves (LambdaLoss's gain 2^g - 1
+    then rewards a 5 over a 1). A list longer than `max_docs` keeps its zero-graded documents and a
+    seeded sample of the rest, so one query with 150 judged documents cannot fill a batch alone."""
+    by_query: dict[str, list[tuple[str, float]]] = defaultdict(list)
+    for (q, d), g in sorted(_graded_pairs(data).items()):
+        by_query[q].append((d, g))
+    rng = random.Random(seed)
+    columns: dict[str, list] = {"query": [], "docs": [], "labels": []}
+    for q, items in by_query.items():
+        if len(items) > max_docs:
+            zeros, graded = [x for x in items if x[1] == 0], [x for x in items if x[1] > 0]
+            items = sorted(zeros[: max_docs // 2] + rng.sample(graded, min(len(graded), max_docs - min(len(zeros), max_docs // 2))))
+        if len({g for _, g in items}) < 2:
+            continue  # all one grade: no pair to order, nothing for a listwise loss to learn
+        columns["query"].append(data.query_text[q])
+        columns["docs"].append([data.doc_text[d] for d, _ in items])
+        columns["labels"].append([g for _, g in items])
+    return columns
