@@ -18,6 +18,7 @@ $(BIN)/.installed: pyproject.toml
 ## Create the environment, load the demo data (once) and start the app.
 app: $(BIN)/.installed
 	$(BIN)/flywheel --workspace $(WORKSPACE) demo
+	$(BIN)/flywheel --workspace $(WORKSPACE) embed  # once, now: Grade's first visit then shows a document at once
 	@echo "Flywheel: open http://localhost:$(PORT)"
 	$(BIN)/flywheel --workspace $(WORKSPACE) app --port $(PORT) --headless
 
