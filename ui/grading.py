@@ -118,10 +118,12 @@ def _queue_key(opts: dict) -> tuple:
 
 
 def _give_back(future: Future, db, name: str) -> None:
-    """Release the prefetched claim once the fetch is over (at once when it is)."""
+    """Release the prefetched claim once the fetch is over, always on the prefetch pool: the
+    finalizer runs in whichever thread collects the session, LanceDB's own event loop included,
+    where a store call would wait on itself forever."""
     def release(done: Future) -> None:
         if not done.cancelled() and done.exception() is None and done.result()[0] is not None:
-            grading.release(db, name, done.result()[0])
+            _PREFETCHER.submit(grading.release, db, name, done.result()[0])
 
     future.add_done_callback(release)
 
