@@ -133,3 +133,7 @@ def test_default_flywheel_app_listens_on_loopback_only(workspace):
         process.terminate()
         process.wait(timeout=10)
     assert addresses == ["0100007F"]  # 127.0.0.1 only: not 0.0.0.0 and no IPv6 wildcard
+    deadline = time.time() + 10
+    while listening(port) and time.time() < deadline:
+        time.sleep(0.2)
+    assert listening(port) == []  # stopping `flywheel app` stops the server (it used to outlive its parent)

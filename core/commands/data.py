@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import subprocess
 import sys
 import tomllib
 from dataclasses import asdict
@@ -84,7 +83,10 @@ def _app(settings: Settings, args) -> int:
         command += ["--server.headless", "true"]
     if args.dev:
         command.append("--dev")
-    return subprocess.call(command, env=env)
+    # The server replaces this process: a stop signal (Ctrl-C, systemd, a test's terminate) reaches
+    # Streamlit itself instead of leaving it running orphaned behind a killed parent.
+    os.execve(sys.executable, command, env)
+    return 0  # not reached
 
 
 def register(subparsers) -> None:
