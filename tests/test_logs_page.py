@@ -87,6 +87,7 @@ def test_logs_page_in_chromium(browser, live_app, small_store, tmp_path):
     page.get_by_label("Reviewer", exact=True).fill("ann")
     page.keyboard.press("Enter")
     page.get_by_text("Most frequent queries").first.wait_for(timeout=60_000)
+    page.locator("[data-testid='stMetricValue']").nth(1).wait_for(timeout=60_000)  # the headline can draw after the table's title
     values = page.locator("[data-testid='stMetricValue']").all_inner_texts()
     assert values[:2] == ["9", "9"]
     page.get_by_role("button", name="To the eval split").click()
