@@ -174,6 +174,18 @@ def test_two_concurrent_sessions_get_different_queries(small_store, workspace):
     assert set(ann) | set(bob) == {f"q{i}" for i in range(1, 9)}
 
 
+def test_a_query_finished_while_the_queue_was_read_is_not_handed_out(small_store, monkeypatch):
+    """bob's queue was read before ann finished its first query; bob gets the next one, not a second copy."""
+    stale = grading.queue_order(small_store, "bob", k=2, overlap_share=0.0)
+    first = stale[0].query_id
+    for doc in ("d1", "d2"):
+        grading.grade(small_store, "ann", first, doc, 3)
+    monkeypatch.setattr(grading, "queue_order", lambda *args, **kwargs: stale)
+    item = grading.next_query(small_store, "bob", k=2, overlap_share=0.0)
+    assert item is not None and item.query_id == stale[1].query_id
+    assert claims.held_by_others(small_store, grading.QUEUE, "ann") == {item.query_id}
+
+
 def test_release_lets_another_reviewer_take_the_query(small_store):
     item = grading.next_query(small_store, "ann", k=3)
     assert grading.next_query(small_store, "bob", k=3).query_id != item.query_id

@@ -123,6 +123,18 @@ def test_held_item_cannot_be_decided_by_another_reviewer(queue):
     assert row(store, item.query_id)["status"] == "pending"
 
 
+def test_a_query_decided_while_the_queue_was_read_is_not_handed_out(queue, monkeypatch):
+    """The race CI hit with two app processes: ann reads the pending list, bob approves its first
+    query and releases the claim, then ann claims that query. She must get the next one instead."""
+    store, ids = queue
+    stale = review.pending_ids(store, None, None)
+    review.approve(store, "bob", ids[0])
+    monkeypatch.setattr(review, "pending_ids", lambda *args: stale)
+    item = review.next_item(store, "ann")
+    assert item is not None and item.query_id == ids[1]
+    assert claims.held_by_others(store, review.QUEUE, "bob") == {ids[1]}  # ann holds only the one she got
+
+
 @pytest.mark.parametrize("processes", [False, True], ids=["one-app", "two-apps"])
 def test_two_concurrent_sessions_never_receive_the_same_item(queue, workspace, processes):
     store, ids = queue

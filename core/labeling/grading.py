@@ -321,9 +321,23 @@ def next_query(store: Store, reviewer: str, strategy: Strategy | str = Strategy.
     for item in queue_order(store, reviewer, strategy, **options):
         if item.query_id in skipped or item.query_id in held[item.queue]:
             continue
-        if claims.try_claim(store, item.queue, item.query_id, reviewer):
+        if not claims.try_claim(store, item.queue, item.query_id, reviewer):
+            continue
+        if item.queue == OVERLAP_QUEUE or not _finished_by_another(store, item.query_id, reviewer, options.get("k", 10)):
             return item
+        release(store, reviewer, item)  # finished and released by someone else since the queue was read
     return None
+
+
+def _finished_by_another(store: Store, query_id: str, reviewer: str, k: int) -> bool:
+    """True when another person finished this query and `reviewer` has not started it: the queue
+    was read before they released it, and handing it out would grade it twice by accident."""
+    who = store.read("judgments", where=f"query_id = {sql_str(query_id)}", columns=["reviewer"])["reviewer"]
+    if (who == reviewer).any():
+        return False
+    need = max(1, min(int(k), store.count("documents")))
+    counts = who.value_counts()
+    return any(n >= need and is_human(name) for name, n in counts.items())
 
 
 def prefetch_next(store: Store, embedder: Embedder | None, reviewer: str, strategy: Strategy | str = Strategy.ungraded, *, k: int = 10,

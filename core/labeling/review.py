@@ -75,7 +75,7 @@ def next_item(
 ) -> ReviewItem | None:
     """The oldest pending query nobody else holds, now claimed by `reviewer`; None when the queue is empty."""
     candidates = [q for q in pending_ids(store, generator, doc_id) if q not in exclude]
-    query_id = claims.claim_next(store, QUEUE, reviewer, candidates)
+    query_id = claims.claim_next(store, QUEUE, reviewer, candidates, still_open=lambda q: _is_pending(store, q))
     return load_item(store, query_id) if query_id else None
 
 
@@ -85,10 +85,13 @@ def texts(store: Store, query_ids: list[str]) -> dict[str, str]:
     return dict(zip(frame["query_id"], frame["text"], strict=True))
 
 
+def _is_pending(store: Store, query_id: str) -> bool:
+    return store.count("queries", f"query_id = {sql_str(query_id)} AND {PENDING}") == 1
+
+
 def still_mine(store: Store, reviewer: str, query_id: str) -> bool:
     """True while the query is pending and `reviewer` holds (or can renew) its claim."""
-    pending = store.count("queries", f"query_id = {sql_str(query_id)} AND {PENDING}") == 1
-    return pending and claims.try_claim(store, QUEUE, query_id, reviewer)
+    return _is_pending(store, query_id) and claims.try_claim(store, QUEUE, query_id, reviewer)
 
 
 def release(store: Store, query_id: str, reviewer: str) -> None:

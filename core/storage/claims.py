@@ -9,7 +9,7 @@ it claims under a per-reviewer item id.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from core.storage.schemas import Claim, now
@@ -43,12 +43,21 @@ def try_claim(store: Store, queue: str, item_id: str, reviewer: str, ttl: timede
     return not rows.empty and bool((rows["reviewer"] == reviewer).all())
 
 
-def claim_next(store: Store, queue: str, reviewer: str, candidates: Iterable[str], ttl: timedelta = DEFAULT_TTL) -> str | None:
-    """The first candidate nobody else holds, now claimed by `reviewer`; None when all are taken."""
+def claim_next(store: Store, queue: str, reviewer: str, candidates: Iterable[str], ttl: timedelta = DEFAULT_TTL,
+               still_open: Callable[[str], bool] | None = None) -> str | None:
+    """The first candidate nobody else holds, now claimed by `reviewer`; None when all are taken.
+
+    `candidates` were read before the claim, so another reviewer may have decided one and released
+    its claim in between; `still_open(item_id)`, checked once the claim is ours, catches that, and
+    the item is given back and skipped.
+    """
     taken = held_by_others(store, queue, reviewer)
     for item_id in candidates:
-        if item_id not in taken and try_claim(store, queue, item_id, reviewer, ttl):
+        if item_id in taken or not try_claim(store, queue, item_id, reviewer, ttl):
+            continue
+        if still_open is None or still_open(item_id):
             return item_id
+        release(store, queue, item_id, reviewer)
     return None
 
 
