@@ -19,8 +19,8 @@ from core.labeling import labels
 from core.search.models import Embedder, resolve_model
 from core.search.retrieval import corpus_matrix
 from core.settings import Settings
-from core.storage.auth import User
 from core.storage import splits
+from core.storage.auth import User
 from core.storage.schemas import RunKind
 from core.storage.store import Store, sql_str
 from core.training import data as trainingdata
