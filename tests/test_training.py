@@ -57,6 +57,11 @@ def test_bi_encoder_run_end_to_end(small_store, workspace, tiny):
 
     assert job.result["training"]["max_seq_length"] < SentenceTransformer(tiny).max_seq_length
     assert SentenceTransformer(str(run_dir / "model")).max_seq_length == SentenceTransformer(tiny).max_seq_length
+    # It trained in this machine's precision (bf16 autocast where the CPU has it) and saved float32 weights.
+    from core.training.precision import applied
+
+    assert job.result["training"]["precision"] == applied("auto")
+    assert {str(p.dtype) for p in SentenceTransformer(str(run_dir / "model")).parameters()} == {"torch.float32"}
     # A second run gets its own folder; nothing is overwritten.
     _, second = run(small_store, workspace, kind="bi-encoder", base_model=tiny, max_steps=1, batch_size=4)
     assert second["model_path"] != row["model_path"] and Path(row["model_path"]).exists()

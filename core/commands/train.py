@@ -32,6 +32,7 @@ TRAIN_OPTIONS = {  # flag -> (TrainConfig field, type, help)
     "--patience": ("patience", int, "evaluations without improvement before early stopping (default 3)"),
     "--seed": ("seed", int, "random seed (default 0)"),
     "--cross-encoder-loss": ("cross_encoder_loss", str, "cross-encoder: 'bce' (default, pairwise) or 'lambda' (LambdaLoss on each query's graded list)"),
+    "--precision": ("precision", str, "'auto' (default: bf16 autocast where the CPU or GPU computes bf16 natively), 'fp32' or 'bf16'"),
 }
 
 

@@ -91,5 +91,5 @@ def train_bi_encoder(config: TrainConfig, data: TrainingData, base_path: str, mo
     best = trainer.state.best_metric
     return {
         "steps": trainer.state.global_step, "train_loss": round(float(output.training_loss), 5), "rows": len(train_dataset),
-        "sampler": sampler.value, "processes": trainer.args.world_size, "max_seq_length": model_length, "best_validation_ndcg@10": None if best is None else round(float(best), 5), "stopped": reporter.stop_reason or "completed",
+        "sampler": sampler.value, "processes": trainer.args.world_size, "precision": "bf16" if trainer.args.bf16 else "fp32", "max_seq_length": model_length, "best_validation_ndcg@10": None if best is None else round(float(best), 5), "stopped": reporter.stop_reason or "completed",
     }

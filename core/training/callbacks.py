@@ -12,6 +12,7 @@ from transformers import TrainerCallback
 
 from core.training.config import TrainConfig
 from core.training.jobs import Reporter
+from core.training.precision import trainer_precision
 
 
 def eval_steps(config: TrainConfig, rows: int) -> int:
@@ -25,7 +26,7 @@ def eval_steps(config: TrainConfig, rows: int) -> int:
 
 def trainer_arguments(config: TrainConfig, checkpoints: Path, rows: int, metric_key: str) -> dict[str, Any]:
     """Keyword arguments shared by SentenceTransformerTrainingArguments and
-    CrossEncoderTrainingArguments: schedule, validation and best-checkpoint rules, seed."""
+    CrossEncoderTrainingArguments: schedule, validation and best-checkpoint rules, seed, precision."""
     validate = bool(metric_key)
     steps = eval_steps(config, rows)
     return {
@@ -35,7 +36,7 @@ def trainer_arguments(config: TrainConfig, checkpoints: Path, rows: int, metric_
         "save_strategy": "steps" if validate else "no", "save_steps": steps, "save_total_limit": 2, "save_only_model": True,
         "load_best_model_at_end": validate, "metric_for_best_model": metric_key or None, "greater_is_better": True,
         "logging_steps": 1, "report_to": "none", "disable_tqdm": True, "seed": config.seed,
-    }
+    } | trainer_precision(config.precision)
 
 
 class ProgressCallback(TrainerCallback):

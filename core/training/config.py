@@ -9,6 +9,7 @@ from typing import Any
 from core.errors import InputError
 from core.search.mining import MARGIN, NEGATIVES_PER_QUERY
 from core.storage.schemas import RunKind
+from core.training.precision import PRECISIONS
 
 KINDS = (RunKind.bi_encoder.value, RunKind.cross_encoder.value, RunKind.adapter.value)
 # The bi-encoder reads one mined negative per row: MultipleNegativesRankingLoss already contrasts
@@ -51,6 +52,7 @@ class TrainConfig:
     cross_encoder_loss: str = "bce"
     mining_margin: float = MARGIN
     mine: bool = True
+    precision: str = "auto"  # "auto": bf16 autocast where the hardware computes it natively (training.precision), else fp32
     cohere_model: str = "rerank-v3.5"
     seed: int = 0
 
@@ -81,6 +83,7 @@ class TrainConfig:
             ("mining_margin", 0 <= config.mining_margin <= 1, "0 to 1"),
         ]
         checks.append(("cross_encoder_loss", config.cross_encoder_loss in LOSSES, " or ".join(f"'{x}'" for x in LOSSES)))
+        checks.append(("precision", config.precision in PRECISIONS, " or ".join(f"'{x}'" for x in PRECISIONS)))
         for name, ok, hint in checks:
             if not ok:
                 raise InputError(f"train expects {name} to be {hint}, but got {getattr(config, name)!r}.")

@@ -194,7 +194,7 @@ def train_cross_encoder(store: Store, config: TrainConfig, data: TrainingData, r
             "fusion_weight": weight, "best_validation_ndcg@10": None if best is None else round(float(best), 5),
             "retriever_validation_ndcg@10": grid.get("0.0"), "fused_validation_ndcg@10": grid.get(str(weight)),
             "best_weight": choice.get("best_weight"), "best_validation_ndcg@10_fused": grid.get(str(choice.get("best_weight"))),
-            "fusion_p_value": choice.get("p_value"), "loss": config.cross_encoder_loss,
+            "fusion_p_value": choice.get("p_value"), "loss": config.cross_encoder_loss, "precision": "bf16" if trainer.args.bf16 else "fp32",
             "stopped": reporter.stop_reason or "completed"} | warm
 
 
