@@ -156,3 +156,18 @@ def test_listwise_rows_cap_long_lists_and_skip_single_grade_ones(small_store):
     data.negatives = {}
     data.grades = {q: {d: 5 for d in data.positives[q]} for q in data.positives}
     assert trainingdata.cross_encoder_lists(data)["query"] == []  # one grade only: nothing to order
+
+
+def test_a_reranker_query_with_many_positives_gets_as_many_negatives_from_past_them(small_store, embedder):
+    """CISI lists ~26 relevant documents a query: they fill the retriever's top k, and 3 negatives
+    against 26 positives taught the head that everything is relevant. The re-ranker's data keeps the
+    classes balanced per query (up to the depth it re-ranks) and mines past the judged positives."""
+    stamp = now()
+    small_store.upsert("judgments", [Judgment(query_id="q1", doc_id=d, reviewer="import:small", grade=5, hard_negative=False,
+                                              created_at=stamp, updated_at=stamp) for d in ("d4", "d5", "d6", "d7", "d8")])
+    data = trainingdata.build(small_store, negatives_per_query=1, validation_fraction=0, miner=embedder.model, rerank_depth=4)
+    assert len(data.positives["q1"]) == 6
+    assert len(data.negatives["q1"]) == 4 and not set(data.negatives["q1"]) & set(data.positives["q1"])
+    assert [len(data.negatives[q]) for q in ("q2", "q3", "q4")] == [1, 1, 1]  # one positive: the configured count
+    assert trainingdata.reranker_negatives(26, 3, 20) == 20 and trainingdata.reranker_negatives(1, 3, 20) == 3
+    assert trainingdata.reranker_negatives(5, 0, 20) == 0  # negatives switched off stay off

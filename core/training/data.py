@@ -93,9 +93,11 @@ def build(
     mining_window: tuple[int, int] | None = None,
     corpus_vectors: Mapping[str, np.ndarray] | None = None,
     progress: Progress | None = None,
+    rerank_depth: int = 0,
 ) -> TrainingData:
     """Collect the training data; `miner` (a SentenceTransformer) adds mined negatives, from
     `mining_window` (skip, end) of its ranking or, by default, the library's recommended window (search.mining.training_negatives).
+    `rerank_depth` > 0 builds a re-ranker's data (reranker_negatives): negatives from the top of the ranking it re-ranks.
     `corpus_vectors` (doc_id → the miner's stored embedding) spares the miner re-embedding the corpus;
     `progress` is told after each chunk of mined queries (where a run's cancel lands)."""
     train = _queries(store, Split.train.value)
@@ -134,9 +136,11 @@ def build(
     negatives: dict[str, list[str]] = defaultdict(list)
     negative_source: dict[tuple[str, str], str] = {}
 
+    cap = {q: reranker_negatives(len(positives[q]), negatives_per_query, rerank_depth) if rerank_depth else negatives_per_query for q in positives}
+
     def add_negative(q: str, d: str, source: str) -> None:
         graded = grades.get(q, {})
-        if d in doc_text and d not in positives[q] and d not in negatives[q] and len(negatives[q]) < negatives_per_query:
+        if d in doc_text and d not in positives[q] and d not in negatives[q] and len(negatives[q]) < cap[q]:
             if source == "mined" and d in graded and graded[d] > low:
                 return  # a reviewer found it at least partly relevant
             negatives[q].append(d)
@@ -154,7 +158,11 @@ def build(
             if g <= low:
                 add_negative(q, d, "low-graded")
     if miner is not None and negatives_per_query > 0:
-        for q, d in training_negatives(miner, train, doc_text, positives, negatives_per_query, mining_margin, seed, mining_window,
+        count, window = negatives_per_query, mining_window
+        if rerank_depth:  # reach past the judged positives that fill the top (they are never negatives)
+            count = max(cap.values(), default=negatives_per_query)
+            window = (0, rerank_depth + min(rerank_depth, max((len(p) for p in positives.values()), default=0)))
+        for q, d in training_negatives(miner, train, doc_text, positives, count, mining_margin, seed, window,
                                        corpus_vectors, progress):
             add_negative(q, d, "mined")
 
@@ -173,6 +181,14 @@ def build(
     )
     data.warnings = warnings(data, negatives_per_query, mined=miner is not None)
     return data
+
+
+def reranker_negatives(positives: int, negatives_per_query: int, depth: int) -> int:
+    """How many negatives a re-ranker trains on for a query with `positives` positives: as many as
+    it has positives, up to the depth it re-ranks, and at least `negatives_per_query`. Classes stay
+    balanced per query: on CISI (~26 relevant documents a query) 3 negatives against 26 positives
+    taught the head that nearly everything is relevant (bench/README.md, issue 13)."""
+    return max(negatives_per_query, min(positives, depth)) if negatives_per_query > 0 else 0
 
 
 def warnings(data: TrainingData, negatives_per_query: int, mined: bool) -> list[str]:

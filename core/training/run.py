@@ -71,7 +71,7 @@ def _execute(store: Store, settings: Settings, run_id: str, raw: dict[str, Any],
         miner=base.model if config.mine else None, mining_margin=config.mining_margin, relevant_grade=settings.relevant_grade,
         corpus_vectors=dict(zip(doc_ids, matrix)) if config.mine else None,
         # A re-ranker only ever sees the retriever's top-k: it learns to separate documents there.
-        mining_window=(0, config.rerank_depth) if config.kind == RunKind.cross_encoder.value else None,
+        rerank_depth=config.rerank_depth if config.kind == RunKind.cross_encoder.value else 0,
         progress=reporter.progress(MINING_PHASE, "queries"),
     )
     if not data.pairs:
