@@ -110,6 +110,7 @@ def test_a_new_user_runs_the_whole_flywheel(browser, workspace, tmp_path):
 
         # 6. The HTML report: same headline, no local path.
         page.get_by_role("tab", name="Export").click()
+        settled(page)  # the tab's rerun replaces the button's deferred report: a click during it downloads nothing (CI)
         with page.expect_download(timeout=120_000) as download:
             page.get_by_role("button", name="HTML report").click()
         report = (tmp_path / "report.html")
