@@ -26,3 +26,8 @@ def test_plurals_match_and_words_are_never_split():
 
 def test_content_words_drop_stop_words_and_repeats():
     assert content_words("How do I submit a claim, a CLAIM for $2,000?") == ["submit", "claim", "$2,000"]
+
+
+def test_stop_words_are_never_marked_even_where_dropping_a_plural_s_would_disguise_them():
+    # "this" and "does" normalise to "thi" and "doe": the stop-word check must come first (seen on CISI's Grade page)
+    assert marked("Does this library cover this topic? It does.", "does this library cover indexing") == ["library", "cover"]

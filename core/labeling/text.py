@@ -36,13 +36,17 @@ def content_words(text: str) -> list[str]:
     return list(dict.fromkeys(w for w in words if w and w not in STOPWORDS))
 
 
+def _stopword(word: str) -> bool:
+    return word.lower().strip(".,'") in STOPWORDS
+
+
 def highlight(text: str, query: str) -> list[tuple[str, bool]]:
     """Split `text` into (segment, shared-with-query) pieces; only whole words ever match."""
-    wanted = {normalise(w) for w in WORD.findall(query)} - STOPWORDS
+    wanted = {normalise(w) for w in WORD.findall(query) if not _stopword(w)}  # before normalising: "this" is not "thi"
     pieces: list[tuple[str, bool]] = []
     position = 0
     for match in WORD.finditer(text):
-        hit = normalise(match.group()) in wanted
+        hit = not _stopword(match.group()) and normalise(match.group()) in wanted
         if match.start() > position:
             pieces.append((text[position : match.start()], False))
         pieces.append((match.group(), hit))
