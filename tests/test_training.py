@@ -15,7 +15,7 @@ from core.storage.schemas import Judgment, Query, now
 from core.training import jobs
 from core.training import run as training
 from core.training.config import TrainConfig
-from core.training.cross_encoder import choose_weight, fuse, fusion_note
+from core.training.cross_encoder import Reranker, choose_weight, fuse, fusion_note
 from tests.tiny_model import build_tiny_model
 
 
@@ -135,6 +135,24 @@ def test_fusion_weight_never_loses_to_the_retriever_on_validation():
     choice = choose_weight(rankings, adversarial, qrels)
     assert choice["weight"] == 0.0 and choice["grid"]["0.0"] == 1.0
     assert [d for d, _ in fuse([("a", 0.9), ("b", 0.5)], np.array([0.0, 1.0]), 1.0)] == ["b", "a"]
+
+
+class _NeverPredicts:
+    def predict(self, *args, **kwargs):
+        raise AssertionError("a re-ranker at weight 0 scored pairs")
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.5])
+def test_a_reranker_at_weight_zero_keeps_the_retriever_order_without_scoring(weight, small_store):
+    """Validation gave the re-ranker no weight: the eval's re-ranking would only spend time (55 s of the demo's 262 s run)."""
+    reranker = Reranker.__new__(Reranker)
+    reranker.weight, reranker.spec, reranker.model = weight, {}, _NeverPredicts()
+    rankings = {"q1": [("d1", 0.9), ("d2", 0.5), ("d3", 0.1)]}
+    if weight:
+        with pytest.raises(AssertionError, match="scored pairs"):
+            reranker.rerank_all(small_store, rankings)
+    else:
+        assert [d for d, _ in reranker.rerank_all(small_store, rankings)["q1"]] == ["d1", "d2", "d3"]
 
 
 def _validation(n: int, fixed: int):
