@@ -102,12 +102,12 @@ def test_adapter_run_saves_a_loadable_adapter(small_store, workspace, tiny):
 def test_cross_encoder_before_is_the_retriever_ranking(small_store, workspace, tiny, monkeypatch):
     windows = []
     build = training.trainingdata.build
-    monkeypatch.setattr(training.trainingdata, "build", lambda *a, **k: windows.append(k.get("mining_window")) or build(*a, **k))
+    monkeypatch.setattr(training.trainingdata, "build", lambda *a, **k: windows.append(k.get("rerank_depth")) or build(*a, **k))
     job, row = run(small_store, workspace, kind="cross-encoder", base_model=tiny, retriever=tiny, max_steps=3, batch_size=4)
     run_dir = check_common(small_store, workspace, row)
     spec = json.loads((run_dir / "model" / "flywheel_reranker.json").read_text())
     assert spec["retriever"] == tiny and 0.0 <= spec["weight"] <= 1.0
-    assert windows == [(0, 20)]  # negatives mined from the top 20 it re-ranks
+    assert windows == [20]  # negatives mined from the top 20 it re-ranks (trainingdata.reranker_negatives)
     assert row["progress"]["training"]["fusion_weight"] == spec["weight"] == job.result["training"]["fusion_weight"]
     ids = metrics.eval_query_ids(small_store)
     retriever = metrics.rank_with_model(small_store, Embedder(tiny), ids)
