@@ -34,6 +34,7 @@ from common import ROOT
 from core.settings import Settings
 from core.storage.demo import load_demo
 from core.storage.store import Store, sql_in
+from core.training.precision import trainer_precision
 
 
 def demo_workspace(tmp: Path, name: str) -> tuple[Store, Settings]:
@@ -163,7 +164,7 @@ def raw_run(store: Store, settings: Settings, steps: int, eval_every: int, out: 
         learning_rate=config.learning_rate, warmup_steps=0.1, batch_sampler=BatchSamplers.BATCH_SAMPLER, eval_strategy="steps",
         eval_steps=eval_every, save_strategy="steps", save_steps=eval_every, save_total_limit=2, save_only_model=True,
         load_best_model_at_end=True, metric_for_best_model="eval_val_cosine_ndcg@10", greater_is_better=True, logging_steps=1,
-        report_to="none", disable_tqdm=True, seed=config.seed,
+        report_to="none", disable_tqdm=True, seed=config.seed, **trainer_precision(config.precision),  # the same precision as Flywheel's run
     )
     trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=train, loss=MultipleNegativesRankingLoss(model),
                                          evaluator=validation, callbacks=[EarlyStoppingCallback(early_stopping_patience=config.patience)])
