@@ -226,6 +226,9 @@ def test_fusion_note_explains_the_chosen_weight():
     noise = fusion_note({"fusion_weight": 0.0, "retriever_validation_ndcg@10": 0.33, "fused_validation_ndcg@10": 0.33,
                          "best_weight": 0.3, "best_validation_ndcg@10_fused": 0.361, "fusion_p_value": 0.21})
     assert "weight 0.3, nDCG@10 0.330 → 0.361) was not a significant gain (p = 0.21)" in noise
+    alone = fusion_note({"fusion_weight": 0.0, "retriever_validation_ndcg@10": 0.675, "fused_validation_ndcg@10": 0.675,
+                         "reranker_validation_ndcg@10": 0.368})
+    assert "the re-ranker alone scored 0.368" in alone
     some = fusion_note({"fusion_weight": 0.3, "retriever_validation_ndcg@10": 0.6, "fused_validation_ndcg@10": 0.65})
     assert "weight 0.3" in some and "0.600 (retriever alone) → 0.650 (fused)" in some
     assert "no validation queries" in fusion_note({"fusion_weight": 0.5})

@@ -198,6 +198,9 @@ def train_cross_encoder(store: Store, config: TrainConfig, data: TrainingData, r
     return {"steps": trainer.state.global_step, "train_loss": round(float(output.training_loss), 5), "rows": len(train_dataset),
             "fusion_weight": weight, "best_validation_ndcg@10": None if best is None else round(float(best), 5),
             "retriever_validation_ndcg@10": grid.get("0.0"), "fused_validation_ndcg@10": grid.get(str(weight)),
+            # weight 1: the re-ranker's order alone, on the same metric as the retriever's. best_validation_ndcg@10 is the
+            # trainer's early-stopping figure (sentence-transformers' evaluator: binary, normalised within the top k), not comparable.
+            "reranker_validation_ndcg@10": grid.get("1.0"),
             "best_weight": choice.get("best_weight"), "best_validation_ndcg@10_fused": grid.get(str(choice.get("best_weight"))),
             "fusion_p_value": choice.get("p_value"), "loss": config.cross_encoder_loss, "precision": "bf16" if trainer.args.bf16 else "fp32",
             "stopped": reporter.stop_reason or "completed"} | warm
@@ -213,6 +216,9 @@ def fusion_note(info: Mapping[str, Any]) -> str:
         why = (f"its best fusion (weight {best}, nDCG@10 {retriever:.3f} → {best_ndcg:.3f}) was not a significant gain "
                f"(p = {p_value:.2f})" if best and best_ndcg is not None and p_value is not None
                else f"nothing beat the retriever alone (nDCG@10 {retriever:.3f})")
+        alone = info.get("reranker_validation_ndcg@10")
+        if alone is not None:
+            why += f"; the re-ranker alone scored {alone:.3f}"
         return (f"The re-ranker did not clearly beat the retriever on validation queries: {why}. So its fusion weight is 0 "
                 "and held-out results equal the retriever's. A re-ranker trained from the MiniLM backbone needs more graded "
                 "pairs, or start it from a pretrained re-ranker (base model setting).")
