@@ -171,3 +171,18 @@ def test_a_reranker_query_with_many_positives_gets_as_many_negatives_from_past_t
     assert [len(data.negatives[q]) for q in ("q2", "q3", "q4")] == [1, 1, 1]  # one positive: the configured count
     assert trainingdata.reranker_negatives(26, 3, 20) == 20 and trainingdata.reranker_negatives(1, 3, 20) == 3
     assert trainingdata.reranker_negatives(5, 0, 20) == 0  # negatives switched off stay off
+
+
+def test_the_margin_is_measured_against_the_positive_the_retriever_scores_highest(embedder):
+    """Binary qrels list positives in no order of merit: measured against a weak one, every close
+    candidate looked "too close to the positive" and most CISI queries got no negative."""
+    import numpy as np
+
+    doc_text = {"far": "Annual report of the library committee, 1962", "near": "Indexing and retrieval of scientific documents",
+                "other": "Retrieval systems for documents"}
+    queries = {"q": "document retrieval and indexing"}
+    vectors = dict(zip(doc_text, embedder.model.encode(list(doc_text.values()), normalize_embeddings=True)))
+    assert mining.closest_positive(embedder.model, queries, {"q": ["far", "near"]}, vectors) == {"q": ["near"]}
+    assert mining.closest_positive(embedder.model, queries, {"q": ["far", "near"]}, None) == {"q": ["far"]}  # no vectors: first listed
+    scores = {d: float(v @ embedder.model.encode_query(["document retrieval and indexing"], normalize_embeddings=True)[0]) for d, v in vectors.items()}
+    assert scores["near"] > scores["far"] and np.isfinite(list(scores.values())).all()
