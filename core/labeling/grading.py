@@ -289,7 +289,7 @@ def queue_order(
     ids = queries["query_id"].tolist()  # tolist: iterating an Arrow-backed column costs 20x more
     if not ids:
         return []
-    need = max(1, min(int(k), store.count("documents")))
+    need = _documents_to_finish(store, k)
     progress = _progress(store, ids)
     done = progress[progress["n"] >= need]
     finished_by: dict[str, set[str]] = {}
@@ -329,15 +329,19 @@ def next_query(store: Store, reviewer: str, strategy: Strategy | str = Strategy.
     return None
 
 
+def _documents_to_finish(store: Store, k: int) -> int:
+    """A query is done for a reviewer once they graded this many of its documents."""
+    return max(1, min(int(k), store.count("documents")))
+
+
 def _finished_by_another(store: Store, query_id: str, reviewer: str, k: int) -> bool:
     """True when another person finished this query and `reviewer` has not started it: the queue
     was read before they released it, and handing it out would grade it twice by accident."""
     who = store.read("judgments", where=f"query_id = {sql_str(query_id)}", columns=["reviewer"])["reviewer"]
-    if (who == reviewer).any():
+    if (who == reviewer).any() or who.empty:
         return False
-    need = max(1, min(int(k), store.count("documents")))
-    counts = who.value_counts()
-    return any(n >= need and is_human(name) for name, n in counts.items())
+    need = _documents_to_finish(store, k)
+    return any(n >= need and is_human(name) for name, n in who.value_counts().items())
 
 
 def prefetch_next(store: Store, embedder: Embedder | None, reviewer: str, strategy: Strategy | str = Strategy.ungraded, *, k: int = 10,
