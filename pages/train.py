@@ -85,7 +85,9 @@ cols = st.columns(6)
 for column, (label, key) in zip(cols, [("train queries", "train_queries"), ("pairs", "train_pairs"), ("flagged negatives", "hard_negatives"),
                                        ("low-graded", "low_graded"), ("validation", "validation_queries"), ("eval queries", "eval_queries")]):
     column.metric(label, shown[key])
-st.caption(f"Positives: {data.positive_rule}. Plus up to {int(negatives)} negatives per query mined with the base model at launch (margin keeps near-duplicates of positives out).")
+mined = (f"as many negatives per query as it has positives (at least {int(negatives)}, up to the top {TrainConfig.rerank_depth} it re-ranks)"
+         if kind == RunKind.cross_encoder.value else f"up to {int(negatives)} negative{'s' if int(negatives) != 1 else ''} per query")
+st.caption(f"Positives: {data.positive_rule}. Plus {mined}, mined with the base model at launch (a margin keeps near-duplicates of positives out).")
 for note in data.warnings:
     st.warning(note)
 

@@ -48,6 +48,9 @@ def test_counts_and_warnings_before_launch(small_store):
     assert any("Only 4 training pairs" in w.value for w in at.warning)
     assert not next(b for b in at.button if b.label == "Train").disabled
     assert "No runs yet." in [c.value for c in at.caption]
+    assert any("Plus up to 1 negative per query, mined" in c.value for c in at.caption)  # the bi-encoder's default
+    at.radio[0].set_value("cross-encoder").run()
+    assert any("as many negatives per query as it has positives (at least 3, up to the top 20" in c.value for c in at.caption)
 
 
 def test_launch_watch_and_see_before_after(small_store, tiny):
