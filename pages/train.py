@@ -88,6 +88,9 @@ for column, (label, key) in zip(cols, [("train queries", "train_queries"), ("pai
 mined = (f"as many negatives per query as it has positives (at least {int(negatives)}, up to the top {TrainConfig.rerank_depth} it re-ranks)"
          if kind == RunKind.cross_encoder.value else f"up to {int(negatives)} negative{'s' if int(negatives) != 1 else ''} per query")
 st.caption(f"Positives: {data.positive_rule}. Plus {mined}, mined with the base model at launch (a margin keeps near-duplicates of positives out).")
+if counts["none"]:  # launch draws the split first (splits.assign_unassigned): a test-only BEIR import trains as it is
+    st.info(f"{counts['none']:,} approved queries have no train/eval side yet: Train first draws the seeded 70/30 split "
+            "(Assign split above does it now, and these counts follow).", icon=":material/call_split:")
 for note in data.warnings:
     st.warning(note)
 
@@ -97,7 +100,7 @@ st.caption(f"Estimated duration: about {_eta(guess[0])}, from {guess[1]} earlier
            f"Estimated duration: none yet. The first {kind} run here measures this machine's speed; later runs get an estimate.")
 run_name = st.text_input("Run name (optional)", key="train_run_name", placeholder=f"e.g. {kind} with {shown['train_pairs']} pairs",
                          help="Shown on Results and in reports instead of the run id; editable later.")
-if st.button("Train", type="primary", icon=":material/rocket_launch:", disabled=bool(active) or not data.pairs, help="One run at a time; it keeps going if you leave the page."):
+if st.button("Train", type="primary", icon=":material/rocket_launch:", disabled=bool(active) or not (data.pairs or counts["none"]), help="One run at a time; it keeps going if you leave the page."):
     try:
         job = training.launch(store, settings, config, actor=actor)
         if run_name.strip():

@@ -139,3 +139,23 @@ def test_a_cross_encoder_run_says_why_its_results_equal_the_retriever(small_stor
     at.selectbox(key="train_run_id").set_value("old").run()
     assert not at.exception, at.exception
     assert any("Run failed: CUDA out of memory" in e.value for e in at.error)
+
+
+def test_a_test_only_import_with_no_split_trains_from_the_page(small_store, tiny):
+    """A BEIR folder with only test qrels leaves its queries unassigned: the page must not disable
+    Train (seen on a CISI import); pressing it draws the seeded split, then trains."""
+    small_store.update_where("queries", "true", {"split": "none"})
+    at = page()
+    assert any("have no train/eval side yet: Train first draws the seeded 70/30 split" in i.value for i in at.info)
+    at.radio[0].set_value("adapter")
+    at.text_input[0].set_value(tiny)
+    at.number_input[3].set_value(5)  # max steps
+    submit(at)
+    train = next(b for b in at.button if b.label == "Train")
+    assert not train.disabled
+    train.click().run()
+    assert not at.exception, at.exception
+    wait_until_done(small_store)
+    run = jobs.read_run(small_store, at.session_state["train_run_id"])
+    assert run["status"] == "succeeded", run["error"]
+    assert small_store.count("queries", "split = 'none'") == 0
