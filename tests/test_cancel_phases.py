@@ -1,5 +1,6 @@
-"""A cancel ends a run within 5 s in the two phases the libraries run as one call: mining hard
-negatives (sentence-transformers' mine_hard_negatives) and the trainer's own validation pass.
+"""A cancel ends a run within 5 s in the phases the libraries run as one call: mining hard
+negatives (sentence-transformers' mine_hard_negatives), the trainer's own validation pass, and a
+training step (forward and backward).
 
 Every inference batch of the tiny model is slowed to SLOW_S, as a real model on a loaded CPU
 is, so each phase outlasts the 5 s target unless the run checks for a cancel between batches;
@@ -98,3 +99,34 @@ def test_a_cancel_stops_the_trainers_validation_pass_within_5_s(store, workspace
     assert status == "cancelled" and seconds < TARGET_S, (status, seconds)
     assert len(slow_inference) - before_training < math.ceil(500 / BATCH)  # stopped inside the pass, between two batches
     assert jobs.read_run(store, job.run_id)["progress"]["step"] <= 2
+
+
+@pytest.mark.parametrize("slow_part", ["forward", "backward"])
+def test_a_cancel_stops_a_long_training_step_within_5_s(store, workspace, tiny, monkeypatch, slow_part):
+    """A training step on real data outlasts the target (CISI in the app's server: about 15 s a
+    step); each text column's training forward, or its backward, is slowed to 2.5 s here,
+    so a step of three columns takes 7.5 s, and a cancel must land inside it."""
+    step_part_s, started = 2.5, []
+    forward = SentenceTransformer.forward
+
+    def slow(self, *args, **kwargs):
+        output = forward(self, *args, **kwargs)
+        if self.training:
+            started.append(time.monotonic())
+            if slow_part == "forward":
+                time.sleep(step_part_s)
+            else:  # sleep when backward reaches this column's embedding, before the layers under it
+                embedding = output["sentence_embedding"]
+                embedding.register_hook(lambda grad: time.sleep(step_part_s))
+        return output
+
+    monkeypatch.setattr(SentenceTransformer, "forward", slow)
+    assert 3 * step_part_s > TARGET_S  # one step would outlast the target
+    fill(store, docs=40, queries=60)
+    config = TrainConfig(kind="bi-encoder", base_model=tiny, max_steps=1000, batch_size=4, negatives_per_query=1, mine=False,
+                         validation_fraction=0.0)
+    job = training.launch(store, workspace, config)
+    assert wait_for(lambda: len(started) >= (1 if slow_part == "forward" else 3), timeout=180)  # inside the first step
+    status, seconds = cancel_and_time(job)
+    assert status == "cancelled" and seconds < step_part_s + 1.5, (status, seconds)  # within the part it was in, not the step
+    assert jobs.read_run(store, job.run_id)["progress"]["step"] <= 1

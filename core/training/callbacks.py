@@ -42,28 +42,46 @@ def trainer_arguments(config: TrainConfig, checkpoints: Path, rows: int, metric_
 class ProgressCallback(TrainerCallback):
     """Turns trainer events into progress rows, and a stop request into should_training_stop.
 
-    The trainer asks callbacks only between steps, and its validation pass (the evaluator's own
-    encode or predict over every validation text) can last minutes on a CPU. So, while training
-    lasts, a forward pre-hook on the model raises the job's Cancelled before each inference batch
-    once a cancel is requested: validation stops between two batches. Training batches are left
-    to should_training_stop, which lets the trainer end its step cleanly."""
+    The trainer asks callbacks only between steps, yet one step on real data lasts longer than a
+    cancel may take (CISI in the app's server: about 15 s), and its validation pass (the
+    evaluator's own encode or predict over every validation text) can last minutes on a CPU. So,
+    while training lasts, hooks raise the job's Cancelled once a cancel is requested: before each
+    inference batch, and in a single-process run also inside the training step, before each
+    submodule's forward and as each of their outputs' gradients is computed in backward (a
+    cancelled run's half step is thrown away with the rest). A data-parallel rank must not leave
+    the others waiting in a collective, so there training stops at should_training_stop."""
 
     def __init__(self, reporter: Reporter, eval_key: str = "", phase: str = "training"):
         self.reporter, self.eval_key, self.phase = reporter, eval_key, phase
-        self._hook: Any = None
+        self._hooks: list[Any] = []
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
-        if model is not None and hasattr(model, "register_forward_pre_hook"):
-            self._hook = model.register_forward_pre_hook(self._cancel_inference)
+        if model is None or not hasattr(model, "register_forward_pre_hook"):
+            return
+        self._hooks.append(model.register_forward_pre_hook(self._cancel_inference))
+        if args.world_size == 1:
+            for module in model.modules():
+                if next(module.children(), None) is None:  # the leaves: linear layers, norms, embeddings
+                    self._hooks.append(module.register_forward_pre_hook(self._cancel))
+                    self._hooks.append(module.register_forward_hook(self._cancel_in_backward))
 
     def on_train_end(self, args, state, control, **kwargs):
-        if self._hook is not None:
-            self._hook.remove()
-            self._hook = None
+        for hook in self._hooks:
+            hook.remove()
+        self._hooks = []
 
     def _cancel_inference(self, module, inputs):
         if not module.training:
             self.reporter.raise_if_cancelled()
+
+    def _cancel(self, *_):
+        self.reporter.raise_if_cancelled()
+
+    def _cancel_in_backward(self, module, inputs, output):
+        import torch
+
+        if isinstance(output, torch.Tensor) and output.requires_grad:
+            output.register_hook(self._cancel)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if logs and "loss" in logs:
