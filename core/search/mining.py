@@ -9,6 +9,12 @@ often relevant documents nobody graded, and sample from the next ones.
 The library mines in one call that cannot be interrupted, so queries go to it in chunks of
 MINE_CHUNK (the corpus embeddings cached once, for every chunk): between two chunks the caller's
 progress callback moves a count and is where a cancel lands.
+
+A window's end is a rank of the model's ranking (positives left out), and Flywheel holds the
+library to it. sentence-transformers 6.3 reads `range_max + max_positives + 1` candidates (the
+extra one in case the query's own text is in the corpus) and takes the first `range_max` that
+pass the score filters: when the margin or max_score drops one, the next document moves up into
+the window. A re-ranker's window of 8 then mined the 9th closest document (issue 23).
 """
 
 from __future__ import annotations
@@ -69,16 +75,18 @@ def mine_pairs(model: Any, queries: Mapping[str, str], doc_text: Mapping[str, st
     mined: list[dict] = []
     try:
         with tempfile.TemporaryDirectory(prefix="flywheel-mining-") as cache:
-            cache_corpus(cache, model, corpus, by_text, corpus_vectors, (lambda: progress(0, len(texts))) if progress else None)
+            matrix = cache_corpus(cache, model, corpus, by_text, corpus_vectors, (lambda: progress(0, len(texts))) if progress else None)
             for start in range(0, len(texts), MINE_CHUNK):
                 chunk = set(texts[start : start + MINE_CHUNK])
                 rows = [(queries[q], doc_text[d]) for q, d in pairs if queries[q] in chunk]
                 dataset = Dataset.from_dict({"anchor": [a for a, _ in rows], "positive": [p for _, p in rows]})
-                mined.extend(mine_hard_negatives(
+                window_of = top_of_ranking(cache, model, rows, corpus, matrix, end) if end < len(corpus) else None
+                found = mine_hard_negatives(
                     dataset, model, corpus=corpus, num_negatives=max(1, min(count, end - skip - 1)), range_min=skip, range_max=end,
                     max_score=max_score, relative_margin=margin, sampling_strategy=sampling, output_format="triplet",
                     output_scores=True, batch_size=64, verbose=False, cache_folder=cache,
-                ))
+                )
+                mined.extend(row for row in found if window_of is None or row["negative"] in window_of[row["anchor"]])
                 if progress:
                     progress(min(start + MINE_CHUNK, len(texts)), len(texts))
     finally:
@@ -127,25 +135,45 @@ def closest_positive(model: Any, queries: Mapping[str, str], positives: Mapping[
     return best
 
 
-def cache_corpus(folder: str, miner: Any, corpus: list[str], by_text: Mapping[str, list[str]],
-                 corpus_vectors: Mapping[str, np.ndarray] | None, tick: Callable[[], None] | None = None) -> bool:
-    """Put the corpus embeddings where `mine_hard_negatives(cache_folder=…)` looks for them (its
-    file name hashes the model name and corpus), once for every chunk of queries: the stored
-    vectors when they fit (no document prompt, none missing; returns True), else embedded here
-    in chunks, calling `tick` between them. Should the library name its cache files differently,
-    it simply embeds the corpus itself."""
+def cache_file(folder: str, miner: Any, kind: str, texts: list[str]) -> Path:
+    """Where `mine_hard_negatives(cache_folder=…)` looks for the embeddings of `texts` ("query" or
+    "corpus"): its file name hashes the model name, the (absent) prompt and the texts."""
     name = getattr(miner.model_card_data, "base_model", None) or ""
-    digest = hashlib.sha256(repr((name, None, None, corpus)).encode(), usedforsecurity=False).hexdigest()
-    target = Path(folder) / f"corpus_embeddings_{digest}.npy"
+    digest = hashlib.sha256(repr((name, None, None, texts)).encode(), usedforsecurity=False).hexdigest()
+    return Path(folder) / f"{kind}_embeddings_{digest}.npy"
+
+
+def cache_corpus(folder: str, miner: Any, corpus: list[str], by_text: Mapping[str, list[str]],
+                 corpus_vectors: Mapping[str, np.ndarray] | None, tick: Callable[[], None] | None = None) -> np.ndarray:
+    """Put the corpus embeddings where the library looks for them (cache_file), once for every
+    chunk of queries, and return them: the stored vectors when they fit (no document prompt, none
+    missing), else embedded here in chunks, calling `tick` between them. Should the library name
+    its cache files differently, it simply embeds the corpus itself."""
     ids = [by_text[text][0] for text in corpus]
     if corpus_vectors and not (getattr(miner, "prompts", None) or {}).get("document") and all(d in corpus_vectors for d in ids):
-        np.save(target, np.vstack([corpus_vectors[d] for d in ids]).astype(np.float32))
-        return True
-    parts = []
-    for start in range(0, len(corpus), CORPUS_CHUNK):
-        if tick:
-            tick()
-        parts.append(miner.encode_document(corpus[start : start + CORPUS_CHUNK], batch_size=64, normalize_embeddings=True,
-                                           convert_to_numpy=True, show_progress_bar=False))
-    np.save(target, np.vstack(parts))
-    return False
+        matrix = np.vstack([corpus_vectors[d] for d in ids]).astype(np.float32)
+    else:
+        parts = []
+        for start in range(0, len(corpus), CORPUS_CHUNK):
+            if tick:
+                tick()
+            parts.append(miner.encode_document(corpus[start : start + CORPUS_CHUNK], batch_size=64, normalize_embeddings=True,
+                                               convert_to_numpy=True, show_progress_bar=False))
+        matrix = np.vstack(parts)
+    np.save(cache_file(folder, miner, "corpus", corpus), matrix)
+    return matrix
+
+
+def top_of_ranking(folder: str, miner: Any, rows: list[tuple[str, str]], corpus: list[str], matrix: np.ndarray, end: int) -> dict[str, set[str]]:
+    """Per query text of `rows` (anchor, positive), the corpus texts at ranks [0, end) of the
+    miner's ranking, its positives and its own text left out, as the library ranks them: the
+    queries are embedded once, here, and cached for the library to read the same vectors."""
+    anchors = list(dict.fromkeys(a for a, _ in rows))
+    vectors = miner.encode_query(anchors, batch_size=64, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+    np.save(cache_file(folder, miner, "query", anchors), vectors)
+    index, row_of = {text: i for i, text in enumerate(corpus)}, {a: i for i, a in enumerate(anchors)}
+    scores = vectors @ matrix.T
+    for a, text in [*rows, *((a, a) for a in anchors if a in index)]:
+        scores[row_of[a], index[text]] = -np.inf
+    top = np.argpartition(-scores, end - 1, axis=1)[:, :end]  # the `end` best, in no order
+    return {a: {corpus[j] for j in top[i] if np.isfinite(scores[i, j])} for i, a in enumerate(anchors)}
