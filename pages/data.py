@@ -13,7 +13,7 @@ from core.labeling.export import ExportFormat, export
 from core.search.retrieval import SearchMode, search
 from core.storage.archive import zip_folder
 from core.storage.auth import Action
-from core.storage.files import save_upload
+from core.storage.files import IMPORT_KINDS, saved_upload
 from core.storage.imports import import_path
 from ui import auth
 from ui.common import embedder, show_error, store, user
@@ -31,7 +31,8 @@ EXPORT_HELP = {
 
 st.title("Data")
 db = store()
-search_tab, import_tab, logs_tab, export_tab = st.tabs(["Browse & search", "Import", "Interaction logs", "Export"])
+search_tab, import_tab, logs_tab, export_tab = st.tabs(["Browse & search", "Import", "Interaction logs", "Export"],
+                                                     key="data_tab", on_change="rerun")  # stays on its tab across reruns (an upload)
 
 with search_tab:
     left, middle, right = st.columns([4, 2, 1])
@@ -63,28 +64,29 @@ with import_tab:
     else:
         st.write("A BEIR **.zip** (corpus.jsonl, queries.jsonl, qrels/{train,dev,test}.tsv), or documents as **.jsonl** "
                  "(`_id`, `title`, `text`) or **.csv** (`id`, `title`, `text`). An import is all or nothing.")
-        upload = st.file_uploader("File", type=["zip", "jsonl", "csv"])
+        upload = st.file_uploader("File", type=[k.lstrip(".") for k in IMPORT_KINDS])
         name_col, prefix_col = st.columns(2)
         name = name_col.text_input("Import name", placeholder="default: the file name")
         prefix = prefix_col.text_input("Id prefix", placeholder="optional, when ids clash with another import")
         if st.button("Import", type="primary", disabled=upload is None):
-            with tempfile.TemporaryDirectory() as scratch:
-                path = save_upload(upload, Path(scratch))  # in chunks: no second in-memory copy of a 500 MB upload
-                try:
-                    with st.spinner("Checking and importing…"):
-                        result = import_path(db, path, name=name or None, actor=user(), id_prefix=prefix)
-                except FlywheelError as error:
-                    show_error(error)
-                else:
-                    st.success(f"Imported {result.documents:,} documents, {result.queries:,} queries, {result.judgments:,} judgments.")
-                    for note in result.notes:
-                        st.info(note)
-                    st.json(asdict(result))
-                    embed_corpus(db, embedder())  # now, with a bar, rather than on the first search or Grade visit
+            try:
+                with saved_upload(upload, IMPORT_KINDS) as (path, label), st.spinner("Checking and importing…"):
+                    result = import_path(db, path, name=name or Path(label).stem, actor=user(), id_prefix=prefix)
+            except FlywheelError as error:
+                show_error(error)
+            else:
+                st.success(f"Imported {result.documents:,} documents, {result.queries:,} queries, {result.judgments:,} judgments.")
+                for note in result.notes:
+                    st.info(note)
+                st.json(asdict(result))
+                embed_corpus(db, embedder())  # now, with a bar, rather than on the first search or Grade visit
 
 with logs_tab:
-    log_upload("data_logs")
-    st.caption("What the logs say (traffic, feedback, uncited queries) is on the Logs page.")
+    if not auth.can(Action.import_data):
+        auth.explain(Action.import_data, "Importing interaction logs")
+    else:
+        log_upload("data_logs")
+        st.caption("What the logs say (traffic, feedback, uncited queries) is on the Logs page.")
 
 
 with export_tab:

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import zipfile
 from collections.abc import Iterator
-from pathlib import Path
+from contextlib import contextmanager
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
-from core.errors import InputError
+from core.errors import FlywheelError, InputError
 
 MAX_LINE_BYTES = 16 * 2**20  # one JSON record or CSV row; a larger one is not a document we can index
 MAX_MEMBERS = 10_000
@@ -24,6 +26,8 @@ MAX_UNPACKED_BYTES = int(os.environ.get("FLYWHEEL_MAX_UNPACKED_BYTES", str(4 * 2
 MAX_RATIO = 100  # text compresses 3–10×; zeros and repeated junk compress 1000×
 RATIO_FLOOR_BYTES = 2**20  # tiny members (a 2-line qrels file) may compress better; ignore them
 CHUNK = 2**20
+IMPORT_KINDS = (".zip", ".jsonl", ".csv")  # what `import_path` reads from one file
+LOG_KINDS = (".jsonl", ".csv")  # what `import_logs` reads
 
 
 def human_size(n: float) -> str:
@@ -102,9 +106,35 @@ def unpack_zip(path: Path, into: Path) -> None:
         raise InputError(f"is not a valid .zip archive ({error})", file=str(path)) from None
 
 
-def save_upload(upload, into: Path) -> Path:
-    """Copy a browser upload (a file-like object) to disk in chunks, without a second copy in memory."""
-    path = into / Path(upload.name).name
-    with open(path, "wb") as sink:
-        shutil.copyfileobj(upload, sink, CHUNK)
-    return path
+def upload_label(name: str, kinds: tuple[str, ...]) -> str:
+    """The browser-supplied file name, checked: a plain name with one of `kinds` as suffix.
+
+    The name is only ever a label (import name, error messages), never a path; a name with a
+    folder part is refused, since no browser sends one and an attacker's client does."""
+    plain = str(name or "")
+    if not plain or plain != PurePosixPath(plain).name or plain != PureWindowsPath(plain).name or plain in (".", "..") \
+            or any(ord(c) < 32 for c in plain):
+        raise InputError(f"an upload expects a plain file name, but got '{plain[:200]}'; rename the file and upload it again")
+    suffix = PurePosixPath(plain).suffix.lower()
+    if suffix not in kinds:
+        raise InputError(f"an upload expects a {' or '.join(kinds)} file, but got '{plain[:200]}'")
+    return plain
+
+
+@contextmanager
+def saved_upload(upload, kinds: tuple[str, ...]) -> Iterator[tuple[Path, str]]:
+    """(path, label) of a browser upload copied in chunks (no second copy in memory) to a
+    server-made name in a private folder (mode 700), removed afterwards. Checks the name first:
+    nothing is written for a refused one."""
+    label = upload_label(upload.name, kinds)
+    with tempfile.TemporaryDirectory(prefix="flywheel-upload-") as scratch:
+        path = Path(scratch) / f"upload{PurePosixPath(label).suffix.lower()}"
+        with open(path, "xb") as sink:
+            shutil.copyfileobj(upload, sink, CHUNK)
+        try:
+            yield path, label
+        except FlywheelError as error:  # its messages name the file as the user knows it
+            error.args = (str(error).replace(str(path), label),)
+            if getattr(error, "file", None) == str(path):
+                error.file = label
+            raise
