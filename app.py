@@ -19,20 +19,28 @@ def page(path: str, title: str, icon: str, action: Action = Action.read, **optio
     return st.Page(path, title=title, icon=icon, visibility="visible" if visible else "hidden", **options)
 
 
-pages = [
-    page("pages/home.py", "Home", ":material/home:", default=True),
-    page("pages/data.py", "Data", ":material/database:"),
-    page("pages/logs.py", "Logs", ":material/receipt_long:", Action.import_data),
-    page("pages/review.py", "Review", ":material/rate_review:", Action.review),
-    page("pages/grade.py", "Grade", ":material/grading:", Action.grade),
-    page("pages/hard_negatives.py", "Hard negatives", ":material/block:", Action.grade),
-    page("pages/agreement.py", "Agreement", ":material/handshake:"),
-    page("pages/train.py", "Train", ":material/model_training:", Action.train),
-    page("pages/results.py", "Results", ":material/insights:"),
-    page("pages/users.py", "Users", ":material/group:", Action.manage_users),
-    # FLYWHEEL-PAGES (new pages are registered here, in flywheel order)
-]
-current = st.navigation(pages)
+# The sidebar reads as the loop: bring data in, label it, train and read the results.
+# The "" section (Home) has no header; new pages are registered in their section, in flywheel order.
+sections = {
+    "": [page("pages/home.py", "Home", ":material/home:", default=True)],
+    "Data": [
+        page("pages/data.py", "Data", ":material/database:"),
+        page("pages/logs.py", "Logs", ":material/receipt_long:", Action.import_data),
+    ],
+    "Label": [
+        page("pages/review.py", "Review", ":material/rate_review:", Action.review),
+        page("pages/grade.py", "Grade", ":material/grading:", Action.grade),
+        page("pages/hard_negatives.py", "Hard negatives", ":material/block:", Action.grade),
+        page("pages/agreement.py", "Agreement", ":material/handshake:"),
+    ],
+    "Model": [
+        page("pages/train.py", "Train", ":material/model_training:", Action.train),
+        page("pages/results.py", "Results", ":material/insights:"),
+    ],
+    "Admin": [page("pages/users.py", "Users", ":material/group:", Action.manage_users)],
+    # FLYWHEEL-PAGES (new pages are registered in their section above, in flywheel order)
+}
+current = st.navigation(sections)
 auth.sync_cookie()
 if user is None:
     auth.sign_in_form()
