@@ -48,3 +48,21 @@ def test_imports_between_stages_only_run_downwards():
         if path.parent == ROOT / "core":  # settings, errors: below every stage
             upward += [f"{path.relative_to(ROOT)} -> {n}" for n in _imports(path) if _level(n) >= 0]
     assert upward == []
+
+
+def _navigation_sections() -> dict[str, list[str]]:
+    """app.py's st.navigation argument as {section: [page path, …]}, read from the source."""
+    tree = ast.parse((ROOT / "app.py").read_text())
+    assigned = {t.id: node.value for node in tree.body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)}
+    call = next(n for n in ast.walk(tree) if isinstance(n, ast.Call) and ast.unparse(n.func) == "st.navigation")
+    argument = call.args[0]
+    argument = assigned.get(argument.id, argument) if isinstance(argument, ast.Name) else argument
+    assert isinstance(argument, ast.Dict), "st.navigation expects sections, {header: [pages]}"
+    return {ast.literal_eval(k): [ast.literal_eval(p.args[0]) for p in v.elts] for k, v in zip(argument.keys, argument.values)}
+
+
+def test_the_sidebar_reads_as_the_loop_and_lists_every_page_once():
+    sections = _navigation_sections()
+    assert list(sections) == ["", "Data", "Label", "Model", "Admin"]
+    listed = [path for paths in sections.values() for path in paths]
+    assert sorted(listed) == sorted(f"pages/{p.name}" for p in (ROOT / "pages").glob("*.py"))
