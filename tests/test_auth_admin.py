@@ -3,8 +3,11 @@ token behind the cookie, and who may edit the grading guidelines (AppTest and co
 
 from __future__ import annotations
 
+import json
 import os
 import stat
+import subprocess
+import sys
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -14,6 +17,7 @@ from core.storage import sessions
 from core.storage.auth import Users
 from core.storage.throttle import FIRST_DELAY_S, MAX_FAILURES, WINDOW_S, SignInThrottle
 from tests import test_auth_pages
+from tests.conftest import ROOT
 from tests.test_auth_pages import PASSWORD, events, signed_in
 from ui.safe_text import escape
 
@@ -134,9 +138,10 @@ def test_a_session_token_names_its_user_until_it_expires_or_the_user_changes(wor
     assert sessions.check(users, token, now=1000 + sessions.LIFETIME_S - 1).name == "ann"
     assert sessions.check(users, token, now=1000 + sessions.LIFETIME_S + 1) is None
     assert stat.S_IMODE(os.stat(sessions.secret_path(users)).st_mode) == 0o600
-    name, expires, signature = token.split(".")
+    name, expires, session, signature = token.split(".")
     other = sessions.issue(users, "eve", now=1000).split(".")[0]
-    for forged in (f"{other}.{expires}.{signature}", f"{name}.{int(expires) + 10**6}.{signature}", "x", "", None):
+    for forged in (f"{other}.{expires}.{session}.{signature}", f"{name}.{int(expires) + 10**6}.{session}.{signature}",
+                   f"{name}.{expires}.{session[:-1]}A.{signature}", f"{name}.{expires}.{signature}", "x", "", None):
         assert sessions.check(users, forged, now=1000) is None
     fresh = sessions.issue(users, "ann")
     users.set_password("ann", "another password")
@@ -149,14 +154,35 @@ def test_a_session_token_names_its_user_until_it_expires_or_the_user_changes(wor
     assert sessions.check(users, fresh) is None
 
 
-def test_a_sign_in_asks_the_page_to_set_the_cookie_and_a_sign_out_to_clear_it(team):
+def test_a_signed_out_token_is_refused_by_every_process_and_pruned_once_expired(workspace):
+    users = Users(workspace.users_file)
+    users.add("ann", "annotator", PASSWORD)
+    laptop, phone = sessions.issue(users, "ann", now=1000), sessions.issue(users, "ann", now=1000)
+    code = ("import sys; from core.storage import sessions; from core.storage.auth import Users; "
+            "sys.exit(0 if sessions.revoke(Users(sys.argv[1]), sys.argv[2], now=1001) else 3)")
+    subprocess.run([sys.executable, "-c", code, str(workspace.users_file), laptop], cwd=ROOT, check=True,
+                   env={**os.environ, "PYTHONPATH": str(ROOT)})  # another server process signs the laptop out
+    assert sessions.check(users, laptop, now=1002) is None
+    assert sessions.check(users, phone, now=1002).name == "ann"  # sign-out ends that session, not the user's others
+    assert sessions.check(users, sessions.issue(users, "ann", now=1002), now=1003).name == "ann"  # a fresh sign-in works
+    assert stat.S_IMODE(os.stat(sessions.revoked_path(users)).st_mode) == 0o600
+    assert not sessions.revoke(users, laptop, now=1000 + sessions.LIFETIME_S + 1)  # expired: refused anyway, not kept
+    assert not sessions.revoke(users, "x") and not sessions.revoke(users, None)
+    later = sessions.issue(users, "ann", now=1000 + sessions.LIFETIME_S)
+    assert sessions.revoke(users, later, now=1000 + sessions.LIFETIME_S + 1)
+    assert json.loads(sessions.revoked_path(users).read_text()) == {later.split(".")[2]: 1000 + 2 * sessions.LIFETIME_S}
+
+
+def test_a_sign_in_asks_the_page_to_set_the_cookie_and_a_sign_out_to_clear_and_revoke_it(team):
     at = signed_in("ann")
     token = next(h.proto.body for h in at.get("html") if sessions.COOKIE in h.proto.body)
     value = token.split(f"{sessions.COOKIE}=")[1].split(";")[0]
-    assert sessions.check(Users(team.uri.removesuffix("/db") + "/users.json"), value).name == "ann"
+    users = Users(team.uri.removesuffix("/db") + "/users.json")
+    assert sessions.check(users, value).name == "ann"
     next(b for b in at.sidebar.button if b.label == "Sign out").click().run()
     assert [t.label for t in at.text_input] == ["Name", "Password"]
     assert any(f"{sessions.COOKIE}=; path=/; max-age=0" in h.proto.body for h in at.get("html"))
+    assert sessions.check(users, value) is None  # a copy of the cookie no longer signs in
 
 
 def test_annotators_read_the_guidelines_and_engineers_edit_them(team):

@@ -68,3 +68,50 @@ def test_a_sign_in_survives_a_reload_and_a_sign_out_does_not(browser, small_stor
         page.get_by_role("tab", name="Change role").wait_for(timeout=60_000)
     finally:
         stop_app(process)
+
+
+@pytest.mark.browser
+def test_a_cookie_copied_before_sign_out_is_refused_after_it_by_every_server(browser, small_store, workspace):
+    """Sign out ends the session server-side: its other tabs at their next run, and a copy of its cookie
+    replayed in a fresh browser against another server process on the same workspace."""
+    Users(workspace.users_file).add("ann", "annotator", PASSWORD)
+    process, url = start_app(workspace.workspace)
+    other, other_url = start_app(workspace.workspace)
+    try:
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        page = context.new_page()
+        page.goto(url)
+        sign_in_form(page)
+        page.get_by_role("textbox", name="Name").fill("ann")
+        page.get_by_role("textbox", name="Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        signed_in_as(page, "ann")
+        page.wait_for_function(f"document.cookie.includes('{sessions.COOKIE}=')", timeout=30_000)
+        copied = next(c for c in context.cookies() if c["name"] == sessions.COOKIE)
+        tab = context.new_page()  # a second tab of the same browser session, in through the cookie
+        tab.goto(url + "/agreement")
+        signed_in_as(tab, "ann")
+
+        page.get_by_role("button", name="Sign out").click()
+        sign_in_form(page)
+        tab.get_by_role("link", name="Grade").click()  # its next run: the session has ended there too
+        sign_in_form(tab)
+        assert tab.get_by_text("Signed in as").count() == 0
+
+        for target in (url, other_url):
+            fresh = browser.new_context(viewport={"width": 1400, "height": 900})
+            fresh.add_cookies([copied])  # cookies ignore the port: the other server gets it too
+            replay = fresh.new_page()
+            replay.goto(target)
+            sign_in_form(replay)
+            replay.wait_for_timeout(1500)  # the copied cookie would sign in on this run
+            assert replay.get_by_text("Signed in as").count() == 0
+            fresh.close()
+
+        page.get_by_role("textbox", name="Name").fill("ann")  # a fresh sign-in works
+        page.get_by_role("textbox", name="Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        signed_in_as(page, "ann")
+    finally:
+        stop_app(process)
+        stop_app(other)

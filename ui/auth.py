@@ -9,7 +9,9 @@ or a removal applies at once.
 A password sign-in also sets a signed session cookie (core/storage/sessions.py), so a reload or
 a new tab stays signed in for 12 h. Streamlit 1.67 reads cookies (st.context.cookies, those of
 the page's request) but has no API to set one, so the page sets and clears it with a line of
-script (st.html with JavaScript allowed; the token holds only [A-Za-z0-9._-]).
+script (st.html with JavaScript allowed; the token holds only [A-Za-z0-9._-]). Sign out ends the
+browser session on the server (sessions.revoke): its other tabs at their next run, and a copy of its
+cookie on every server process; the user's sessions on other devices go on.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ USER_KEY = "signed_in_user"
 COOKIE_KEY = "session_cookie_pending"  # a token to set, or "" to clear the cookie, on the next run
 STAMP_KEY = "signed_in_password"  # sessions.password_stamp at sign-in: a password reset ends the session
 SIGNED_OUT_KEY = "signed_out"  # this session signed out: its request's cookie no longer counts
+TOKEN_KEY = "session_token"  # the token this session signed in with (its cookie): sign-out revokes it
 _TOKEN = re.compile(r"^[A-Za-z0-9._-]*$")
 LOCAL_NAME = "local"  # the actor of the single local user who has not typed a name
 
@@ -70,13 +73,16 @@ def current_user() -> User | None:
         return user
     signed = st.session_state.get(USER_KEY)
     if signed is None and not st.session_state.get(SIGNED_OUT_KEY):
-        signed = sessions.check(users(), st.context.cookies.get(sessions.COOKIE))  # a reload, or a new tab
+        token = st.context.cookies.get(sessions.COOKIE)
+        signed = sessions.check(users(), token)  # a reload, or a new tab
         if signed is not None:
             st.session_state[USER_KEY] = signed
+            st.session_state[TOKEN_KEY] = token
             st.session_state[STAMP_KEY] = sessions.password_stamp(users(), signed.name)
     fresh = users().get(signed.name) if signed else None
-    if signed and (fresh is None or st.session_state.get(STAMP_KEY) != sessions.password_stamp(users(), signed.name)):
-        st.session_state.pop(USER_KEY, None)  # removed, or the password was reset since: out at once
+    if signed and (fresh is None or st.session_state.get(STAMP_KEY) != sessions.password_stamp(users(), signed.name)
+                   or sessions.revoked(users(), st.session_state.get(TOKEN_KEY))):
+        st.session_state.pop(USER_KEY, None)  # removed, password reset, or signed out in another tab: out at once
         return None
     return fresh
 
@@ -111,7 +117,7 @@ def _check_password() -> None:
     st.session_state[USER_KEY] = user
     st.session_state[STAMP_KEY] = sessions.password_stamp(users(), user.name)
     st.session_state.pop(SIGNED_OUT_KEY, None)
-    st.session_state[COOKIE_KEY] = sessions.issue(users(), user.name)
+    st.session_state[TOKEN_KEY] = st.session_state[COOKIE_KEY] = sessions.issue(users(), user.name)
     _log(user.name, "sign_in", how="password", role=user.role.value)
 
 
@@ -130,6 +136,10 @@ def sign_in_form() -> None:
 
 
 def sign_out() -> None:
+    """End this browser session: on the server first (a copied cookie is refused from now on), then here."""
+    if st.session_state.get(TOKEN_KEY):
+        sessions.revoke(users(), st.session_state[TOKEN_KEY])
+    st.session_state.pop(TOKEN_KEY, None)
     user = st.session_state.pop(USER_KEY, None)
     if user:
         _log(user.name, "sign_out")
