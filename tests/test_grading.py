@@ -235,3 +235,27 @@ def test_progress_counts_only_the_asked_queries_and_is_empty_without_judgments(s
     counts = grading._progress(store, ["q1", "q9"])
     assert sorted(zip(counts["query_id"], counts["reviewer"], counts["n"])) == [("q1", "ann", 2), ("q1", "bob", 1)]
     assert grading._progress(store, ["q9"]).empty
+
+
+def test_a_query_with_fewer_full_text_candidates_than_k_is_finished_once_all_are_graded(small_store):
+    """Full-text search found 6 documents for k = 10: grading those 6 finishes the query for its
+    reviewer (it was handed back first in every new session, and graded 207 times over)."""
+    from core.search.retrieval import SearchMode
+    from core.storage.schemas import Document
+
+    small_store.add("documents", [Document(doc_id=f"z{i}", title=f"Zebra rider plan {i}", text="zebra cover", source="small")
+                                  for i in range(6)])
+    small_store.ensure_fts_index()
+    small_store.add("queries", [Query(query_id="qz", text="zebra", status="approved", created_at=now())])
+    found = grading.candidates(small_store, None, "qz", 10, SearchMode.fts)
+    assert sorted(found["doc_id"]) == [f"z{i}" for i in range(6)]
+    for doc in found["doc_id"][:5]:
+        grading.grade(small_store, "ann", "qz", doc, 2)
+    assert grading.queue_order(small_store, "ann", k=10, mode=SearchMode.fts)[0].query_id == "qz"  # started: back first
+    grading.grade(small_store, "ann", "qz", found["doc_id"].iloc[5], 0)
+    assert "qz" not in [i.query_id for i in grading.queue_order(small_store, "ann", k=10, mode=SearchMode.fts)]
+    assert grading.next_query(small_store, "ann", k=10, mode=SearchMode.fts).query_id != "qz"
+    # finished by a person: nobody else gets it as a fresh query either (overlap off)
+    assert "qz" not in [i.query_id for i in grading.queue_order(small_store, "bob", k=10, mode=SearchMode.fts, overlap_share=0.0)]
+    # with vector candidates there are 10 to grade: still started there
+    assert grading.queue_order(small_store, "ann", k=10, mode=SearchMode.vector)[0].query_id == "qz"

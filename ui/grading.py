@@ -206,7 +206,8 @@ def acquire(uncertainty: dict[str, float] | None = None, thumbs_down: dict[str, 
     if not st.session_state.get(ITEM) and not _take_prefetch():
         segment = opts.get("segment") if opts["strategy"] == grading.Strategy.segment.value else None
         item = grading.next_query(db, name, opts["strategy"], k=opts["k"], overlap_share=opts["overlap"], uncertainty=uncertainty,
-                                  thumbs_down=thumbs_down, segment=segment, skip=st.session_state.get(SKIP, []))
+                                  thumbs_down=thumbs_down, segment=segment, mode=opts["mode"],
+                                  skip=st.session_state.get(SKIP, []))
         if item is None:
             return None
         st.session_state[ITEM], st.session_state[POS] = (item.queue, item.query_id), 0

@@ -268,10 +268,12 @@ def queue_order(
     uncertainty: dict[str, float] | None = None,
     thumbs_down: dict[str, float] | None = None,
     segment: Segment | str | None = None,
+    mode: SearchMode | str = SearchMode.hybrid,
 ) -> list[QueueItem]:
     """Every query this reviewer could grade now, best first (claims are not consulted here).
 
-    A query is done for a reviewer once they graded min(k, documents) of its documents.
+    A query is done for a reviewer once they graded all of its candidates: min(k, documents) of
+    them, or fewer when `mode` finds fewer (full-text search matches only shared words).
     Order: the reviewer's own unfinished queries, then overlap items due (finished by exactly
     one other person and in the overlap sample; every such item under Strategy.overlap), then
     fresh queries nobody finished: fewest judgments first, most uncertain first, or highest
@@ -291,7 +293,9 @@ def queue_order(
         return []
     need = _documents_to_finish(store, k)
     progress = _progress(store, ids)
-    done = progress[progress["n"] >= need]
+    short = _fewer_candidates(store, progress.loc[progress["n"] < need, "query_id"].unique().tolist(), need, mode)
+    progress["need"] = progress["query_id"].map(short).fillna(need)
+    done = progress[progress["n"] >= progress["need"]]
     finished_by: dict[str, set[str]] = {}
     for qid, who in zip(done["query_id"].tolist(), done["reviewer"].tolist(), strict=False):
         if is_human(who):
@@ -300,7 +304,8 @@ def queue_order(
     total = progress.groupby("query_id")["n"].sum().to_dict()
     share = 1.0 if strategy is Strategy.overlap else overlap_share
 
-    started = [q for q in ids if 0 < mine.get(q, 0) < need]
+    started = set(progress.loc[(progress["reviewer"] == reviewer) & (progress["n"] < progress["need"]), "query_id"])
+    started = [q for q in ids if q in started]
     overlap = [q for q in ids if q not in mine and len(finished_by.get(q, ())) == 1 and in_overlap_sample(q, share)]
     fresh = [q for q in ids if q not in mine and not finished_by.get(q)]
     position = {q: i for i, q in enumerate(ids)}
@@ -323,7 +328,8 @@ def next_query(store: Store, reviewer: str, strategy: Strategy | str = Strategy.
             continue
         if not claims.try_claim(store, item.queue, item.query_id, reviewer):
             continue
-        if item.queue == OVERLAP_QUEUE or not _finished_by_another(store, item.query_id, reviewer, options.get("k", 10)):
+        if item.queue == OVERLAP_QUEUE or not _finished_by_another(store, item.query_id, reviewer, options.get("k", 10),
+                                                                   options.get("mode", SearchMode.hybrid)):
             return item
         release(store, reviewer, item)  # finished and released by someone else since the queue was read
     return None
@@ -334,13 +340,25 @@ def _documents_to_finish(store: Store, k: int) -> int:
     return max(1, min(int(k), store.count("documents")))
 
 
-def _finished_by_another(store: Store, query_id: str, reviewer: str, k: int) -> bool:
+def _fewer_candidates(store: Store, query_ids: list[str], need: int, mode: SearchMode | str) -> dict[str, int]:
+    """The queries among `query_ids` whose candidate list in `mode` is shorter than `need`, with
+    its length: grading all of them finishes the query. Only full-text search can come up short
+    (vector and hybrid search rank every document), so other modes cost nothing here."""
+    if SearchMode(mode) is not SearchMode.fts or not query_ids:
+        return {}
+    texts = store.read("queries", where=sql_in("query_id", query_ids), columns=["query_id", "text"])
+    found = {q: len(search(store, None, text, need, SearchMode.fts)) for q, text in zip(texts["query_id"], texts["text"])}
+    return {q: max(1, n) for q, n in found.items() if n < need}
+
+
+def _finished_by_another(store: Store, query_id: str, reviewer: str, k: int, mode: SearchMode | str = SearchMode.hybrid) -> bool:
     """True when another person finished this query and `reviewer` has not started it: the queue
     was read before they released it, and handing it out would grade it twice by accident."""
     who = store.read("judgments", where=f"query_id = {sql_str(query_id)}", columns=["reviewer"])["reviewer"]
     if (who == reviewer).any() or who.empty:
         return False
     need = _documents_to_finish(store, k)
+    need = _fewer_candidates(store, [query_id], need, mode).get(query_id, need)
     return any(n >= need and is_human(name) for name, n in who.value_counts().items())
 
 
@@ -349,7 +367,7 @@ def prefetch_next(store: Store, embedder: Embedder | None, reviewer: str, strate
     """The next query claimed and its candidates fetched, while the reviewer still reads the current
     one (skip it), so finishing a query only reads a ready result. The caller releases the claim when
     the reviewer never reaches it; a failed fetch releases it here."""
-    item = next_query(store, reviewer, strategy, k=k, skip=skip, **options)
+    item = next_query(store, reviewer, strategy, k=k, mode=mode, skip=skip, **options)
     if item is None:
         return None, None
     try:
