@@ -308,7 +308,8 @@ def import_path(store: Store, path: str | Path, name: str | None = None, actor: 
 
 def write_import(store: Store, name: str, docs: list[Document], queries: list[Query], judgments: list[Judgment], actor: str) -> ImportResult:
     """Write a checked import all or nothing: the import event is the last write, and the
-    journal entry's removal publishes the whole (a killed import is undone at the next open)."""
+    journal entry's removal publishes the whole (a killed import is undone at the next open;
+    until then readers skip its rows, store.unpublished)."""
     graded = [j.grade for j in judgments if not (j.hard_negative and j.grade == 0)]  # flags alone say nothing of the scale
     source = Source(source=name, top_grade=max(graded), grades=json.dumps({str(g): n for g, n in sorted(Counter(graded).items())}),
                     created_at=now()) if graded else None  # the grades its qrels use, so label rules read them on their own scale
@@ -327,7 +328,7 @@ def write_import(store: Store, name: str, docs: list[Document], queries: list[Qu
         )
     event = Event(event_id=uuid.uuid4().hex, at=now(), actor=actor, action="import", target=f"import:{name}",
                   detail=json.dumps(result.__dict__, default=str))
-    with operation(store, journal=f"import '{name}'", kind="import", actor=actor) as op:
+    with operation(store, journal=f"import '{name}'", kind="import", actor=actor, source=name) as op:  # hidden until published
         for table, rows in (("documents", docs), ("queries", queries), ("judgments", judgments)):
             for start in tqdm(range(0, len(rows), WRITE_BATCH), desc=f"writing {table}", unit="batch", leave=False,
                               disable=len(rows) <= WRITE_BATCH):

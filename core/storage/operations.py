@@ -9,7 +9,8 @@ rows it replaced, each guarded so that a newer write by someone else is left alo
 `operation(store)` keeps that memory in the process (a grade: two small writes).
 `operation(store, journal=…)` also records it in the `journal` table before each write, so
 an operation whose process was killed is undone at the next open (`recover`), and the user
-is told (an import: publish or nothing, even under SIGKILL).
+is told (an import: publish or nothing, even under SIGKILL). Until the entry goes, readers
+skip the import's rows (store.unpublished).
 """
 
 from __future__ import annotations
@@ -167,12 +168,13 @@ def undo_step(store: Store, step: Step) -> None:
 
 
 @contextmanager
-def operation(store: Store, *, journal: str = "", kind: str = "import", actor: str = "") -> Iterator[Operation]:
-    """All or nothing across tables; `journal` (a label such as "import 'x'") makes it survive a kill."""
+def operation(store: Store, *, journal: str = "", kind: str = "import", actor: str = "", source: str = "") -> Iterator[Operation]:
+    """All or nothing across tables; `journal` (a label such as "import 'x'") makes it survive a kill.
+    `source`: the import whose rows readers skip until the operation finishes (store.unpublished)."""
     entry = None
     if journal:
         entry = JournalEntry(op_id=uuid.uuid4().hex, kind=kind, label=journal, actor=actor or "cli", host=socket.gethostname(),
-                             pid=os.getpid(), started_at=now())
+                             pid=os.getpid(), started_at=now(), source=source)
         store.upsert("journal", [entry])
     op = Operation(store, entry)
     try:

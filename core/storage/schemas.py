@@ -238,6 +238,7 @@ class JournalEntry(LanceModel):
     pid: int
     started_at: datetime
     steps: str = "[]"  # JSON: [{"table", "new": [key rows], "backup": side table of replaced rows or ""}]
+    source: str = ""  # an import's source name: readers skip its rows until the entry goes (published)
 
 
 TABLES: dict[str, type[LanceModel]] = {

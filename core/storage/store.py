@@ -42,6 +42,9 @@ SCALAR_INDEXES = {  # the columns every Grade rerun filters on: one query's judg
     "queries": {"query_id": "btree"},
 }
 IN_CHUNK = 2000  # ids per IN (…) filter, so a large import's filters stay small
+# How a table's rows name the import they came from: readers skip an unpublished import's rows
+# (the reviewer of imported qrels is "import:<name>", core.storage.imports).
+UNPUBLISHED_BY = {"documents": "source", "queries": "source", "judgments": "reviewer"}
 
 
 def sql_str(value: Any) -> str:
@@ -117,6 +120,7 @@ class Store:
         self.db = lancedb.connect(uri, read_consistency_interval=timedelta(0))
         self.lock = threading.RLock()  # serialises this process's writes (one connection, many threads)
         self._writes: dict[str, int] = {}
+        self._unpublished: tuple[int | None, tuple[str, ...]] = (None, ())  # (journal version, import sources)
         self.ensure_tables()
         from core.storage.operations import recover
 
@@ -240,8 +244,13 @@ class Store:
         where: str | None = None,
         columns: Sequence[str] | None = None,
         limit: int | None = None,
+        *,
+        unpublished: bool = False,
     ) -> pd.DataFrame:
+        """Rows of a table; of documents, queries and judgments only the published ones unless
+        `unpublished` (an import still writing, or killed and awaiting rollback, is not shown)."""
         table = self.table(name)
+        where = where if unpublished else self._published(name, where)
         if where is None and limit is None and columns is None:
             return table.to_arrow().to_pandas()
         query = table.search().where(where) if where else table.search()
@@ -268,12 +277,38 @@ class Store:
             return table.to_arrow().to_pylist()
         return table.search().where(where).limit(max(table.count_rows(), 1)).to_arrow().to_pylist()
 
-    def version(self, name: str) -> int:
-        """The table's version: it changes with every write, from any process."""
-        return self.table(name).version
+    def version(self, name: str) -> int | tuple[int, tuple[str, ...]]:
+        """A token that changes with every write to the table, from any process, and when an
+        import's rows become visible (published, or rolled back), which writes no row of it."""
+        version = self.table(name).version
+        hidden = self.unpublished() if name in UNPUBLISHED_BY else ()
+        return (version, hidden) if hidden else version
 
-    def count(self, name: str, where: str | None = None) -> int:
+    def count(self, name: str, where: str | None = None, *, unpublished: bool = False) -> int:
+        where = where if unpublished else self._published(name, where)
         return self.table(name).count_rows(where) if where else self.table(name).count_rows()
+
+    # -- unpublished imports ---------------------------------------------------------------
+    def unpublished(self) -> tuple[str, ...]:
+        """Sources of imports not yet published: their journal entry is still there (writing,
+        or killed and awaiting rollback). Read again only when the journal's version changes,
+        so with no import running a read pays one version check."""
+        version = self.table("journal").version
+        cached = self._unpublished
+        if cached[0] != version:
+            sources = self.read("journal", columns=["source"])["source"] if self.count("journal") else []
+            cached = self._unpublished = (version, tuple(sorted({s for s in sources if s})))
+        return cached[1]
+
+    def _published(self, name: str, where: str | None) -> str | None:
+        """`where`, narrowed to rows that no unpublished import wrote."""
+        column = UNPUBLISHED_BY.get(name)
+        sources = self.unpublished() if column else ()
+        if not sources:
+            return where
+        values = [f"import:{s}" for s in sources] if column == "reviewer" else sources
+        hide = f"{column} NOT IN ({', '.join(sql_str(v) for v in values)})"
+        return f"({where}) AND {hide}" if where else hide
 
     def _arrow(self, name: str, records: list[dict]) -> pa.Table:
         schema = self.table(name).schema
@@ -414,5 +449,7 @@ class Store:
         from lancedb.query import MatchQuery, MultiMatchQuery
 
         query = MultiMatchQuery(text, sorted(indexed)) if len(indexed) > 1 else MatchQuery(text, next(iter(indexed)))
-        hits = table.search(query, query_type="fts").select(["doc_id"]).limit(k).to_pandas()
+        search = table.search(query, query_type="fts")
+        hidden = self._published("documents", None)
+        hits = (search.where(hidden) if hidden else search).select(["doc_id"]).limit(k).to_pandas()
         return pd.DataFrame({"doc_id": hits["doc_id"], "score": hits["_score"]})
