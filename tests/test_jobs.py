@@ -126,3 +126,52 @@ def test_cancelling_a_real_trainer_stops_it_through_the_callback(small_store, wo
     assert 2 <= row["progress"]["step"] < 100_000
     assert small_store.count("metrics", f"run_id = '{job.run_id}' AND stage = 'after'") == 0
     assert small_store.count("metrics", f"run_id = '{job.run_id}' AND stage = 'before'") == 25
+
+
+def test_a_run_on_another_host_is_judged_by_its_heartbeat_not_by_a_local_pid(store, workspace):
+    """A workspace shared by two machines: opening it here must not mark a run that is live on the
+    other machine as interrupted (its pid means nothing here); a run whose heartbeat stopped is."""
+    from datetime import timedelta
+
+    gone_pid = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone_pid.wait()  # a pid that is dead on this host: the old check called any such run dead
+    stamp = now()
+    fresh, stale = (stamp - timedelta(seconds=20)).isoformat(), (stamp - timedelta(minutes=30)).isoformat()
+    store.add("runs", [
+        Run(run_id="elsewhere-live", kind="adapter", base_model="x", status="running", pid=gone_pid.pid, host="gpu-box-7",
+            heartbeat=fresh, created_at=stamp - timedelta(hours=3)),
+        Run(run_id="elsewhere-dead", kind="adapter", base_model="x", status="running", pid=gone_pid.pid, host="gpu-box-7",
+            heartbeat=stale, created_at=stamp - timedelta(hours=3)),
+        Run(run_id="here-dead", kind="adapter", base_model="x", status="running", pid=gone_pid.pid, host=jobs.this_host(),
+            heartbeat=fresh, created_at=stamp),
+    ])
+    for run_id in ("elsewhere-dead", "here-dead", "elsewhere-live"):
+        (workspace.models_dir / run_id).mkdir(parents=True)
+    assert sorted(jobs.mark_interrupted(store, workspace.models_dir)) == ["elsewhere-dead", "here-dead"]
+    assert jobs.read_run(store, "elsewhere-live")["status"] == "running"
+    # the interrupted runs' half-written model folders go when they are marked, not at the next launch
+    assert sorted(p.name for p in workspace.models_dir.iterdir()) == ["elsewhere-live"]
+
+
+def test_a_running_job_records_its_host_and_beats(small_store, workspace, monkeypatch):
+    from datetime import timedelta
+
+    monkeypatch.setattr(jobs, "HEARTBEAT_EVERY", timedelta(seconds=0.2))
+    seen: list[str] = []
+
+    def work(store, settings, run_id, config, reporter):
+        first = jobs.read_run(store, run_id)["heartbeat"]
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            beat = jobs.read_run(store, run_id)["heartbeat"]
+            if beat != first:
+                seen.extend([first, beat])
+                break
+            time.sleep(0.1)
+        return {}
+
+    job = jobs.Job.create(small_store, workspace, "adapter", "x", {}, work)
+    job.run()
+    row = jobs.read_run(small_store, job.run_id)
+    assert row["host"] == jobs.this_host() and row["status"] == "succeeded"
+    assert len(seen) == 2 and seen[1] > seen[0]

@@ -26,19 +26,22 @@ def settings() -> Settings:
 
 
 @st.cache_resource(show_spinner=False)
-def _store(uri: str) -> Store:
-    """Opened once per process: runs left `running` by a dead process are marked interrupted here."""
+def _store(uri: str, models_dir: str) -> Store:
+    """Opened once per process: runs left `running` by a dead process are marked interrupted here
+    (and their half-written model folders removed)."""
+    from pathlib import Path
+
     from core.training.jobs import mark_interrupted
 
     store = Store(uri)
-    mark_interrupted(store)
+    mark_interrupted(store, Path(models_dir))
     return store
 
 
 def store() -> Store:
     """One Store per workspace per process, shared by every session (it is thread-safe).
     Rollbacks done when it opened (an interrupted import) are shown once per session."""
-    opened = _store(settings().db_uri)
+    opened = _store(settings().db_uri, str(settings().models_dir))
     if opened.recovered and not st.session_state.get("recovery_shown"):
         st.session_state["recovery_shown"] = True
         for message in opened.recovered:
@@ -91,7 +94,8 @@ def _switch_workspace() -> None:
     """Open the chosen workspace; if it cannot be opened, say why and stay on the current one."""
     uri = st.session_state[WORKSPACE_KEY]
     try:
-        _store(Settings.from_env(uri).db_uri)
+        chosen = Settings.from_env(uri)
+        _store(chosen.db_uri, str(chosen.models_dir))
     except Exception as error:  # noqa: BLE001 - any LanceDB/object-store failure: keep working on the old one
         st.session_state[WORKSPACE_ERROR] = (f"Could not open workspace {safe_text.escape(uri)} ({type(error).__name__}); "
                                              f"still on {safe_text.escape(settings().workspace)}.")

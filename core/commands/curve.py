@@ -22,7 +22,7 @@ def _curve(settings: Settings, args) -> int:
     from core.training.jobs import mark_interrupted, read_run
 
     store = open_store(settings)
-    mark_interrupted(store)
+    mark_interrupted(store, settings.models_dir)
     config = curve.CurveConfig(kind=args.kind, fractions=_fractions(args.fractions), seeds=args.seeds, base_model=args.base_model,
                                time_budget_s=args.time_budget, max_steps=args.max_steps, positive_grade=args.positive_grade,
                                by=args.by).resolved()

@@ -52,7 +52,7 @@ def _train(settings: Settings, args) -> int:
     from core.training.run import launch
 
     store = open_store(settings)
-    mark_interrupted(store)
+    mark_interrupted(store, settings.models_dir)
     values = {"kind": args.kind, "mine": not args.no_mining}
     if args.warm_start is not None:  # neither flag: TrainConfig's default
         values["warm_start"] = args.warm_start
@@ -108,7 +108,7 @@ def _runs(settings: Settings, args) -> int:
     from core.training.jobs import list_runs, mark_interrupted
 
     store = open_store(settings, create=False)
-    mark_interrupted(store)
+    mark_interrupted(store, settings.models_dir)
     for run in list_runs(store):
         print_json(run)
     return 0

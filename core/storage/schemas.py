@@ -120,6 +120,8 @@ class Run(LanceModel):
     # Added after the first release (appended, so older workspaces gain them on open):
     name: str = ""  # given on the Train page; readers see the id until then
     tags: str = ""  # comma-separated, free text
+    host: str = ""  # the machine of `pid`: a run is judged dead by host and process, or by its heartbeat elsewhere
+    heartbeat: str = ""  # ISO time the owning process last said it is alive ('' before it started)
 
 
 class Metric(LanceModel):

@@ -23,6 +23,7 @@ from typing import Any
 from core.errors import ConflictError, FlywheelError
 from core.settings import Settings
 from core.storage.auth import Action, User, actor_name
+from core.storage.liveness import HEARTBEAT_EVERY, process_gone, this_host
 from core.storage.schemas import Run, RunKind, RunStatus, now
 from core.storage.store import Store, sql_in, sql_str
 
@@ -45,28 +46,26 @@ class Cancelled(Exception):
     """Raised inside the job when a cancel request stopped it."""
 
 
-def pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def run_gone(row: dict[str, Any]) -> bool:
+    """True when the process running this run has ended: asked directly on this host, judged by
+    its heartbeat on another (a workspace shared by two machines)."""
+    return process_gone(row.get("host") or "", int(row.get("pid") or 0), row.get("started_at") or row.get("created_at"),
+                        row.get("heartbeat"))
 
 
-def mark_interrupted(store: Store) -> list[str]:
-    """Mark runs left queued/running by a dead process as interrupted; returns their ids."""
-    rows = store.read("runs", where=sql_in("status", ACTIVE), columns=["run_id", "pid"])
-    dead = [r for r, p in zip(rows["run_id"], rows["pid"]) if not pid_alive(int(p))]
+def mark_interrupted(store: Store, models_dir: Path | None = None) -> list[str]:
+    """Mark runs left queued/running by a dead process as interrupted, and remove the model
+    folders they left half-written; returns their ids."""
+    rows = store.read("runs", where=sql_in("status", ACTIVE), columns=["run_id", "pid", "host", "heartbeat", "created_at", "started_at"])
+    dead = [row["run_id"] for row in rows.to_dict("records") if run_gone(row)]
     for run_id in dead:
         store.update_where(
             "runs",
             f"run_id = {sql_str(run_id)} AND {sql_in('status', ACTIVE)}",
             {"status": RunStatus.interrupted.value, "error": "The process running it ended before it finished; start it again.", "finished_at": now()},
         )
+        if models_dir is not None:
+            shutil.rmtree(models_dir / run_id, ignore_errors=True)
     return dead
 
 
@@ -215,7 +214,7 @@ class Job:
     def create(cls, store: Store, settings: Settings, kind: str, base_model: str, config: dict[str, Any], work: Work, actor: str | User = "cli") -> Job:
         """Insert the run row (queued); refuses while another run is active in a live process."""
         actor = actor_name(actor, Action.train)
-        mark_interrupted(store)
+        mark_interrupted(store, settings.models_dir)
         sweep_run_folders(store, settings.models_dir)
         primary = int(os.environ.get("RANK", "0")) == 0
         if primary and store.count("runs", sql_in("status", ACTIVE)):
@@ -223,7 +222,8 @@ class Job:
             raise ConflictError(f"run {active['run_id'].iloc[0]} is still going: wait for it or cancel it, one run at a time.")
         run_id = os.environ.get("FLYWHEEL_RUN_ID") or f"{now():%Y%m%d-%H%M%S}-{kind}-{uuid.uuid4().hex[:6]}"
         if primary:
-            store.add("runs", [Run(run_id=run_id, kind=kind, base_model=base_model, config=json.dumps(config), pid=os.getpid(), created_at=now())])
+            store.add("runs", [Run(run_id=run_id, kind=kind, base_model=base_model, config=json.dumps(config), pid=os.getpid(),
+                              host=this_host(), created_at=now())])
             store.log(actor, "launch", f"run:{run_id}", kind=kind)
         return cls(store, settings, run_id, work, config, float(config.get("time_budget_s") or 0))
 
@@ -246,7 +246,10 @@ class Job:
 
     def run(self) -> dict[str, Any]:
         """The job body; call directly to run in the foreground (CLI, accelerate launch)."""
-        self._set(status=RunStatus.running.value, started_at=now())
+        self._set(status=RunStatus.running.value, started_at=now(), heartbeat=now().isoformat())
+        stop_beating = threading.Event()
+        beat = threading.Thread(target=self._beat, args=(stop_beating,), name=f"flywheel-heartbeat-{self.run_id}", daemon=True)
+        beat.start()
         try:
             self.result = self.work(self.store, self.settings, self.run_id, self.config, self.reporter) or {}
         except Cancelled:
@@ -258,7 +261,18 @@ class Job:
             self._finish(RunStatus.failed.value, f"{detail}\n\n{traceback.format_exc(limit=6)}")
         else:
             self._finish(RunStatus.succeeded.value, "", model_path=str(self.result.get("model_path", "")))
+        finally:
+            stop_beating.set()
         return self.result
+
+    def _beat(self, stop: threading.Event) -> None:
+        """Say the run is alive every HEARTBEAT_EVERY, so another host sharing the workspace never
+        takes it for dead; a failed beat is retried at the next one."""
+        while not stop.wait(HEARTBEAT_EVERY.total_seconds()):
+            try:
+                self._set(heartbeat=now().isoformat())
+            except Exception:  # noqa: BLE001 - a transient storage error must not end the run
+                continue
 
     def _set(self, **values: Any) -> None:
         if self.primary:
@@ -297,7 +311,7 @@ def request_cancel(store: Store, run_id: str, actor: str | User) -> None:
     if row["status"] not in ACTIVE:
         raise ConflictError(f"run {run_id} is already {row['status']}: only a queued or running run can be cancelled.")
     store.log(actor, "cancel", f"run:{run_id}")
-    if not pid_alive(int(row["pid"])):
+    if run_gone(row):
         mark_interrupted(store)
 
 
