@@ -9,6 +9,7 @@ it claims under a per-reviewer item id.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
@@ -69,3 +70,32 @@ def release(store: Store, queue: str, item_id: str, reviewer: str) -> None:
 
 def release_all(store: Store, queue: str, reviewer: str) -> None:
     store.update_where("claims", f"queue = {sql_str(queue)} AND reviewer = {sql_str(reviewer)}", {"expires_at": EPOCH})
+
+
+class Lease:
+    """A claim held for as long as some long work runs (a rollback): `renew()` before each step.
+
+    A renewal after the lease ran out fails even when the claim could be taken again, since
+    someone else may have held it meanwhile; the holder then stops, and the next one goes on.
+    So two holders never overlap as long as one step takes less than `ttl`.
+    """
+
+    def __init__(self, store: Store, queue: str, item_id: str, holder: str, ttl: timedelta):
+        self.store, self.queue, self.item_id, self.holder, self.ttl = store, queue, item_id, holder, ttl
+        self.until = 0.0  # time.monotonic() by which the claim has run out (measured from before it was taken)
+
+    def take(self) -> bool:
+        """Claim the item; False when someone else holds it."""
+        started = time.monotonic()
+        if not try_claim(self.store, self.queue, self.item_id, self.holder, self.ttl):
+            return False
+        self.until = started + self.ttl.total_seconds()
+        return True
+
+    def renew(self) -> bool:
+        """Extend the claim; False when it ran out (or was taken) since the last renewal."""
+        return time.monotonic() < self.until and self.take()
+
+    def release(self) -> None:
+        release(self.store, self.queue, self.item_id, self.holder)
+        self.until = 0.0

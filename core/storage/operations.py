@@ -9,8 +9,9 @@ rows it replaced, each guarded so that a newer write by someone else is left alo
 `operation(store)` keeps that memory in the process (a grade: two small writes).
 `operation(store, journal=…)` also records it in the `journal` table before each write, so
 an operation whose process was killed is undone at the next open (`recover`), and the user
-is told (an import: publish or nothing, even under SIGKILL). Until the entry goes, readers
-skip the import's rows (store.unpublished).
+is told (an import: publish or nothing, even under SIGKILL). The rollback deletes by batch
+(one filtered delete per table and write batch) under a recovery lease renewed as it goes,
+and until the entry goes readers skip the import's rows (store.unpublished).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from core.storage.store import IN_CHUNK, Store, retrying, sql_in, sql_str, sql_v
 BACKUP_PREFIX = "undo_"
 RECOVERY_QUEUE = "recovery"
 STALE_AFTER = timedelta(days=1)  # an entry from another machine counts as abandoned after this
+RECOVERY_LEASE = timedelta(minutes=2)  # renewed before each step of a rollback; a killed recoverer's lapses this soon
 
 
 def _rows(rows: Sequence[LanceModel | dict]) -> list[dict]:
@@ -148,23 +150,34 @@ class Operation:
             self.store.create_copy(step.backup, step.table, step.before)
 
 
-def undo_step(store: Store, step: Step) -> None:
+def undo_step(store: Store, step: Step) -> int:
     """Delete the rows a step inserted and restore those it replaced, leaving newer writes by
-    others alone (the `mark` guard)."""
+    others alone (the `mark` guard); returns how many rows were deleted.
+
+    The new rows go with one filtered delete per batch (store.delete_rows), not one per row.
+    A step whose new rows are not there never wrote (a write lands whole or not at all: the
+    process was killed during it), so nothing of it is deleted or restored."""
     def guard(row: dict, prefix: str = "") -> str:
         return f"{prefix}{step.mark} = {sql_value(row[step.mark])}" if step.mark else ""
 
-    for key in step.new:
-        written = step.written.get(_key(step.table, key)) if step.mark else None
-        store.delete_rows(step.table, [key], only_if=guard(written) if written else "")
+    if step.mark:  # one by one: delete only where the stored row is still the one we wrote
+        gone = 0
+        for key in step.new:
+            written = step.written.get(_key(step.table, key))
+            gone += store.delete_rows(step.table, [key], only_if=guard(written) if written else "")
+    else:
+        gone = store.delete_rows(step.table, step.new)
+        if step.new and not gone:
+            return 0
     if not step.before:
-        return
+        return gone
     if step.mark:  # one by one: restore only where the stored row is still the one we wrote
         for row in step.before:
             written = step.written.get(_key(step.table, row))
             store.upsert(step.table, [row], only_if=guard(written, "target.") if written else None)
     else:
         store.upsert(step.table, step.before)
+    return gone
 
 
 @contextmanager
@@ -210,26 +223,45 @@ def _abandoned(entry: dict) -> bool:
 def recover(store: Store) -> list[str]:
     """Undo the journalled operations of dead processes; returns one sentence per rollback."""
     told = []
-    entries = store.read("journal").to_dict("records") if store.count("journal") else []
+    entries = store.read("journal", columns=["op_id", "host", "pid", "started_at"]).to_dict("records") if store.count("journal") else []
     for entry in entries:
-        # several processes may open the workspace at once: one of them (the claim's holder) undoes it
-        if not _abandoned(entry) or not claims.try_claim(store, RECOVERY_QUEUE, entry["op_id"], f"recovery:{socket.gethostname()}:{os.getpid()}"):
-            continue
+        if _abandoned(entry):
+            told.extend(_roll_back(store, entry["op_id"]))
+    _sweep_backups(store)
+    return told
+
+
+def _roll_back(store: Store, op_id: str) -> list[str]:
+    """Undo one abandoned entry under a recovery lease, renewed before each step: several
+    processes may open the workspace at once, and only the lease's holder undoes it. A holder
+    that loses the lease stops where it is; the next open goes on (each step can be redone)."""
+    lease = claims.Lease(store, RECOVERY_QUEUE, op_id, f"recovery:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
+                         RECOVERY_LEASE)
+    if not lease.take():
+        return []
+    where = f"op_id = {sql_str(op_id)}"
+    try:
+        found = store.read_rows("journal", where)
+        if not found:  # undone by an earlier holder since this process listed the journal
+            return []
+        entry, removed = found[0], 0
         steps = json.loads(entry["steps"])
         for step in reversed(steps):
+            if not lease.renew():
+                return []
             before = store.read_rows(step["backup"]) if step["backup"] and step["backup"] in store.table_names() else []
-            undo_step(store, Step(step["table"], new=step["new"], before=before))
-        retrying(lambda entry=entry: store.delete("journal", f"op_id = {sql_str(entry['op_id'])}"))
+            removed += undo_step(store, Step(step["table"], new=step["new"], before=before))
+        if not lease.renew():
+            return []
+        retrying(lambda: store.delete("journal", where))
         for step in steps:
             if step["backup"]:
                 store.drop(step["backup"])
-        written = sum(len(step["new"]) for step in steps)
-        message = (f"An interrupted {entry['label']} (started {pd.Timestamp(entry['started_at']):%Y-%m-%d %H:%M} UTC by "
-                   f"{entry['actor']}, process {entry['pid']}) was rolled back: {written} rows it had written were removed.")
-        store.log("flywheel", "rollback", f"{entry['kind']}:{entry['op_id']}", label=entry["label"], rows=written)
-        told.append(message)
-    _sweep_backups(store)
-    return told
+        store.log("flywheel", "rollback", f"{entry['kind']}:{op_id}", label=entry["label"], rows=removed)
+    finally:
+        lease.release()
+    return [f"An interrupted {entry['label']} (started {pd.Timestamp(entry['started_at']):%Y-%m-%d %H:%M} UTC by "
+            f"{entry['actor']}, process {entry['pid']}) was rolled back: {removed} rows it had written were removed."]
 
 
 def _sweep_backups(store: Store) -> None:

@@ -42,6 +42,7 @@ SCALAR_INDEXES = {  # the columns every Grade rerun filters on: one query's judg
     "queries": {"query_id": "btree"},
 }
 IN_CHUNK = 2000  # ids per IN (…) filter, so a large import's filters stay small
+DELETE_CHUNK = 20_000  # keys per delete filter: one delete (one table version) per import write batch
 # How a table's rows name the import they came from: readers skip an unpublished import's rows
 # (the reviewer of imported qrels is "import:<name>", core.storage.imports).
 UNPUBLISHED_BY = {"documents": "source", "queries": "source", "judgments": "reviewer"}
@@ -72,6 +73,21 @@ def key_filters(name: str, rows: Sequence[dict], prefix: str = "") -> list[str]:
     clauses = ["(" + " AND ".join(f"{prefix}{k} = {sql_value(row[k])}" for k in keys) + ")" for row in rows]
     step = IN_CHUNK // 4
     return [" OR ".join(clauses[i : i + step]) for i in range(0, len(clauses), step)]
+
+
+def key_predicates(name: str, rows: Sequence[dict], chunk: int = DELETE_CHUNK) -> list[str]:
+    """Filters that match exactly these rows by key, `chunk` keys each, as one IN list: a text key
+    of several columns is compared as one length-prefixed string (an exact, hash-looked-up match;
+    20,000 judgments' keys as ORed clauses took 17 s a delete, as one IN 0.12 s: bench/README.md)."""
+    keys = ROW_IDS[name]
+    if len(keys) == 1:
+        values = sorted({row[keys[0]] for row in rows})
+        return [sql_in(keys[0], values[i : i + chunk]) for i in range(0, len(values), chunk)]
+    if not all(isinstance(row[k], str) for row in rows for k in keys):  # numbers, timestamps: small tables
+        return key_filters(name, rows)
+    expression = "concat(" + ", ".join(f"character_length({k}), ':', {k}" for k in keys) + ")"
+    values = sorted({"".join(f"{len(row[k])}:{row[k]}" for k in keys) for row in rows})
+    return [sql_in(expression, values[i : i + chunk]) for i in range(0, len(values), chunk)]
 
 
 def is_transient(error: BaseException) -> bool:
@@ -222,10 +238,19 @@ class Store:
             retrying(lambda: self.table(name).delete(where))
             self._after_write(name)
 
-    def delete_rows(self, name: str, rows: Sequence[dict], only_if: str = "") -> None:
-        """Delete exactly these rows by key (and `only_if`, e.g. "still the version I wrote")."""
-        for where in key_filters(name, rows):
-            self.delete(name, f"({where}) AND ({only_if})" if only_if else where)
+    def delete_rows(self, name: str, rows: Sequence[dict], only_if: str = "") -> int:
+        """Delete exactly these rows by key (and `only_if`, e.g. "still the version I wrote"): one
+        delete per DELETE_CHUNK keys, none where no row matches (a delete of nothing still adds a
+        table version). Returns how many rows went."""
+        gone = 0
+        for where in key_predicates(name, rows):
+            where = f"({where}) AND ({only_if})" if only_if else where
+            with self.lock:
+                found = self.table(name).count_rows(where)
+                if found:
+                    self.delete(name, where)
+            gone += found
+        return gone
 
     def create_copy(self, name: str, like: str, rows: Sequence[dict]) -> None:
         """A side table with `like`'s schema holding `rows` (an operation's backup)."""
