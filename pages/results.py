@@ -9,6 +9,7 @@ import streamlit as st
 from core.errors import FlywheelError
 from core.evaluation import charts, production, report, results
 from core.storage.auth import Action
+from core.storage.spreadsheet import spreadsheet_csv
 from core.training import jobs
 from ui import auth, common, curve_view
 from ui import results_view as view
@@ -87,7 +88,7 @@ def compare_section() -> None:
         st.plotly_chart(charts.learning_curve(curve, label), config=view.PLOTLY_CONFIG, key="chart_learning")
     else:
         st.caption("Learning curve: select runs on this eval set trained on different amounts of data.")
-    st.download_button("Run comparison (CSV)", frame.to_csv(index=False), file_name="run-comparison.csv", mime="text/csv",
+    st.download_button("Run comparison (CSV)", spreadsheet_csv(frame), file_name="run-comparison.csv", mime="text/csv",
                        on_click="ignore")
 
 
@@ -131,9 +132,9 @@ with export_tab:  # cheap: the HTML report is built only when its button is clic
         st.write("A one-page HTML report (headline, charts, configuration, data counts) opens in any browser without the app.")
         st.download_button("HTML report", functools.partial(report.render_report, store, run_id, metric), icon=":material/description:",
                            file_name=f"flywheel-report-{run_id}.html", mime="text/html", type="primary", on_click="ignore")
-        st.download_button("All metrics (CSV)", per_k.to_csv(index=False), file_name=f"{run_id}-metrics.csv", mime="text/csv",
+        st.download_button("All metrics (CSV)", spreadsheet_csv(per_k), file_name=f"{run_id}-metrics.csv", mime="text/csv",
                            on_click="ignore")
-        st.download_button(f"Per query, {label} (CSV)", per_query.to_csv(index=False), file_name=f"{run_id}-per-query.csv",
+        st.download_button(f"Per query, {label} (CSV)", spreadsheet_csv(per_query), file_name=f"{run_id}-per-query.csv",
                            mime="text/csv", on_click="ignore")
         st.caption(f"Same report from the command line: `flywheel report {run_id} --out report.html`")
 

@@ -95,6 +95,10 @@ BAD_CASES = {
     "grade 1e400": (GOOD_CORPUS, GOOD_QUERIES, HEADER + "q1\ta\t1e400\n", "line 2, field 'score': expects an integer grade from 0 to 5, but got '1e400'"),
     "grade 2.7": (GOOD_CORPUS, GOOD_QUERIES, HEADER + "q1\ta\t2.7\n", "line 2, field 'score': expects an integer grade from 0 to 5, but got '2.7'"),
     "grade -1": (GOOD_CORPUS, GOOD_QUERIES, HEADER + "q1\ta\t-1\n", "line 2, field 'score': expects a grade from 0 to 5, but got -1"),
+    "grade +2": (GOOD_CORPUS, GOOD_QUERIES, HEADER + "q1\ta\t+2\n", "line 2, field 'score': expects an integer grade from 0 to 5, but got '+2'"),
+    "grade 002": (GOOD_CORPUS, GOOD_QUERIES, HEADER + "q1\ta\t002\n", "line 2, field 'score': expects an integer grade from 0 to 5, but got '002'"),
+    "grade full-width 2": (GOOD_CORPUS, GOOD_QUERIES, HEADER + "q1\ta\t\uff12\n",
+                           "line 2, field 'score': expects an integer grade from 0 to 5, but got '\uff12'"),
     "duplicate pair": (GOOD_CORPUS, GOOD_QUERIES, HEADER + "q1\ta\t1\nq1\tb\t0\nq1\ta\t3\n",
                        "test.tsv, line 4: grades query 'q1' / document 'a' again (first on line 2)"),
     "number as text": ('{"_id": "a", "text": 12345}\n', GOOD_QUERIES, HEADER, "corpus.jsonl, line 1, field 'text': expects a string, but got int 12345"),
@@ -118,6 +122,29 @@ def test_wrong_encoding_is_named(store, tmp_path):
     path.write_bytes('{"_id": "a", "text": "ok"}\n{"_id": "b", "text": "caf\u00e9"}\n'.encode("latin-1"))
     with pytest.raises(InputError, match=r"docs.jsonl, line 2: is not valid UTF-8"):
         import_path(store, path)
+    assert store.count("documents") == 0
+
+
+def test_a_bad_byte_in_a_csv_is_named_on_its_own_line(store, tmp_path):
+    path = tmp_path / "docs.csv"
+    path.write_bytes("id,title,text\na,A,alpha\nb,B,caf\u00e9\n".encode("latin-1"))  # the bad byte is on line 3
+    with pytest.raises(InputError, match=r"docs.csv, line 3: is not valid UTF-8"):
+        import_path(store, path)
+    assert store.count("documents") == 0
+
+
+def test_a_symbolic_link_inside_a_zip_is_refused(store, tmp_path):
+    import stat
+
+    archive = tmp_path / "linked.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("beir/corpus.jsonl", GOOD_CORPUS)
+        zf.writestr("beir/queries.jsonl", GOOD_QUERIES)
+        link = zipfile.ZipInfo("beir/qrels/test.tsv")
+        link.external_attr = (stat.S_IFLNK | 0o777) << 16  # as `zip --symlinks` stores a link: its target is the data
+        zf.writestr(link, "/etc/passwd")
+    with pytest.raises(InputError, match="member 'beir/qrels/test.tsv' is a symbolic link"):
+        import_path(store, archive)
     assert store.count("documents") == 0
 
 

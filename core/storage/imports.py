@@ -28,9 +28,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tqdm import tqdm
-
 from core.errors import InputError
+from core.progress import Progress
 from core.storage.auth import Action, User, actor_name
 from core.storage.files import text_lines, unpack_zip
 from core.storage.operations import operation
@@ -110,7 +109,8 @@ def read_documents_jsonl(path: Path, source: str) -> list[Document]:
 
 def read_documents_csv(path: Path, source: str) -> list[Document]:
     """Documents from a CSV with a header, streamed row by row (a field may span lines)."""
-    next(text_lines(path))  # encoding of the first line, emptiness
+    for _ in text_lines(path):  # encoding (with the right line number: csv's own reader decodes in 8 KiB chunks), emptiness
+        pass
     docs, numbers = [], []
     with open(path, encoding="utf-8-sig", newline="") as handle:
         reader = csv.DictReader(handle)
@@ -172,9 +172,10 @@ def read_pairs_tsv(path: Path, *, graded: bool) -> list[tuple[int, str, str, int
 
 
 def _grade(text: str, path: Path, number: int) -> int:
-    """An integer 0..MAX_GRADE written as one ('2', not '2.7', 'inf', 'nan' or '1e400')."""
+    """An integer 0..MAX_GRADE written as one ASCII digit string: '2', not '2.7', 'inf', '1e400',
+    '+2', '002' or a full-width '２' (each of which a spreadsheet or int() would quietly read as 2)."""
     value = text.strip()
-    if not re.fullmatch(r"[+-]?\d{1,3}", value):
+    if not re.fullmatch(r"0|-?[1-9][0-9]{0,2}", value, flags=re.ASCII):
         raise InputError(f"expects an integer grade from 0 to {MAX_GRADE}, but got {value!r}", file=str(path), line=number, field="score")
     grade = int(value)
     if not 0 <= grade <= MAX_GRADE:
