@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -74,6 +75,9 @@ def check_archive(archive: zipfile.ZipFile, path: Path) -> list[zipfile.ZipInfo]
     for member in members:
         if member.filename.startswith("/") or ".." in Path(member.filename).parts:
             raise InputError(f"unsafe path '{member.filename}' inside the archive", file=str(path))
+        if stat.S_ISLNK(member.external_attr >> 16):
+            raise InputError(f"member '{member.filename}' is a symbolic link; zip the files themselves, not links to them",
+                             file=str(path))
         total += member.file_size
         ratio = member.file_size / max(member.compress_size, 1)
         if member.file_size > RATIO_FLOOR_BYTES and ratio > MAX_RATIO:
