@@ -29,7 +29,13 @@ def normalise(text: str) -> str:
     return re.sub(r"\W+", " ", str(text).lower()).strip()
 
 
-def _strata(store: Store, query_ids: list[str], source_doc: dict[str, str | None]) -> dict[str, str]:
+def _doc_id(value: object) -> str:
+    """A source document id, or '' for none: a missing one reads back as None or as NaN (a float),
+    depending on the other rows of the column, and NaN is truthy and does not sort with strings."""
+    return value if isinstance(value, str) else ""
+
+
+def _strata(store: Store, query_ids: list[str], source_doc: dict[str, object]) -> dict[str, str]:
     """Stratum per query: its source document, else the document it graded highest, else ''."""
     best: dict[str, tuple[int, str]] = {}
     if query_ids:
@@ -37,7 +43,7 @@ def _strata(store: Store, query_ids: list[str], source_doc: dict[str, str | None
         for qid, did, grade in zip(rows["query_id"], rows["doc_id"], rows["grade"]):
             if qid not in best or (int(grade), did) > best[qid]:
                 best[qid] = (int(grade), did)
-    return {q: source_doc.get(q) or (best[q][1] if q in best and best[q][0] > 0 else "") for q in query_ids}
+    return {q: _doc_id(source_doc.get(q)) or (best[q][1] if q in best and best[q][0] > 0 else "") for q in query_ids}
 
 
 def assign_splits(store: Store, eval_fraction: float = DEFAULT_EVAL_FRACTION, seed: int = 0, reset: bool = False,
