@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.storage.auth import Action
-from ui import auth
+from ui import auth, errors
 from ui.common import sidebar
 
 st.set_page_config(page_title="Flywheel", page_icon=":material/cyclone:", layout="wide")
@@ -46,4 +46,5 @@ if user is None:
     auth.sign_in_form()
     st.stop()
 sidebar()
-current.run()
+with errors.caught(f"page {current.title}"):  # the app's own message, never Streamlit's error box
+    current.run()

@@ -11,7 +11,7 @@ from core.evaluation import charts, production, report, results
 from core.storage.auth import Action
 from core.storage.spreadsheet import spreadsheet_csv
 from core.training import jobs
-from ui import auth, common, curve_view
+from ui import auth, common, curve_view, errors
 from ui import results_view as view
 
 st.title("Results")
@@ -60,6 +60,7 @@ def charts_section() -> None:
 
 
 @st.fragment
+@errors.guarded("Results, Compare runs")
 def compare_section() -> None:
     """Its own fragment: choosing runs reruns only this section."""
     same_set = runs[runs["snapshot_hash"] == data.run.get("snapshot_hash", "")]["run_id"].tolist()
@@ -93,6 +94,7 @@ def compare_section() -> None:
 
 
 @st.fragment
+@errors.guarded("Results, Drill-down")
 def drill_section() -> None:
     """Its own fragment: switching regressed/improved reruns only this section."""
     direction = st.segmented_control("Show", ["regressed", "improved"], default="regressed", key="results_direction",

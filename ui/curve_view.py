@@ -18,6 +18,7 @@ from core.storage.auth import Action, User
 from core.storage.schemas import RunKind, RunStatus
 from core.storage.store import Store
 from core.training import curve, depth, guidance, jobs
+from ui import errors
 from ui.common import show_error
 from ui.grading import LINKED as GRADE_LINKED
 from ui.grading import STRATEGY as GRADE_STRATEGY
@@ -185,6 +186,7 @@ def section(store: Store, settings: Settings, actor: User) -> None:
     curve_active = bool(active) and jobs.read_run(store, active)["kind"] == RunKind.curve.value
 
     @st.fragment(run_every=POLL_S if curve_active else None)
+    @errors.guarded("learning curve")  # a fragment's rerun runs outside the page's frame
     def body() -> None:
         now_active = jobs.active_run(store)
         if curve_active and now_active != active:

@@ -15,6 +15,7 @@ from core.storage.schemas import RunKind
 from core.storage.store import Store
 from core.training import jobs
 from core.training.cross_encoder import fusion_note
+from ui import errors
 from ui.common import show_error
 from ui.safe_text import code, escape
 
@@ -109,6 +110,7 @@ def progress_panel(store: Store, run_id: str, actor: str | User) -> None:
         return
 
     @st.fragment(run_every=POLL_S)
+    @errors.guarded("run progress")  # a fragment's rerun runs outside the page's frame
     def live() -> None:
         if render(store, run_id, actor) not in jobs.ACTIVE:
             st.rerun()  # redraw the page once, without the timer
