@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import FlywheelError
+from core.labeling.labels import FLYWHEEL_TOP
 from core.storage import splits
 from core.storage.auth import Action
 from core.storage.schemas import RunKind
@@ -62,7 +63,7 @@ with st.container(border=True):
     budget_min = c5.number_input("Time budget, minutes (0 = none)", min_value=0.0, value=0.0, step=1.0)
     negatives = c6.number_input("Hard negatives per query", min_value=0, max_value=32, value=int(default["negatives_per_query"]), key=f"negatives_{kind}")
     with st.expander("More"):
-        positive_grade = st.slider("Positive grade (0 = the top band of each query's scale)", 0, 5, 0,
+        positive_grade = st.slider("Positive grade (0 = the top band of each query's scale)", 0, FLYWHEEL_TOP, 0,
                                    help="0: binary qrels 1, TREC 0–3 ≥ 2, Flywheel 0–5 ≥ 3, as each import's grades show. Or a fixed grade.")
         retriever = st.text_input("Retriever for the cross-encoder", value="", placeholder="bundled all-MiniLM-L6-v2")
         warm_start = st.checkbox("Warm start the re-ranker", value=TrainConfig.warm_start, disabled=kind != RunKind.cross_encoder.value,

@@ -29,7 +29,7 @@ import pandas as pd
 
 from core.errors import InputError
 from core.labeling import logs
-from core.labeling.labels import GRADE_MEANINGS
+from core.labeling.labels import FLYWHEEL_TOP, GRADE_MEANINGS, IMPORT_REVIEWER
 from core.labeling.text import query_style
 from core.search.models import Embedder
 from core.search.retrieval import SearchMode, corpus_matrix, rank_many, search
@@ -40,10 +40,9 @@ from core.storage.store import Store, sql_in, sql_str
 
 QUEUE = "grade"
 OVERLAP_QUEUE = "grade-overlap"
-GRADES = tuple(range(6))
+GRADES = tuple(range(FLYWHEEL_TOP + 1))
 UNDO_WINDOW = timedelta(hours=12)  # undo reaches back this far (a working session)
 GAP_SCALE = 0.1  # cosine gap between the top two candidates below which a query counts as uncertain
-IMPORT_PREFIX = "import:"
 
 __all__ = ["GRADE_MEANINGS", "Strategy", "Segment", "QueueItem", "grade", "undo_last", "next_query", "segment_options"]
 SEGMENT_COLUMNS = ("split", "source", "origin", "style")  # style: question | keyword (text.query_style)
@@ -97,13 +96,13 @@ class QueueItem:
 
 
 def is_human(reviewer: str) -> bool:
-    return not reviewer.startswith(IMPORT_PREFIX)
+    return not reviewer.startswith(IMPORT_REVIEWER)
 
 
 def _check_reviewer(reviewer: str) -> str:
     name = (reviewer or "").strip()
     if not name or not is_human(name):
-        raise InputError(f"grading expects a reviewer name (not empty, not '{IMPORT_PREFIX}…'), but got '{reviewer}'. Enter your name.")
+        raise InputError(f"grading expects a reviewer name (not empty, not '{IMPORT_REVIEWER}…'), but got '{reviewer}'. Enter your name.")
     return name
 
 
@@ -178,7 +177,7 @@ def write_grade(op: Operation, reviewer: str, query_id: str, doc_id: str, value:
     beside it: both land or neither)."""
     reviewer = _check_reviewer(reviewer)
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) not in GRADES:
-        raise InputError(f"a grade expects an integer 0–5, but got {value!r}.")
+        raise InputError(f"a grade expects an integer 0–{FLYWHEEL_TOP}, but got {value!r}.")
     stored = stored_grade(op.store, reviewer, query_id, doc_id) if stored is None else stored
     previous = _plain(stored[0] if stored else None)
     stamp = now()

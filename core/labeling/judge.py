@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, Field
 
-from core.labeling.labels import GRADE_MEANINGS
+from core.labeling.labels import FLYWHEEL_TOP, GRADE_MEANINGS
 from core.labeling.llm import LLMClient
 from core.storage.schemas import RunKind, RunStatus, Suggestion, now
 from core.storage.store import Store, sql_in, sql_str
@@ -24,7 +24,7 @@ MAX_DOC_CHARS = 4000  # long documents are cut before they reach the judge
 class JudgeGrade(BaseModel):
     """The LLM judge's answer for one (query, document)."""
 
-    grade: int = Field(ge=0, le=5, description="relevance 0-5: " + "; ".join(f"{g} = {m}" for g, m in GRADE_MEANINGS.items()))
+    grade: int = Field(ge=0, le=FLYWHEEL_TOP, description=f"relevance 0-{FLYWHEEL_TOP}: " + "; ".join(f"{g} = {m}" for g, m in GRADE_MEANINGS.items()))
     reason: str = Field(max_length=400, description="one short sentence saying why")
 
 
@@ -81,7 +81,7 @@ def _probability(score: float) -> float:
 
 
 def offline_suggest(store: Store, query_id: str, candidates: pd.DataFrame | list[dict], cross_encoder: Any = None, run_id: str = "") -> pd.DataFrame:
-    """Suggest from the cross-encoder (its probability × 5 as a grade) or, without one, the retriever score."""
+    """Suggest from the cross-encoder (its probability × FLYWHEEL_TOP as a grade) or, without one, the retriever score."""
     candidates = pd.DataFrame(candidates, columns=None if len(candidates) else ["doc_id", "score"])
     if candidates.empty:
         return pd.DataFrame(columns=["doc_id", "grade", "score", "agent"])
@@ -91,7 +91,7 @@ def offline_suggest(store: Store, query_id: str, candidates: pd.DataFrame | list
         texts = [f"{t}\n{x}" if t else x for t, x in zip(docs["title"], docs["text"], strict=False)]
         scores = [float(s) for s in cross_encoder.predict([(query, t) for t in texts], show_progress_bar=False)]
         agent = f"cross-encoder:{run_id}"
-        rows = [Suggestion(query_id=query_id, doc_id=d, agent=agent, grade=float(round(5 * _probability(s))), score=s, created_at=stamp)
+        rows = [Suggestion(query_id=query_id, doc_id=d, agent=agent, grade=float(round(FLYWHEEL_TOP * _probability(s))), score=s, created_at=stamp)
                 for d, s in zip(docs["doc_id"], scores, strict=False)]
     else:
         agent = "retriever"
@@ -119,7 +119,7 @@ def describe(suggestion: dict) -> tuple[int | None, str]:
     has_grade = grade is not None and grade == grade
     has_score = score is not None and score == score
     if has_grade and agent.startswith("cross-encoder"):
-        p = _probability(float(score)) if has_score else float(grade) / 5
+        p = _probability(float(score)) if has_score else float(grade) / FLYWHEEL_TOP
         g = int(grade)
         return g, f"The trained re-ranker suggests **{g} · {GRADE_MEANINGS[g].split(':')[0]}**, {confidence_words(p)} ({p:.0%} likely relevant)."
     if has_grade:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from core.storage.schemas import QueryOrigin, QueryStatus
+from core.storage.schemas import FLYWHEEL_TOP, IMPORT_REVIEWER, QueryOrigin, QueryStatus
 from core.storage.store import Store, sql_in, sql_str
 
 POSITIVE_GRADE = 3  # training positives: grade >= 3 of 5 (relevant … exactly answers)
@@ -40,8 +40,6 @@ GRADE_MEANINGS = {
 }
 
 
-IMPORT_REVIEWER = "import:"  # imported qrels are judgments by reviewer "import:<source>"
-FLYWHEEL_TOP = 5
 SCALE_NAMES = {1: "binary 0/1", 2: "TREC 0–2", 3: "TREC 0–3", FLYWHEEL_TOP: "Flywheel 0–5"}
 
 
@@ -97,7 +95,7 @@ def reviewer_scale(reviewer: str, scales: Mapping[str, Scale]) -> Scale | None:
 
 def query_scale(store: Store, query_id: str) -> Scale:
     """The scale a query's labels live on: its import's, or 0–5 when no import judged it."""
-    rows = store.read("judgments", where=f"query_id = {sql_str(query_id)} AND reviewer LIKE 'import:%'", columns=["reviewer"])
+    rows = store.read("judgments", where=f"query_id = {sql_str(query_id)} AND reviewer LIKE {sql_str(IMPORT_REVIEWER + '%')}", columns=["reviewer"])
     scales = source_scales(store) if len(rows) else {}
     return max((reviewer_scale(r, scales) or FLYWHEEL for r in set(rows["reviewer"])), key=lambda s: s.top, default=FLYWHEEL)
 
@@ -133,6 +131,13 @@ def positive_mask(labels: pd.DataFrame, positive_grade: int = 0) -> pd.Series:
     if positive_grade:
         return labels["grade"] >= positive_grade
     return labels["grade"] >= labels["top"].map(lambda top: Scale(int(top)).positive)
+
+
+def relevant_documents(grades: Mapping[str, int], relevant_grade: int = 1) -> list[str]:
+    """The documents the eval counts as relevant to a query: grade >= relevant_grade
+    (Settings.relevant_grade; TREC's 1 by default). Validation asks the same, so early stopping
+    watches what the eval will measure."""
+    return [d for d, g in grades.items() if g >= relevant_grade]
 
 
 def negative_ceiling(relevant_grade: int) -> int:

@@ -77,13 +77,17 @@ class Query(LanceModel):
     created_at: datetime
 
 
+FLYWHEEL_TOP = 5  # reviewers grade 0..5; imported qrels use 0..5 or less (core.labeling.labels turns them into scales)
+IMPORT_REVIEWER = "import:"  # imported qrels are judgments by reviewer "import:<source name>"
+
+
 class Judgment(LanceModel):
     """One reviewer's grade of one (query, document); key (query_id, doc_id, reviewer)."""
 
     query_id: str
     doc_id: str
-    reviewer: str  # a person, or "import:<name>" for imported qrels
-    grade: int  # 0 irrelevant … 5 exactly answers
+    reviewer: str  # a person, or IMPORT_REVIEWER + the source's name for imported qrels
+    grade: int  # 0 irrelevant … FLYWHEEL_TOP exactly answers
     hard_negative: bool = False
     note: str = ""
     created_at: datetime

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.storage.schemas import QueryOrigin
+from core.storage.schemas import IMPORT_REVIEWER, QueryOrigin
 from core.storage.store import EMBEDDINGS_PREFIX, Store
 
 
@@ -46,7 +46,7 @@ def status(store: Store) -> dict:
         "judged_pairs": int(judgments[["query_id", "doc_id"]].drop_duplicates().shape[0]),
         "judged_queries": int(judgments["query_id"].nunique()),
         "hard_negatives": int(judgments.loc[judgments["hard_negative"], ["query_id", "doc_id"]].drop_duplicates().shape[0]),
-        "reviewers": sorted({r for r in judgments["reviewer"] if not r.startswith("import:")} | set(queries["reviewer"].dropna()) - {""}),
+        "reviewers": sorted({r for r in judgments["reviewer"] if not r.startswith(IMPORT_REVIEWER)} | set(queries["reviewer"].dropna()) - {""}),
         "runs_by_status": runs["status"].value_counts().to_dict(),
         "logged_interactions": store.count("interactions"),
         "log_queries": int((queries["origin"] == QueryOrigin.log.value).sum()),

@@ -26,7 +26,7 @@ import pyarrow as pa
 from lancedb.pydantic import LanceModel
 
 from core.errors import InputError
-from core.storage.schemas import KEYS, ROW_IDS, TABLES, Event, document_text, now
+from core.storage.schemas import IMPORT_REVIEWER, KEYS, ROW_IDS, TABLES, Event, document_text, now
 
 EMBEDDINGS_PREFIX = "embeddings_"
 PRIMARY_KEY = "lance-schema:unenforced-primary-key"
@@ -44,7 +44,7 @@ SCALAR_INDEXES = {  # the columns every Grade rerun filters on: one query's judg
 IN_CHUNK = 2000  # ids per IN (…) filter, so a large import's filters stay small
 DELETE_CHUNK = 20_000  # keys per delete filter: one delete (one table version) per import write batch
 # How a table's rows name the import they came from: readers skip an unpublished import's rows
-# (the reviewer of imported qrels is "import:<name>", core.storage.imports).
+# (the reviewer of imported qrels is IMPORT_REVIEWER + its name, core.storage.imports).
 UNPUBLISHED_BY = {"documents": "source", "queries": "source", "judgments": "reviewer"}
 
 
@@ -331,7 +331,7 @@ class Store:
         sources = self.unpublished() if column else ()
         if not sources:
             return where
-        values = [f"import:{s}" for s in sources] if column == "reviewer" else sources
+        values = [IMPORT_REVIEWER + s for s in sources] if column == "reviewer" else sources
         hide = f"{column} NOT IN ({', '.join(sql_str(v) for v in values)})"
         return f"({where}) AND {hide}" if where else hide
 

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from core.errors import InputError
+from core.labeling.labels import FLYWHEEL_TOP
 from core.search.mining import MARGIN, NEGATIVES_PER_QUERY
 from core.storage.schemas import RunKind
 from core.training.precision import PRECISIONS
@@ -73,7 +74,7 @@ class TrainConfig:
             ("batch_size", 2 <= config.batch_size <= 4096, "2 to 4096 (in-batch negatives need company)"),
             ("learning_rate", 0 < config.learning_rate < 1, "a small positive number such as 5e-5"),
             ("negatives_per_query", 0 <= config.negatives_per_query <= 32, "0 to 32"),
-            ("positive_grade", 0 <= config.positive_grade <= 5, "0 (the top band of each query's scale) or 1 to 5"),
+            ("positive_grade", 0 <= config.positive_grade <= FLYWHEEL_TOP, f"0 (the top band of each query's scale) or 1 to {FLYWHEEL_TOP}"),
             ("max_steps", 0 <= config.max_steps <= MAX_STEPS, f"0 (no cap) to {MAX_STEPS:,}"),
             ("time_budget_s", 0 <= config.time_budget_s <= MAX_TIME_BUDGET_S, f"0 (no budget) to {MAX_TIME_BUDGET_S:,} seconds (a week)"),
             ("validation_fraction", 0 <= config.validation_fraction < 0.5, "0 to 0.5"),
