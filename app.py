@@ -13,10 +13,15 @@ st.set_page_config(page_title="Flywheel", page_icon=":material/cyclone:", layout
 user = auth.current_user()  # None until signed in (when sign-in is on)
 
 
+needs: dict[str, Action] = {}  # url path -> what a role must allow to open the page (this run's, not shared)
+
+
 def page(path: str, title: str, icon: str, action: Action = Action.read, **options) -> st.Page:
-    """A page, listed only for roles that may use it; reached by URL, it says why not itself."""
+    """A page, listed only for roles that may use it; reached by URL, the frame below says why not."""
     visible = user is not None and user.can(action)
-    return st.Page(path, title=title, icon=icon, visibility="visible" if visible else "hidden", **options)
+    listed = st.Page(path, title=title, icon=icon, visibility="visible" if visible else "hidden", **options)
+    needs[listed.url_path] = action
+    return listed
 
 
 # The sidebar reads as the loop: bring data in, label it, train and read the results.
@@ -47,4 +52,5 @@ if user is None:
     st.stop()
 sidebar()
 with errors.caught(f"page {current.title}"):  # the app's own message, never Streamlit's error box
+    auth.require(needs[current.url_path], f"The {current.title} page")  # by URL too, whatever the page checks itself
     current.run()

@@ -7,7 +7,7 @@ import streamlit as st
 
 from core.errors import FlywheelError
 from core.storage import accounts
-from core.storage.auth import Action, Role
+from core.storage.auth import ROLE_HELP, Action, Role
 from ui import auth
 from ui.common import show_error, store, user
 from ui.safe_text import escape
@@ -46,7 +46,7 @@ add, role, password, remove = st.tabs(["Add", "Change role", "Reset password", "
 with add:
     with st.form("users_add", clear_on_submit=True):
         name = st.text_input("Name", max_chars=64, help="Letters, digits and . _ @ + - (an e-mail address for OIDC).")
-        new_role = st.selectbox("Role", ROLES if everyone else [Role.admin.value])
+        new_role = st.selectbox("Role", ROLES if everyone else [Role.admin.value], help=ROLE_HELP)
         oidc = st.checkbox("Signs in through the OIDC provider (no password)")
         initial = st.text_input("Initial password", type="password", help="At least 8 characters; tell it to the user.")
         if st.form_submit_button("Add user", type="primary") and change(
@@ -59,7 +59,7 @@ if not names:
 with role:
     with st.form("users_role"):
         who = st.selectbox("User", names, key="users_role_name")
-        to = st.selectbox("New role", ROLES, key="users_role_value")
+        to = st.selectbox("New role", ROLES, key="users_role_value", help=ROLE_HELP)
         if st.form_submit_button("Change role") and change(f"{who} is now {to}.", accounts.set_role, who, to):
             st.rerun()
 with password:

@@ -45,7 +45,8 @@ def test_users_file_hashes_verifies_and_refuses(tmp_path):
 
 def test_roles_allow_what_the_issue_lists():
     assert ANN.can(Action.grade) and ANN.can(Action.review) and ANN.can(Action.read)
-    assert not any(ANN.can(a) for a in (Action.import_data, Action.export_data, Action.train, Action.cancel, Action.report))
+    assert ANN.can(Action.report)  # what a viewer may (issue 24): reading and downloading change nothing
+    assert not any(ANN.can(a) for a in (Action.import_data, Action.export_data, Action.train, Action.cancel))
     assert ENG.can(Action.train) and ENG.can(Action.cancel) and not ENG.can(Action.manage_users)
     assert all(User("root", Role.admin).can(a) for a in Action)
 

@@ -6,6 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from core.evaluation import metrics, results
+from core.storage.auth import Action
+from ui import auth
 from ui.grading import TARGET as GRADE_TARGET
 from ui.safe_text import code, escape, see_all
 
@@ -108,6 +110,7 @@ def drill_item(item: dict, index: int, expanded: bool) -> None:
         after.markdown("**Top results after**")
         after.dataframe(_ungraded_blank(item["top_after"]), hide_index=True, column_config=config, column_order=order,
                         width="stretch")
-        if st.button("Grade more for this query", key=f"results_grade_{index}_{item['query_id']}", icon=":material/edit:"):
+        if auth.can(Action.grade) and st.button("Grade more for this query", key=f"results_grade_{index}_{item['query_id']}",
+                                                 icon=":material/edit:"):  # a viewer reads; the Grade page would refuse them
             _send_to_grade(item)
             st.switch_page("pages/grade.py")

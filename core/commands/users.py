@@ -13,7 +13,7 @@ from core.commands.output import open_store, print_json
 from core.errors import InputError
 from core.settings import Settings
 from core.storage import accounts
-from core.storage.auth import Role, Users, check_name
+from core.storage.auth import ROLE_HELP, Role, Users, check_name
 
 ACTOR = "cli"
 
@@ -68,7 +68,7 @@ def register(subparsers) -> None:
 
     add = sub.add_parser("add", help="add a user (asks for the password)")
     add.add_argument("name")
-    add.add_argument("--role", required=True, choices=roles)
+    add.add_argument("--role", required=True, choices=roles, help=ROLE_HELP)
     add.add_argument("--oidc", action="store_true", help="no password: this user signs in through the OIDC provider")
     add.add_argument("--password-stdin", action="store_true", help="read the password from one line of stdin")
     add.set_defaults(handler=_add)
@@ -86,5 +86,5 @@ def register(subparsers) -> None:
 
     role = sub.add_parser("role", help="change a user's role")
     role.add_argument("name")
-    role.add_argument("role", choices=roles)
+    role.add_argument("role", choices=roles, help=ROLE_HELP)
     role.set_defaults(handler=_role)

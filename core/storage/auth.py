@@ -23,6 +23,9 @@ from core.errors import FlywheelError, InputError
 
 
 class Role(StrEnum):
+    """Each role may do all that the one before it may (so minimum_role names the one to ask for)."""
+
+    viewer = "viewer"  # a PM: reads Results, Agreement and Data, downloads reports and CSVs, changes nothing
     annotator = "annotator"
     engineer = "engineer"
     admin = "admin"
@@ -31,7 +34,7 @@ class Role(StrEnum):
 class Action(StrEnum):
     review = "review"  # approve / edit / reject synthetic queries
     grade = "grade"  # grade, flag hard negatives, undo one's own decisions
-    read = "read"  # Agreement and Results pages
+    read = "read"  # Home, Data (browse and search), Agreement and Results pages
     generate = "generate"  # write synthetic queries
     import_data = "import"
     export_data = "export"
@@ -44,14 +47,18 @@ class Action(StrEnum):
     delete = "delete"
 
 
-ANNOTATOR = {Action.review, Action.grade, Action.read}
-ENGINEER = ANNOTATOR | {Action.generate, Action.import_data, Action.export_data, Action.train, Action.cancel, Action.report,
+VIEWER = {Action.read, Action.report}  # reading and downloading write nothing
+ANNOTATOR = VIEWER | {Action.review, Action.grade}
+ENGINEER = ANNOTATOR | {Action.generate, Action.import_data, Action.export_data, Action.train, Action.cancel,
                         Action.edit_guidelines}
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
+    Role.viewer: frozenset(VIEWER),
     Role.annotator: frozenset(ANNOTATOR),
     Role.engineer: frozenset(ENGINEER),
     Role.admin: frozenset(Action),
 }
+ROLE_HELP = ("viewer: reads Results, Agreement and Data, downloads reports and CSVs; annotator: also reviews and grades; "
+             "engineer: also generates, imports, exports, trains and cancels; admin: everything, and users")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")  # also an e-mail address (OIDC)
 MIN_PASSWORD = 8
 _hasher = PasswordHasher()
