@@ -23,12 +23,13 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pandas as pd
 from lancedb.pydantic import LanceModel
 
 from core.storage import claims
+from core.storage.liveness import process_gone
 from core.storage.schemas import ROW_IDS, Event, JournalEntry, now
 from core.storage.store import IN_CHUNK, Store, retrying, sql_in, sql_str, sql_value
 
@@ -204,20 +205,9 @@ def operation(store: Store, *, journal: str = "", kind: str = "import", actor: s
 
 # -- recovery at open ---------------------------------------------------------------------------
 def _abandoned(entry: dict) -> bool:
-    """True when the process that owns a journal entry is gone (or, on another machine, long gone)."""
-    started = pd.Timestamp(entry["started_at"]).to_pydatetime()
-    if entry["host"] != socket.gethostname():
-        return now() - started > STALE_AFTER
-    try:
-        import psutil
-
-        process = psutil.Process(int(entry["pid"]))
-        if process.status() == psutil.STATUS_ZOMBIE:  # killed, not yet reaped by its parent
-            return True
-        # a live pid that started after the entry is a different process reusing the number
-        return datetime.fromtimestamp(process.create_time(), UTC).replace(tzinfo=None) > started + timedelta(seconds=1)
-    except Exception:  # noqa: BLE001 - psutil.NoSuchProcess and friends: the owner is gone
-        return True
+    """True when the process that owns a journal entry is gone (on another machine, one that
+    started more than STALE_AFTER ago: an import does not beat)."""
+    return process_gone(entry["host"], int(entry["pid"]), entry["started_at"], stale_after=STALE_AFTER)
 
 
 def recover(store: Store) -> list[str]:
