@@ -68,3 +68,5 @@ def test_report_shows_no_local_path_and_names_a_trade_off(store):
     text = report.render_report(store, "r-mixed")
     assert "/home/ann" not in text and results.BUNDLED in text
     assert "class='verdict mixed'" in text and "Got worse: " in text and "MRR@10" in text
+    assert "real improvement" not in text and "A trade-off, not a plain win" in text  # one verdict per run (issue 24)
+    assert '<div class="card mixed"><div class="label">Change</div><div class="value">+0.500 (+100.0%)</div>' in text

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from core.errors import InputError
-from core.evaluation import metrics, results
+from core.evaluation import metrics, results, stats
 from core.storage.schemas import Judgment, now
 from tests.results_seed import add_run, seed_results, values_for
 
@@ -174,9 +174,43 @@ def test_headline_names_what_got_worse_beside_what_improved(store):
     worse = {m["key"] for m in head["worsened"]}
     assert {"precision@1", "ndcg@1", "mrr@10"} <= worse
     assert [m["key"] for m in head["improved"]] == ["recall@10"]
-    assert head["mixed"] and "Got worse: " in head["summary"] and "MRR@10" in head["summary"] and "trade-off" in head["summary"]
+    assert head["mixed"] and "Got worse: " in head["summary"] and "MRR@10" in head["summary"]
+    # One verdict (issue 24): a trade-off is never also "a real improvement", though recall@10 alone is significant.
+    assert head["outcome"] == "trade-off" and "A trade-off, not a plain win" in head["verdict"]
+    assert "real improvement" not in head["summary"] + head["verdict"] and "unlikely to be chance" in head["verdict"]
+    assert "went down" in head["verdict"] and "MRR@10" in head["verdict"].split("went down")[0]
     clean = results.headline(results.load_run(store, "r-big"), "recall@10")
     assert not clean["worsened"] and not clean["mixed"] and clean["summary"].startswith("Improved: Recall@10")
+    assert clean["outcome"] == "improvement" and "This is a real improvement" in clean["verdict"]
+
+
+def _comparison(n: int = 40, delta: float = 0.1, significant: bool = True) -> stats.Comparison:
+    return stats.Comparison(metric="Recall@10", n=n, before=0.5, after=0.5 + delta, delta=delta, rel_change=delta / 0.5,
+                            ci_low=delta / 2, ci_high=delta * 2, p_value=0.01 if significant else 0.4, better=20, worse=5,
+                            same=15, significant=significant, verdict="")
+
+
+def test_a_run_has_one_outcome_and_its_verdict_says_only_that():
+    up = [{"metric": "Recall@10", "significant": True}]
+    down = [{"metric": "P@1", "significant": True}]
+    unsure_down = [{"metric": "P@1", "significant": False}]
+    cases = [  # (comparison, improved, worsened) -> outcome
+        ((_comparison(), up, []), results.Outcome.improvement),
+        ((_comparison(), up, down), results.Outcome.tradeoff),
+        ((_comparison(delta=0.001), [], down), results.Outcome.tradeoff),  # significant but not material: still a gain
+        ((_comparison(delta=-0.1), [], [{"metric": "Recall@10", "significant": True}]), results.Outcome.regression),
+        ((_comparison(significant=False), [], down), results.Outcome.regression),
+        ((_comparison(significant=False), [], unsure_down), results.Outcome.unclear),
+        ((_comparison(n=4), up, down), results.Outcome.unclear),  # too few queries to call anything
+    ]
+    for (c, improved, worsened), expected in cases:
+        assert results.outcome(c, improved, worsened) is expected, (c, improved, worsened)
+        said = results.verdict(c, expected, improved, worsened)
+        assert ("real improvement" in said) == (expected is results.Outcome.improvement), said
+        assert ("trade-off" in said) == (expected is results.Outcome.tradeoff), said
+    said = results.verdict(_comparison(significant=False), results.Outcome.regression, [], down)
+    assert said.endswith("Not an improvement: P@1 got worse beyond chance; the change in Recall@10 could be chance "
+                         "(95% CI +0.050 to +0.200, p = 0.4).")
 
 
 def test_model_names_hide_local_paths():

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from streamlit.proto.Metric_pb2 import Metric as MetricProto
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
@@ -40,6 +41,7 @@ def test_every_section_renders_with_seeded_runs(store):
     assert [m.label for m in at.metric] == ["Recall@10 before", "Recall@10 after", "95% CI of the change", "p-value"]
     assert at.metric[0].value == "0.525" and at.metric[1].value == "0.825"
     assert at.success[0].value.startswith("Improved: Recall@10 0.525 → 0.825")
+    assert at.metric[1].proto.color == MetricProto.MetricColor.GREEN
     assert "Better on 14 queries, worse on 2, no change on 24." in at.success[0].value
     # charts tab: per-k bars, recall curve, first-rank bars, per-query scatter; only the open tab is drawn
     assert len(at.get("plotly_chart")) == 4 and not at.expander
@@ -120,6 +122,9 @@ def test_a_trade_off_reads_as_one_and_no_change_gets_no_arrow(store):
     at = _page()
     at.selectbox(key="results_run_id").set_value("r-mixed").run()
     assert not at.success and "Got worse: " in at.warning[0].value and "trade-off" in at.warning[0].value
+    assert "real improvement" not in at.warning[0].value  # one verdict per run (issue 24)
+    gain = next(m for m in at.metric if m.label == "Recall@10 after")
+    assert gain.proto.delta.startswith("+0.500") and gain.proto.color == MetricProto.MetricColor.ORANGE  # amber, not green
     assert any(c.value.startswith("Run mixed adapter (") for c in at.caption)
     at.segmented_control(key="results_k").set_value(20).run()  # recall@20 is 1.000 before and after: no change
     after = next(m for m in at.metric if m.label == "Recall@20 after")

@@ -14,6 +14,13 @@ from ui.safe_text import code, escape, see_all
 TABS = [":material/bar_chart: Charts", ":material/compare_arrows: Compare runs", ":material/search: Drill-down",
         ":material/download: Export"]
 PLOTLY_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
+# The run's one verdict sets the box, its icon and the colour of the headline card's change.
+VERDICT = {
+    results.Outcome.improvement: (st.success, ":material/check_circle:", "green"),
+    results.Outcome.tradeoff: (st.warning, ":material/balance:", "orange"),
+    results.Outcome.regression: (st.error, ":material/trending_down:", "red"),
+    results.Outcome.unclear: (st.info, ":material/help:", "gray"),
+}
 
 
 def run_label(row: pd.Series) -> str:
@@ -50,21 +57,14 @@ def headline(head: dict) -> None:
     rel = f" ({head['rel_change']:+.0%})" if head["rel_change"] is not None else ""
     changed = abs(head["delta"]) >= 0.0005  # "+0.000" gets no arrow
     cols[0].metric(f"{head['metric']} before", f"{head['before']:.3f}", border=True)
+    box, icon, colour = VERDICT[results.Outcome(head["outcome"])]
     cols[1].metric(f"{head['metric']} after", f"{head['after']:.3f}", delta=f"{head['delta']:+.3f}{rel}" if changed else None,
-                   border=True)
+                   delta_color=colour, border=True)  # a trade-off's gain is amber, not green
     cols[2].metric("95% CI of the change", f"{head['ci_low']:+.2f}…{head['ci_high']:+.2f}", border=True,
                    help="Paired bootstrap over eval queries: the range the true change most likely lies in.")
     cols[3].metric("p-value", f"{head['p_value']:.3g}", border=True,
                    help="Paired randomization test: the chance of a change this large if training changed nothing.")
-    text = f"{head['summary']}  \n{head['verdict']}"
-    if head["worsened"] and (head["improved"] or head["delta"] > 0):
-        st.warning(text, icon=":material/balance:")
-    elif head["significant"] and head["delta"] > 0:
-        st.success(text, icon=":material/check_circle:")
-    elif head["significant"] or head["worsened"]:
-        st.error(text, icon=":material/trending_down:")
-    else:
-        st.info(text, icon=":material/help:")
+    box(f"{head['summary']}  \n{head['verdict']}", icon=icon)
     st.caption(f"Run {escape(head.get('name') or head['run_id'])} ({head['kind']}, {escape(head['model'])}) · before vs {head['stage']} · "
                f"{head['n']} eval queries")
 

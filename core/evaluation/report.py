@@ -25,6 +25,7 @@ h1{font-size:26px;margin:0 0 4px} h2{font-size:19px;margin:32px 0 8px;border-bot
 .card .label{color:#5b6775;font-size:13px} .card .value{font-size:26px;font-weight:600}
 .verdict{font-size:17px;line-height:1.5;padding:14px 18px;border-radius:10px;background:#f3f6f9}
 .good{border-left:6px solid #2ca02c} .mixed{border-left:6px solid #e8a33d} .bad{border-left:6px solid #d62728} .unsure{border-left:6px solid #9aa5b1}
+.card.good .value{color:#2ca02c} .card.mixed .value{color:#b8741a} .card.bad .value{color:#d62728} .card.unsure .value{color:#5b6775}
 table{border-collapse:collapse;font-size:13px;margin:8px 0} th,td{padding:4px 10px;border-bottom:1px solid #eef1f4;text-align:right}
 th{background:#f7f9fb} td:first-child,th:first-child,td.l{text-align:left}
 pre{background:#f7f9fb;padding:12px;border-radius:8px;font-size:12px;overflow:auto}
@@ -36,8 +37,8 @@ def _esc(value) -> str:
     return html.escape(str(value))
 
 
-def _card(label: str, value: str) -> str:
-    return f'<div class="card"><div class="label">{_esc(label)}</div><div class="value">{_esc(value)}</div></div>'
+def _card(label: str, value: str, tone: str = "") -> str:
+    return f'<div class="card {tone}"><div class="label">{_esc(label)}</div><div class="value">{_esc(value)}</div></div>'
 
 
 def _table(frame: pd.DataFrame, formats: dict[str, str] | None = None) -> str:
@@ -65,19 +66,19 @@ def headline_cards(head: dict) -> str:
     return "".join([
         _card(f"{head['metric']} before", f"{head['before']:.3f}"),
         _card(f"{head['metric']} after", f"{head['after']:.3f}"),
-        _card("Change", f"{head['delta']:+.3f} ({rel})"),
+        _card("Change", f"{head['delta']:+.3f} ({rel})", verdict_class(head)),  # coloured by the verdict, not the sign
         _card("95% CI of the change", f"{head['ci_low']:+.3f} … {head['ci_high']:+.3f}"),
         _card("p-value (paired)", f"{head['p_value']:.3g}"),
     ])
 
 
+TONE = {results.Outcome.improvement: "good", results.Outcome.tradeoff: "mixed", results.Outcome.regression: "bad",
+        results.Outcome.unclear: "unsure"}
+
+
 def verdict_class(head: dict) -> str:
-    """Green only for a real gain with no important metric worse; a trade-off is amber."""
-    if head.get("mixed") or (head["delta"] > 0 and head.get("worsened")):
-        return "mixed"
-    if head["significant"]:
-        return "good" if head["delta"] > 0 else "bad"
-    return "unsure"
+    """The run's one verdict (results.outcome): green only for a real gain with no important metric worse."""
+    return TONE[results.Outcome(head["outcome"])]
 
 
 def render_report(store: Store, run_id: str, metric: str = results.DEFAULT_METRIC) -> str:

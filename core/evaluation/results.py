@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 import pandas as pd
@@ -252,21 +253,62 @@ def tradeoffs(data: RunData, metric: str, stage: str, *, seed: int = 0) -> dict:
         parts.append("Got worse: " + "; ".join(m["words"] for m in worsened) + ".")
     if not parts:
         parts.append(f"No important metric ({', '.join(metric_label(m) for m in IMPORTANT)}) moved by more than {MATERIAL:.0%}.")
-    mixed = bool(improved) and bool(worsened)
-    if mixed:
-        parts.append("A trade-off, not a plain win: check the regressed queries before shipping it.")
-    return {"improved": improved, "worsened": worsened, "mixed": mixed, "summary": " ".join(parts)}
+    return {"improved": improved, "worsened": worsened, "mixed": bool(improved) and bool(worsened), "summary": " ".join(parts)}
+
+
+class Outcome(StrEnum):
+    """A run's one verdict: its words, the box and the headline card's colour all follow it."""
+
+    improvement = "improvement"
+    tradeoff = "trade-off"
+    regression = "regression"
+    unclear = "unclear"
+
+
+def outcome(c: stats.Comparison, improved: list[dict], worsened: list[dict]) -> Outcome:
+    """Better and worse at once is a trade-off, whatever the chosen metric's p-value says on its own."""
+    if c.n < stats.MIN_QUERIES:
+        return Outcome.unclear
+    up = bool(improved) or (c.significant and c.delta > 0)
+    down = bool(worsened) or (c.significant and c.delta < 0)
+    if up and down:
+        return Outcome.tradeoff
+    if c.significant:
+        return Outcome.improvement if c.delta > 0 else Outcome.regression
+    return Outcome.regression if any(m["significant"] for m in worsened) else Outcome.unclear
+
+
+def _names(moved: list[dict], chosen: str) -> str:
+    return ", ".join(m["metric"] for m in moved) or chosen
+
+
+def verdict(c: stats.Comparison, result: Outcome, improved: list[dict], worsened: list[dict]) -> str:
+    """The plain-words verdict of `result`: the chosen metric's own call only where it is the run's."""
+    span = stats.span_text((c.ci_low, c.ci_high), c.p_value)
+    call = None
+    if result is Outcome.tradeoff and c.n >= stats.MIN_QUERIES:
+        chance = "is unlikely to be chance" if c.significant else "could be chance"
+        call = (f"A trade-off, not a plain win: {_names(improved, c.metric)} went up but {_names(worsened, c.metric)} went down "
+                f"(the change in {c.metric} {chance}: {span}). Check the regressed queries before shipping it.")
+    elif result is Outcome.regression and not c.significant:
+        worse = [m for m in worsened if m["significant"]]
+        call = f"Not an improvement: {_names(worse, c.metric)} got worse beyond chance; the change in {c.metric} could be chance ({span})."
+    return stats.verdict_text(c.metric, c.n, c.before, c.after, c.delta, c.rel_change, (c.ci_low, c.ci_high), c.p_value,
+                              (c.better, c.worse, c.same), call=call)
 
 
 def headline(data: RunData, metric: str = DEFAULT_METRIC, stage: str | None = None, *, seed: int = 0) -> dict:
-    """The chosen metric before -> after, with CI, p-value and the plain-words verdict, and what
-    else moved among the important metrics (`improved`, `worsened`, `mixed`, `summary`)."""
+    """The chosen metric before -> after, with CI and p-value, what else moved among the important
+    metrics (`improved`, `worsened`, `mixed`, `summary`), and the run's one `outcome` and `verdict`."""
     stage = stage or data.default_stage
     result = _compare(data, metric, stage, seed)
+    moved = tradeoffs(data, metric, stage, seed=seed)
+    result_is = outcome(result, moved["improved"], moved["worsened"])
     run = data.run
     return {
         "run_id": data.run_id, "name": run.get("name") or "", "kind": run.get("kind", ""), "base_model": run.get("base_model", ""),
-        "stage": stage, "finished_at": run.get("finished_at"), "metric_key": metric, **result.as_dict(), **tradeoffs(data, metric, stage, seed=seed),
+        "stage": stage, "finished_at": run.get("finished_at"), "metric_key": metric, **result.as_dict(), **moved,
+        "outcome": result_is.value, "verdict": verdict(result, result_is, moved["improved"], moved["worsened"]),
         "model": model_name(run.get("base_model", "")),
     }
 

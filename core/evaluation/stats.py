@@ -97,28 +97,36 @@ def _fmt(value: float) -> str:
     return f"{value:.3f}"
 
 
+def span_text(ci: tuple[float, float], p: float) -> str:
+    return f"95% CI {ci[0]:+.3f} to {ci[1]:+.3f}, p = {p:.3g}"
+
+
+def _call(better: int, worse: int, ci: tuple[float, float], p: float) -> str:
+    """Real, borderline or chance, for this one metric."""
+    span = span_text(ci, p)
+    if better == worse == 0:
+        return "No query changed."
+    if p < ALPHA and ci[0] > 0:
+        return f"This is a real improvement ({span})."
+    if p < ALPHA and ci[1] < 0:
+        return f"This is a real regression ({span})."
+    if (ci[0] > 0 or ci[1] < 0) != (p < ALPHA):
+        return (f"The evidence is borderline ({span}): the interval and the test disagree on whether it is chance; "
+                "more eval queries would settle it.")
+    return f"The change could be chance ({span}); more eval queries would tell."
+
+
 def verdict_text(metric: str, n: int, before: float, after: float, delta: float, rel: float | None,
-                 ci: tuple[float, float], p: float, counts: tuple[int, int, int]) -> str:
-    """One or two sentences a non-engineer can read aloud in a meeting."""
+                 ci: tuple[float, float], p: float, counts: tuple[int, int, int], call: str | None = None) -> str:
+    """One or two sentences a non-engineer can read aloud in a meeting. `call` replaces the judgement
+    of this one metric where the other metrics decide the run's verdict (a trade-off), unless too few queries."""
     better, worse, same = counts
     tally = f"Better on {better} {'query' if better == 1 else 'queries'}, worse on {worse}, no change on {same}."
     rel_txt = f", {rel:+.0%}" if rel is not None else ""
     move = f"{metric} went from {_fmt(before)} to {_fmt(after)} ({delta:+.3f}{rel_txt})."
     if n < MIN_QUERIES:
         return f"{tally} {move} Only {n} eval {'query' if n == 1 else 'queries'}: too few to tell whether this is real; grade more eval queries."
-    span = f"95% CI {ci[0]:+.3f} to {ci[1]:+.3f}, p = {p:.3g}"
-    if better == worse == 0:
-        call = "No query changed."
-    elif p < ALPHA and ci[0] > 0:
-        call = f"This is a real improvement ({span})."
-    elif p < ALPHA and ci[1] < 0:
-        call = f"This is a real regression ({span})."
-    elif (ci[0] > 0 or ci[1] < 0) != (p < ALPHA):
-        call = (f"The evidence is borderline ({span}): the interval and the test disagree on whether it is chance; "
-                "more eval queries would settle it.")
-    else:
-        call = f"The change could be chance ({span}); more eval queries would tell."
-    return f"{tally} {move} {call}"
+    return f"{tally} {move} {call or _call(better, worse, ci, p)}"
 
 
 def compare(metric: str, before, after, *, seed: int = 0, before_mean: float | None = None,
