@@ -11,6 +11,7 @@ from core.labeling import hardnegatives
 from ui import grading as ui
 from ui.common import embedder, require_reviewer, show_error, store
 from ui.keys import hint, key_help
+from ui.progress import progress_bar
 from ui.safe_text import code, escape, see_all
 
 FOUND, POS, LAST = "hn_candidates", "hn_pos", "hn_last"
@@ -29,15 +30,13 @@ with st.form("hn_mine"):
     mine = st.form_submit_button("Mine candidates", type="primary")
 if mine:
     st.session_state.pop(FOUND, None)  # the old queue goes away while the new one is mined
-    bar = st.progress(0.0, text="Starting…")
     try:
-        st.session_state[FOUND] = hardnegatives.mined_candidates(
-            db, embedder(""), k=int(k), low_grade=int(low), per_query=int(per_query),
-            progress=lambda share, text: bar.progress(share, text=text)).to_dict("records")
+        with progress_bar("Starting") as update:
+            st.session_state[FOUND] = hardnegatives.mined_candidates(
+                db, embedder(""), k=int(k), low_grade=int(low), per_query=int(per_query), progress=update).to_dict("records")
         st.session_state[POS] = 0
     except FlywheelError as error:
         show_error(error)
-    bar.empty()
 
 
 def decide(row: dict, keep: bool) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 from core.commands.main import main
+from tests.test_demo_and_cli import bar_counts
 from tests.tiny_model import build_tiny_model
 
 
@@ -52,3 +54,19 @@ def test_warm_start_flags_leave_the_default_alone_unless_given():
     assert parse(["train", "--kind", "cross-encoder", "--no-warm-start"]).warm_start is False
     assert parse(["train", "--kind", "cross-encoder"]).cross_encoder_loss is None
     assert parse(["train", "--kind", "cross-encoder", "--cross-encoder-loss", "lambda"]).cross_encoder_loss == "lambda"
+
+
+def test_train_shows_each_phase_with_a_moving_count_eta_and_loss_and_quiet_shows_none(small_store, workspace, tiny, capsys):
+    assert main(["train", "--kind", "adapter", "--base-model", tiny, "--max-steps", "30"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out.strip().splitlines()[-1])["status"] == "succeeded"
+    assert bar_counts(captured.err, "embedding the corpus") >= {"0/12", "12/12"}
+    assert bar_counts(captured.err, "training") >= {"0/30", "30/30"}
+    assert re.search(r"training: 100%[^\r\n]*30/30 \[\d\d:\d\d<\d\d:\d\d, [^\r\n]*loss \d", captured.err)  # time, ETA, loss
+    for phase in ("loading model", "evaluating before", "evaluating after"):
+        assert f"{phase} [" in captured.err
+    assert main(["train", "--kind", "adapter", "--base-model", tiny, "--max-steps", "3", "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out.strip().splitlines()[-1])["status"] == "succeeded"
+    assert "training" not in captured.err and "embedding the corpus" not in captured.err
+

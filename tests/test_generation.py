@@ -212,7 +212,7 @@ def test_never_queried_documents_come_first(small_store):
 def test_stop_between_documents(small_store):
     calls = []
     result = generate(small_store, OfflineGenerator(0), docs(small_store, ["d1", "d2", "d3"]),
-                      should_stop=lambda: len(calls) >= 1, progress=lambda done, total, title: calls.append(done))
+                      should_stop=lambda: len(calls) >= 1, progress=lambda done, total, phase="", note="": calls.append(done))
     assert result.stopped and result.docs_done == 1 and len(stored(small_store)) == 1
 
 

@@ -101,3 +101,29 @@ def test_each_phase_adds_its_seconds_to_the_runs_timings(store, monkeypatch):
     reporter.state["phase"] = "embedding the corpus"
     reporter.close_phase()  # the same phase again later: 6 s more
     assert reporter.state["timings"] == {"embedding the corpus": 9.5, "training": 0.5}
+
+
+def test_a_runs_listener_hears_each_phase_its_count_and_the_loss_as_they_happen(store):
+    reporter = reporter_for(store)
+    heard = []
+    reporter.listener = lambda done, total, phase="", note="": heard.append((done, total, phase, note))
+    reporter.phase("loading model")
+    report = reporter.progress("embedding the corpus", "documents")
+    report(64, 200)
+    report(128, 200)  # within a second of the last: the row's write is throttled, the listener is not
+    reporter.update(1, 10, loss=0.5)
+    reporter.update(2, 10, evaluation={"ndcg@10": 0.25})
+    assert heard[0] == (0, 0, "loading model", "")
+    assert (64, 200, "embedding the corpus", "") in heard and (128, 200, "embedding the corpus", "") in heard
+    assert (1, 10, "training", "loss 0.5") in heard
+    assert heard[-1] == (2, 10, "training", "loss 0.5, validation ndcg@10 0.250")
+
+
+def test_the_apps_bar_is_a_progress_with_or_without_a_with_block():
+    from ui.progress import progress_bar
+
+    update = progress_bar("Embedding logged queries")  # how the Logs page passes it: the old context manager raised TypeError here
+    update(1, 2)
+    update(2, 2, "writing queries", "a title")
+    with progress_bar("Embedding documents") as update:
+        update(3, 4)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-
 import streamlit as st
 
 from core.search.models import Embedder
@@ -12,20 +9,33 @@ from core.search.retrieval import ensure_corpus_embeddings
 from core.storage.store import Store
 
 
-@contextmanager
-def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
-    """A bar that a core `Progress` callback (done, total) moves; removed on leaving the block, even
-    when the work had nothing to do or failed (a label left behind reads as work still going on)."""
-    slot = st.empty()
-    bar = slot.progress(0.0, text=f"{label}…")
+class ProgressBar:
+    """A core `Progress` drawn with st.progress: the phase (at first `label`), its count and the
+    note. The bar appears at the first call; used as a context manager (`with progress_bar(…) as
+    update`) it is removed on leaving the block, even when the work had nothing to do or failed
+    (a label left behind reads as work still going on)."""
 
-    def update(done: int, total: int) -> None:
-        bar.progress(min(done / max(total, 1), 1.0), text=f"{label} {done:,}/{total:,}")
+    def __init__(self, label: str):
+        self.phase = label
+        self.slot = None
 
-    try:
-        yield update
-    finally:
-        slot.empty()
+    def __call__(self, done: int, total: int, phase: str = "", note: str = "") -> None:
+        self.phase = phase or self.phase
+        if self.slot is None:
+            self.slot = st.empty()
+        count = f" {done:,}/{total:,}" if total else "…"
+        self.slot.progress(min(done / total, 1.0) if total else 0.0, text=self.phase + count + (f" · {note[:60]}" if note else ""))
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.slot is not None:
+            self.slot.empty()
+
+
+def progress_bar(label: str) -> ProgressBar:
+    return ProgressBar(label)
 
 
 def embed_corpus(store: Store, model: Embedder) -> int:

@@ -17,6 +17,7 @@ from core.storage.store import Store
 from ui import auth
 from ui.common import embedder, show_error, user
 from ui.highlight import highlighted_html
+from ui.progress import progress_bar
 from ui.safe_text import code, escape, see_all
 
 CURRENT = "review_current"  # the query id on screen (claimed by this reviewer)
@@ -53,22 +54,21 @@ def generation_panel(store: Store, settings: Settings, reviewer: str) -> None:
     if not go:
         return
     st.button("Stop", help="Stops after the document in progress; finished documents are kept.")
-    bar = st.progress(0.0, text="Starting…")
     try:
-        gen = generation.make_generator(settings)
-        docs = generation.select_documents(
-            store, -(-int(n) // int(per_doc)), how, search_text=search_text,
-            embedder=embedder() if how == generation.Selection.search.value else None,
-        )
-        result = generation.generate(
-            store, gen, docs, style=style, per_doc=int(per_doc), limit=int(n), use_examples=examples, actor=user(),
-            fewshot_set=None if chosen == "latest approved" else chosen,
-            progress=lambda done, total, title: bar.progress(min(done / max(total, 1), 1.0), text=f"{done}/{total} · {title[:60]}"),
-        )
+        with progress_bar("Starting") as update:
+            update(0, 0)
+            gen = generation.make_generator(settings)
+            docs = generation.select_documents(
+                store, -(-int(n) // int(per_doc)), how, search_text=search_text,
+                embedder=embedder() if how == generation.Selection.search.value else None,
+            )
+            result = generation.generate(
+                store, gen, docs, style=style, per_doc=int(per_doc), limit=int(n), use_examples=examples, actor=user(),
+                fewshot_set=None if chosen == "latest approved" else chosen, progress=update,
+            )
     except FlywheelError as error:
         show_error(error)
         return
-    bar.empty()
     # Rerun at once: the Stop button goes, the panel folds away and the first new item is on top.
     st.session_state[FLASH] = ("success", f"{len(result.written)} new pending queries from {result.docs_done} documents by "
                                f"{code(result.generator)}." + (f" {result.skipped_duplicates} duplicates skipped." if result.skipped_duplicates else ""))

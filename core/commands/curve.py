@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from core.commands.output import open_store, print_json
+from core.commands.output import bars, open_store, print_json
 from core.settings import Settings
 
 
@@ -35,7 +35,8 @@ def _curve(settings: Settings, args) -> int:
             run_id = None  # measured before judgment counts were stored: nothing to compare with
         if run_id is None:
             reused = False
-            job = curve.launch(store, settings, each, actor=args.actor, background=False)
+            with bars(args, "starting") as progress:
+                job = curve.launch(store, settings, each, actor=args.actor, background=False, progress=progress)
             row = read_run(store, job.run_id)
             if row["status"] != "succeeded":
                 print(row["error"], file=sys.stderr)

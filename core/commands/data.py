@@ -9,7 +9,7 @@ import tomllib
 from dataclasses import asdict
 from pathlib import Path
 
-from core.commands.output import counter, open_store, print_json
+from core.commands.output import bars, open_store, print_json
 from core.errors import InputError
 from core.settings import Settings
 from core.storage.auth import Users
@@ -28,7 +28,9 @@ def _demo(settings: Settings, args) -> int:
 def _import(settings: Settings, args) -> int:
     from core.storage.imports import import_path
 
-    print_json(asdict(import_path(open_store(settings), args.path, name=args.name, id_prefix=args.id_prefix)))
+    with bars(args, "importing") as progress:
+        result = import_path(open_store(settings), args.path, name=args.name, id_prefix=args.id_prefix, progress=progress)
+    print_json(asdict(result))
     return 0
 
 
@@ -38,7 +40,9 @@ def _export(settings: Settings, args) -> int:
 
     store = open_store(settings, create=False)
     miner = Embedder(args.model or None) if args.format == "triplets" else None  # mines negatives for queries with none judged
-    print_json(export(store, args.format, args.out, embedder=miner, progress=counter("embedding documents to mine negatives")))
+    with bars(args, "embedding documents to mine negatives") as progress:
+        counts = export(store, args.format, args.out, embedder=miner, progress=progress)
+    print_json(counts)
     return 0
 
 

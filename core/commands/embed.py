@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from core.commands.output import open_store, print_json
+from core.commands.output import bars, open_store, print_json
 from core.errors import InputError
 from core.settings import Settings
 
@@ -30,7 +30,8 @@ def _embed(settings: Settings, args) -> int:
         from core.search.retrieval import ensure_corpus_embeddings
 
         embedder = Embedder(args.model or None)
-        embedded = ensure_corpus_embeddings(store, embedder)
+        with bars(args, "embedding documents") as progress:
+            embedded = ensure_corpus_embeddings(store, embedder, progress)
         table = store.embeddings_name(embedder.key)
         result = {"model_key": embedder.key, "embedded": embedded, "documents": store.count("documents"), "rows": store.count(table)}
     print_json(result | {"seconds": round(time.perf_counter() - started, 2)})

@@ -7,7 +7,7 @@ import json
 import math
 import sys
 
-from core.commands.output import open_store
+from core.commands.output import bars, open_store
 from core.labeling.generation import Selection, Style, generate, make_generator, select_documents
 from core.labeling.review import review_summary
 from core.settings import Settings
@@ -42,14 +42,9 @@ def run_generate(settings: Settings, args: argparse.Namespace) -> int:
         print("note: no LLM provider configured (FLYWHEEL_LLM or --provider): using the offline generator", file=sys.stderr)
     docs = select_documents(store, math.ceil(args.n / args.per_doc), Selection[args.select], search_text=args.search, seed=args.seed)
 
-    def progress(done: int, total: int, title: str) -> None:
-        print(f"\r[{done}/{total}] {title[:60]:<60}", end="", file=sys.stderr, flush=True)
-
-    try:
+    with bars(args, "writing queries") as progress:
         result = generate(store, generator, docs, style=args.style, per_doc=args.per_doc, limit=args.n,
                           use_examples=not args.no_examples, fewshot_set=args.fewshot_set, progress=progress)
-    finally:
-        print(file=sys.stderr)
     print(json.dumps({"generator": result.generator, "written": len(result.written), "documents": result.docs_done,
                       "duplicates_skipped": result.skipped_duplicates}))
     return 0

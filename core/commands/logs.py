@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import asdict
 
-from core.commands.output import open_store, print_json
+from core.commands.output import bars, open_store, print_json
 from core.settings import Settings
 
 
@@ -13,14 +12,9 @@ def _import_logs(settings: Settings, args) -> int:
     from core.labeling.logs import import_logs
     from core.search.models import Embedder
 
-    def progress(done: int, total: int) -> None:
-        print(f"\rembedding logged queries to merge near-duplicates [{done}/{total}]", end="", file=sys.stderr, flush=True)
-
     embedder = None if args.exact_only else Embedder(args.model)
-    try:
+    with bars(args, "embedding logged queries to merge near-duplicates") as progress:
         result = import_logs(open_store(settings), args.path, embedder=embedder, name=args.name, progress=progress)
-    finally:
-        print(file=sys.stderr)
     print_json(asdict(result))
     return 0
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 
@@ -16,21 +17,41 @@ from core.errors import FlywheelError
 from core.settings import Settings
 
 NOT_AREAS = {"main", "output"}
+QUIET = "no progress on stderr (errors and notes still go there); stdout is the same"
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="flywheel", description="Flywheel: the data flywheel of retrieval.")
     parser.add_argument("--workspace", help="LanceDB URI of the workspace (default: $FLYWHEEL_WORKSPACE or ./workspace)")
+    parser.add_argument("--quiet", "-q", action="store_true", help=QUIET)
     subparsers = parser.add_subparsers(dest="command", required=True)
     import core.commands as commands
 
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         if info.name not in NOT_AREAS:
             importlib.import_module(f"core.commands.{info.name}").register(subparsers)
+    for sub in subparsers.choices.values():  # also after the command (flywheel train --quiet); absent there, the global one holds
+        sub.add_argument("--quiet", "-q", action="store_true", default=argparse.SUPPRESS, help=QUIET)
     return parser
 
 
+def silence_library_bars() -> None:
+    """Turn off the libraries' own tqdm bars (transformers loading weights, sentence-transformers
+    mining and writing model cards): they interleave with the CLI's bars, which already say what
+    phase the work is in. tqdm takes its defaults from TQDM_* variables when it is first imported,
+    so this imports it at once, under TQDM_DISABLE, and leaves the environment as it was (child
+    processes unchanged); the CLI's own bars ask for display explicitly. A user's TQDM_DISABLE wins."""
+    if "tqdm" in sys.modules or "TQDM_DISABLE" in os.environ:
+        return
+    os.environ["TQDM_DISABLE"] = "1"
+    try:
+        import tqdm  # noqa: F401
+    finally:
+        del os.environ["TQDM_DISABLE"]
+
+
 def main(argv: list[str] | None = None) -> int:
+    silence_library_bars()
     args = build_parser().parse_args(argv)
     settings = Settings.from_env(args.workspace)
     try:

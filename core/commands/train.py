@@ -14,7 +14,7 @@ import json
 import os
 import sys
 
-from core.commands.output import open_store, print_json
+from core.commands.output import bars, open_store, print_json
 from core.errors import InputError
 from core.settings import Settings
 
@@ -67,7 +67,8 @@ def _train(settings: Settings, args) -> int:
     elif args.workers is not None:
         raise InputError("train expects --workers only with --ray; add --ray, or use accelerate launch on one machine.")
     else:
-        job = launch(store, settings, TrainConfig.from_dict(values), actor=args.actor, background=False)
+        with bars(args, "starting") as progress:
+            job = launch(store, settings, TrainConfig.from_dict(values), actor=args.actor, background=False, progress=progress)
     if not job.primary:  # an accelerate worker rank: rank 0 owns the run row and the summary line
         print_json({"run_id": job.run_id, "rank": os.environ.get("RANK")})
         return 0
@@ -93,11 +94,15 @@ def _eval(settings: Settings, args) -> int:
     assign_unassigned(store)
     ids = metrics.eval_query_ids(store)
     qrels = labels.graded_qrels(store, ids)
-    rankings = metrics.rank_with_model(store, Embedder(args.model or None), ids)
-    if args.reranker:
-        from core.training.cross_encoder import Reranker
+    with bars(args, "embedding the corpus") as progress:
+        rankings = metrics.rank_with_model(store, Embedder(args.model or None), ids, progress=progress)
+        if args.reranker:
+            from core.training.cross_encoder import Reranker
 
-        rankings = Reranker(args.reranker, args.weight).rerank_all(store, rankings)
+            progress(0, 0, "loading the re-ranker")
+            reranker = Reranker(args.reranker, args.weight)
+            progress(0, 0, "re-ranking eval queries")
+            rankings = reranker.rerank_all(store, rankings, progress)
     means, _ = metrics.compute(qrels, rankings, settings.relevant_grade)
     print_json({"model": args.model or "bundled", "reranker": args.reranker, "eval_queries": len(metrics.judged_queries(qrels, settings.relevant_grade)),
                 "snapshot_hash": metrics.snapshot_hash(qrels), "metrics": metrics.summary(means, metrics.ALL)})

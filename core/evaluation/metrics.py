@@ -14,7 +14,8 @@ import pytrec_eval
 
 from core.errors import InputError
 from core.labeling.labels import Qrels
-from core.search.models import Embedder, Progress
+from core.progress import Progress
+from core.search.models import Embedder
 from core.search.retrieval import corpus_matrix, rank_many
 from core.storage.operations import operation
 from core.storage.schemas import Metric, QueryResult, QueryStatus, Split

@@ -22,12 +22,14 @@ from core.errors import InputError
 from core.labeling import fewshot
 from core.labeling.llm import LLMClient
 from core.labeling.text import content_words
+from core.progress import Progress
 from core.storage.auth import Action, User, actor_name
 from core.storage.schemas import Query, QueryOrigin, QueryStatus, Split, now
 from core.storage.store import Store, sql_in, sql_str
 
 PROMPT_VERSION = "prompt-v1"
 OFFLINE_GENERATOR = "offline@v1"
+GENERATING = "writing queries"  # the progress phase, one count per document
 MAX_QUERY_CHARS = 200
 DOC_CHARS = 2000  # the prompt carries the document's start; long documents are cut here
 
@@ -244,9 +246,6 @@ class GenerationResult:
     stopped: bool = False
 
 
-Progress = Callable[[int, int, str], None]
-
-
 def generate(
     store: Store,
     generator: Generator,
@@ -278,7 +277,7 @@ def generate(
                 result.stopped = len(result.written) < limit
                 break
             if progress:
-                progress(i, total, str(doc.get("title") or doc["doc_id"]))
+                progress(i, total, GENERATING, str(doc.get("title") or doc["doc_id"]))
             want = min(per_doc, limit - len(result.written))
             texts = generator.queries(doc, style, want, examples)  # raises ProviderError: nothing of this doc is written
             known = _existing_texts(store, doc["doc_id"])
@@ -299,7 +298,7 @@ def generate(
             store.log(actor, "generate", f"generator:{generator.name}", count=len(result.written), docs=result.docs_done,
                       style=style.value, stopped=result.stopped)
     if progress:
-        progress(result.docs_done, total, "done")
+        progress(result.docs_done, total, GENERATING)
     return result
 
 

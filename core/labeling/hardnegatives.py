@@ -10,12 +10,11 @@ agreement see it); decisions are logged, and a decided pair is not offered again
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pandas as pd
 
 from core.labeling import grading, logs
 from core.labeling.labels import consensus, positive_mask, source_scales
+from core.progress import Progress
 from core.search.mining import mine_pairs
 from core.search.models import Embedder
 from core.search.retrieval import corpus_matrix, rank_many
@@ -23,7 +22,6 @@ from core.storage.operations import operation
 from core.storage.store import Store, sql_in, sql_str
 
 CONFIRM, REJECT = "confirm-hard-negative", "reject-hard-negative"
-Progress = Callable[[float, str], None]
 COLUMNS = ["query_id", "query", "doc_id", "title", "text", "source", "score", "grade"]
 
 
@@ -92,10 +90,10 @@ def mined_candidates(
 ) -> pd.DataFrame:
     """Undecided hard-negative candidates, most similar first (columns COLUMNS).
 
-    `progress(share done, what now)` is called between the slow steps (embedding the corpus
-    for a new model, ranking every query, mining near positives)."""
-    say = progress or (lambda share, text: None)
-    say(0.0, "Reading queries and grades…")
+    `progress` hears each slow step as a phase (embedding the corpus for a new model, with its
+    count of documents; ranking every query; mining near positives)."""
+    say = progress or (lambda done, total, phase="", note="": None)
+    say(0, 0, "Reading queries and grades")
     queries = grading.gradeable_queries(store)
     if query_ids is not None:
         queries = queries[queries["query_id"].isin(query_ids)]
@@ -105,15 +103,14 @@ def mined_candidates(
                            columns=["query_id", "doc_id", "reviewer", "grade", "hard_negative"])
     labels = consensus(judgments, source_scales(store))
     labels["positive"] = positive_mask(labels, positive_grade)
-    say(0.05, "Embedding the documents (once per model; later runs reuse it)…")
-    doc_ids, matrix = corpus_matrix(store, embedder)
-    say(0.4, f"Ranking {len(queries)} queries…")
+    say(0, 0, "Embedding the documents (once per model; later runs reuse it)")
+    doc_ids, matrix = corpus_matrix(store, embedder, progress)  # counts documents in that phase
+    say(0, 0, f"Ranking {len(queries)} queries")
     rankings = rank_many(embedder.encode_queries(list(queries["text"])), doc_ids, matrix, k)
-    say(0.5, "Mining never-graded documents close to each positive (mine_hard_negatives)…")
+    say(0, 0, "Mining never-graded documents close to each positive (mine_hard_negatives)")
     rows = _ranked_low(queries, labels, rankings, low_grade)
     rows += _similar_to_positive(store, embedder, queries, labels, per_query, dict(zip(doc_ids, matrix, strict=True)))
     rows += _from_logs(store, queries, labels)
-    say(1.0, "Done.")
     decided = decided_pairs(store)
     rows = [r for r in rows if (r["query_id"], r["doc_id"]) not in decided]
     if not rows:

@@ -31,7 +31,8 @@ import pandas as pd
 
 from core.errors import InputError
 from core.labeling.log_format import LogLine, read_log
-from core.search.models import Embedder, Progress
+from core.progress import Progress
+from core.search.models import Embedder
 from core.storage.auth import Action, User, actor_name
 from core.storage.operations import Operation, operation
 from core.storage.schemas import Interaction, Query, QueryOrigin, QueryStatus, Split, Suggestion, now

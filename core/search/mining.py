@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from core.progress import Progress
+
 # sentence-transformers' recommended mining window (from the NV-Retriever paper): the base model's
 # top 10 unlabelled documents are too often relevant ones nobody graded, so skip them, sample at
 # random from the next 40, and drop any that scores above 0.8 or within 5% of the positive.
@@ -37,7 +39,6 @@ MINE_SKIP, MINE_WINDOW, MINE_MAX_SCORE = 10, 50, 0.8
 NEGATIVES_PER_QUERY, MARGIN = 3, 0.05  # the defaults of a training run and of the triplet export
 MINE_CHUNK = 64  # queries per library call: one encoding batch, well under a second on a CPU
 CORPUS_CHUNK = 256  # documents embedded between two progress calls when no stored vectors fit
-Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)

@@ -9,17 +9,17 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from core.errors import InputError
+from core.progress import Progress
 from core.settings import default_model_path
 from core.storage.schemas import document_text  # noqa: F401 (models read documents this way)
 
 ADAPTER_FILE = "flywheel_adapter.json"
-Progress = Callable[[int, int], None]
 
 
 def resolve_model(name_or_path: str | None) -> str:
@@ -90,6 +90,8 @@ class Embedder:
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         out = np.zeros((len(texts), self.dim), np.float32)
         chunk = 4 * batch_size
+        if progress and texts:
+            progress(0, len(texts))  # the phase and its size show at once, not after the first chunk
         for start in range(0, len(order), chunk):
             picked = order[start : start + chunk]
             out[picked] = self.model.encode([texts[i] for i in picked], batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False)

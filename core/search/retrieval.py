@@ -13,7 +13,8 @@ from enum import Enum
 import numpy as np
 import pandas as pd
 
-from core.search.models import Embedder, Progress, document_text
+from core.progress import Progress
+from core.search.models import Embedder, document_text
 from core.storage.store import Store
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant (Cormack et al. 2009)

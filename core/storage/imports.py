@@ -280,13 +280,17 @@ def _prefixed(prefix: str, docs: list[Document], queries: list[Query], judgments
         judgment.query_id, judgment.doc_id = prefix + judgment.query_id, prefix + judgment.doc_id
 
 
-def import_path(store: Store, path: str | Path, name: str | None = None, actor: str | User = "cli", id_prefix: str = "") -> ImportResult:
-    """Import a BEIR folder or .zip, a documents .jsonl or a documents .csv, all or nothing."""
+def import_path(store: Store, path: str | Path, name: str | None = None, actor: str | User = "cli", id_prefix: str = "",
+                progress: Progress | None = None) -> ImportResult:
+    """Import a BEIR folder or .zip, a documents .jsonl or a documents .csv, all or nothing;
+    `progress` hears the reading, then each table's rows written."""
     actor = actor_name(actor, Action.import_data)
     path = Path(path)
     if not path.exists():
         raise InputError(f"no such file or folder: {path}")
     name = name or (path.stem if path.is_file() else path.name)
+    if progress:
+        progress(0, 0, f"reading and checking {path.name}")
     with tempfile.TemporaryDirectory() as scratch:
         queries: list[Query] = []
         judgments: list[Judgment] = []
@@ -304,10 +308,11 @@ def import_path(store: Store, path: str | Path, name: str | None = None, actor: 
             _prefixed(id_prefix, docs, queries, judgments)
         _check_collisions(store, "documents", "doc_id", [d.doc_id for d in docs], name)
         _check_collisions(store, "queries", "query_id", [q.query_id for q in queries], name)
-        return write_import(store, name, docs, queries, judgments, actor)
+        return write_import(store, name, docs, queries, judgments, actor, progress)
 
 
-def write_import(store: Store, name: str, docs: list[Document], queries: list[Query], judgments: list[Judgment], actor: str) -> ImportResult:
+def write_import(store: Store, name: str, docs: list[Document], queries: list[Query], judgments: list[Judgment], actor: str,
+                 progress: Progress | None = None) -> ImportResult:
     """Write a checked import all or nothing: the import event is the last write, and the
     journal entry's removal publishes the whole (a killed import is undone at the next open;
     until then readers skip its rows, store.unpublished)."""
@@ -331,12 +336,17 @@ def write_import(store: Store, name: str, docs: list[Document], queries: list[Qu
                   detail=json.dumps(result.__dict__, default=str))
     with operation(store, journal=f"import '{name}'", kind="import", actor=actor, source=name) as op:  # hidden until published
         for table, rows in (("documents", docs), ("queries", queries), ("judgments", judgments)):
-            for start in tqdm(range(0, len(rows), WRITE_BATCH), desc=f"writing {table}", unit="batch", leave=False,
-                              disable=len(rows) <= WRITE_BATCH):
+            for start in range(0, len(rows), WRITE_BATCH):
+                if progress:
+                    progress(start, len(rows), f"writing {table}")
                 op.upsert(table, rows[start : start + WRITE_BATCH])
+            if progress and rows:
+                progress(len(rows), len(rows), f"writing {table}")
         if source is not None:
             op.upsert("sources", [source])
         op.add("events", [event])
+    if progress:
+        progress(0, 0, "indexing")
     store.ensure_fts_index()
     for table, rows in (("queries", queries), ("judgments", judgments)):
         if rows:  # the write batches' fragments merged, and the rows in the tables' scalar indexes (built once big enough)

@@ -21,7 +21,8 @@ import numpy as np
 
 from core.errors import InputError
 from core.evaluation import metrics, stats
-from core.search.models import Embedder, Progress
+from core.progress import Progress
+from core.search.models import Embedder
 from core.storage.store import Store
 from core.training.callbacks import ProgressCallback, trainer_arguments
 from core.training.config import TrainConfig
@@ -116,14 +117,14 @@ class Reranker:
             return np.zeros(0)
         return np.asarray(self.model.predict([(query, t) for t in texts], batch_size=64, show_progress_bar=False), dtype=np.float64)
 
-    def rerank_all(self, store: Store, rankings: Mapping[str, Ranking], reporter: Reporter | None = None) -> dict[str, Ranking]:
+    def rerank_all(self, store: Store, rankings: Mapping[str, Ranking], progress: Progress | None = None) -> dict[str, Ranking]:
         """Each ranking fused with the re-ranker's scores. At weight 0 (validation found no weight
         that beat the retriever) the fusion is the retriever's order, so nothing is scored: on the
         demo that was 55 s of a 262 s run."""
         if self.weight == 0:
             return {q: fuse(r, np.zeros(len(r)), 0.0) for q, r in rankings.items()}
         queries, docs = _texts(store, rankings)
-        scores = score_rankings(self.model, rankings, queries, docs, reporter.progress("re-ranking eval queries", "pairs") if reporter else None)
+        scores = score_rankings(self.model, rankings, queries, docs, progress)
         return {q: fuse(r, scores[q], self.weight) for q, r in rankings.items()}
 
 

@@ -28,6 +28,7 @@ from core.errors import InputError
 from core.evaluation import metrics
 from core.evaluation.results import metric_label, parse_metric
 from core.labeling import labels
+from core.progress import Progress
 from core.search.models import Embedder, resolve_model
 from core.search.retrieval import corpus_matrix, rank_many
 from core.settings import Settings
@@ -152,7 +153,8 @@ class PointReporter(Reporter):
 def overall(reporter: Reporter, done: float, label: str) -> None:
     """Curve progress in percent, with an ETA from the time spent so far."""
     elapsed = time.monotonic() - reporter.started
-    reporter.state.update(step=int(done * 100), total=100, phase=label, eta_s=round(elapsed / done * (1 - done), 1) if done > 0 else None)
+    left = round(elapsed / done * (1 - done), 1) if done > 0 else None
+    reporter.state.update(step=int(done * 100), total=100, phase=label, eta_s=left, work={"done": int(done * 100), "total": 100, "unit": "%", "eta_s": left})
     reporter.write()
 
 
@@ -273,13 +275,16 @@ def execute(store: Store, settings: Settings, run_id: str, raw: dict[str, Any], 
     return {"points": len(plan) + 1, "key": key}
 
 
-def launch(store: Store, settings: Settings, config: CurveConfig, actor: str | User = "cli", background: bool = True) -> Job:
-    """A curve job (one job at a time, like any run), in a thread or in the foreground."""
+def launch(store: Store, settings: Settings, config: CurveConfig, actor: str | User = "cli", background: bool = True,
+           progress: Progress | None = None) -> Job:
+    """A curve job (one job at a time, like any run), in a thread or in the foreground; `progress`
+    hears the curve's progress as its row does (the CLI's bar)."""
     actor = actor_name(actor, Action.train)
     resolved = config.resolved()
     splits.assign_unassigned(store, actor)
     job = Job.create(store, settings, RunKind.curve.value, resolved.base_model or "bundled:all-MiniLM-L6-v2", asdict(resolved), execute,
                      actor=actor)
+    job.reporter.listener = progress
     if background:
         return job.start()
     job.run()

@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from core.labeling.labels import FLYWHEEL, Scale, graded_labels, negative_ceiling, positive_rule, positive_threshold
-from core.search.mining import Progress, training_negatives
+from core.progress import Progress
+from core.search.mining import training_negatives
 from core.storage.schemas import QueryOrigin, QueryStatus, Split
 from core.storage.splits import normalise
 from core.storage.store import Store, sql_in, sql_str

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import ConflictError, FlywheelError
+from core.progress import Progress
 from core.settings import Settings
 from core.storage.auth import Action, User, actor_name
 from core.storage.liveness import HEARTBEAT_EVERY, process_gone, this_host
@@ -99,12 +100,18 @@ def cancel_requested(store: Store, run_id: str) -> bool:
 
 
 class Reporter:
-    """Throttled progress writes into the runs row, and the 'should training stop?' answer."""
+    """Throttled progress writes into the runs row, and the 'should training stop?' answer.
 
-    def __init__(self, store: Store, run_id: str, cancel: threading.Event, time_budget_s: float = 0.0, primary: bool = True):
+    `listener`, when set, hears every change as it happens (not throttled: the CLI's bar does its
+    own), as the one `Progress` shape: the phase, its count, and the loss and validation score as
+    the note."""
+
+    def __init__(self, store: Store, run_id: str, cancel: threading.Event, time_budget_s: float = 0.0, primary: bool = True,
+                 listener: Progress | None = None):
         self.store, self.run_id, self.cancel = store, run_id, cancel
         self.deadline = time.monotonic() + time_budget_s if time_budget_s > 0 else None
         self.primary = primary  # on multi-process (accelerate) runs only rank 0 writes
+        self.listener = listener
         self.started = self.phase_started = time.monotonic()
         self.state: dict[str, Any] = {"step": 0, "total": 0, "loss": None, "eta_s": None, "eval": {}, "history": [], "phase": "starting",
                                       "work": {}}
@@ -137,11 +144,12 @@ class Reporter:
         self.write()
         self.raise_if_cancelled()
 
-    def progress(self, name: str, unit: str) -> Callable[[int, int], None]:
-        """A progress callback for a phase whose size the callee knows (Embedder.encode_documents)."""
+    def progress(self, name: str, unit: str) -> Progress:
+        """A progress callback for a phase whose size the callee knows (Embedder.encode_documents);
+        the phase is `name`, whatever the callee calls its work."""
         started = False
 
-        def report(done: int, total: int) -> None:
+        def report(done: int, total: int, phase: str = "", note: str = "") -> None:
             nonlocal started
             if not started:
                 started = True
@@ -169,10 +177,26 @@ class Reporter:
         self.write(force=bool(evaluation))
 
     def write(self, force: bool = False) -> None:
-        if not self.primary or (not force and time.monotonic() - self._last_write < WRITE_EVERY_S):
+        if not self.primary:
+            return
+        self.tell()
+        if not force and time.monotonic() - self._last_write < WRITE_EVERY_S:
             return
         self._last_write = time.monotonic()
         self.store.update_where("runs", f"run_id = {sql_str(self.run_id)}", {"progress": json.dumps(self.state)})
+
+    def tell(self) -> None:
+        """The state as the listener's `Progress`: a phase without a count (loading the model) is
+        total 0; a run's final status is no phase of its work."""
+        if self.listener is None or self.state["phase"] in FINAL:
+            return
+        work = self.state.get("work") or {}
+        note = []
+        if work.get("unit") == "steps" and self.state["loss"] is not None:
+            note.append(f"loss {self.state['loss']:.4g}")
+        if work.get("unit") == "steps":
+            note += [f"validation {k} {v:.3f}" for k, v in self.state["eval"].items()]
+        self.listener(int(work.get("done", 0)), int(work.get("total", 0)), self.state["phase"], ", ".join(note))
 
     def should_stop(self) -> bool:
         if self.cancel.is_set():

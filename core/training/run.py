@@ -16,6 +16,7 @@ from typing import Any
 from core.errors import FlywheelError, InputError
 from core.evaluation import metrics
 from core.labeling import labels
+from core.progress import Progress
 from core.search.models import Embedder, resolve_model
 from core.search.retrieval import corpus_matrix
 from core.settings import Settings
@@ -116,7 +117,8 @@ def _execute(store: Store, settings: Settings, run_id: str, raw: dict[str, Any],
         from core.training.cross_encoder import Reranker, train_cross_encoder
 
         info = train_cross_encoder(store, config, data, base, model_dir, run_dir / "checkpoints", reporter)
-        after_rankings = Reranker(str(model_dir)).rerank_all(store, before_rankings, reporter) if reporter.primary else {}
+        after_rankings = (Reranker(str(model_dir)).rerank_all(store, before_rankings, reporter.progress("re-ranking eval queries", "pairs"))
+                          if reporter.primary else {})
     reporter.state["training"] = info
     reporter.raise_if_cancelled()
     if reporter.primary:  # rank 0's folder; the trainers let every rank load the best checkpoint before they return
@@ -146,11 +148,14 @@ def write_card(run_dir: Path, config: TrainConfig, snapshot: dict, info: dict, b
     (run_dir / "MODEL_CARD.md").write_text(text)
 
 
-def launch(store: Store, settings: Settings, config: TrainConfig, actor: str | User = "cli", background: bool = True) -> Job:
-    """Create the run row and start the job (in a thread, or in the foreground)."""
+def launch(store: Store, settings: Settings, config: TrainConfig, actor: str | User = "cli", background: bool = True,
+           progress: Progress | None = None) -> Job:
+    """Create the run row and start the job (in a thread, or in the foreground); `progress` hears
+    the run's phases, counts, loss and validation score as the row does (the CLI's bar)."""
     resolved = config.resolved()
     splits.assign_unassigned(store, actor)
     job = Job.create(store, settings, resolved.kind, resolved.base_model or "bundled:all-MiniLM-L6-v2", asdict(resolved), execute, actor=actor)
+    job.reporter.listener = progress
     if background:
         return job.start()
     job.run()
