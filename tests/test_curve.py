@@ -44,6 +44,20 @@ def fill_curve(store: Store, train: int = 16, evaluation: int = 8) -> Store:
     return store
 
 
+def binary_beir_folder(root, train: int = 16, evaluation: int = 8):
+    """fill_curve's documents and queries as a BEIR folder with binary qrels (1 the topic's document, 0 a neighbour)."""
+    folder = root / "binary"
+    (folder / "qrels").mkdir(parents=True)
+    (folder / "corpus.jsonl").write_text("".join(json.dumps({"_id": f"d{i}", "title": t.title(), "text": f"What the plan covers for {t}."}) + "\n"
+                                                 for i, t in enumerate(TOPICS)))
+    (folder / "queries.jsonl").write_text("".join(json.dumps({"_id": f"q{i}", "text": f"how much is {t}?"}) + "\n"
+                                                  for i, t in enumerate(TOPICS[: train + evaluation])))
+    for name, ids in (("train", range(train)), ("test", range(train, train + evaluation))):
+        lines = [f"q{i}\td{i}\t1\nq{i}\td{(i + 1) % len(TOPICS)}\t0" for i in ids]
+        (folder / "qrels" / f"{name}.tsv").write_text("query-id\tcorpus-id\tscore\n" + "\n".join(lines) + "\n")
+    return folder
+
+
 def last_json(capsys) -> dict:
     return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
 
@@ -117,6 +131,18 @@ def test_too_few_train_queries_fail_with_what_to_do(store, workspace, tiny):
     job = curve.launch(store, workspace, curve.CurveConfig(base_model=tiny, seeds=1, max_steps=1), background=False)
     row = jobs.read_run(store, job.run_id)
     assert row["status"] == "failed" and "at least 8 train queries" in row["error"]
+
+
+def test_a_curve_on_a_binary_beir_import_works_by_default(store, workspace, tmp_path, tiny, capsys):
+    """Binary qrels have no grade 3: the curve takes each query's top band, as training does (it asked for >= 3)."""
+    from core.storage.imports import import_path
+
+    import_path(store, binary_beir_folder(tmp_path), name="binary")
+    assert main(["curve", "--base-model", tiny, "--fractions", "0.5,1.0", "--seeds", "1", "--max-steps", "1"]) == 0
+    out = last_json(capsys)
+    assert [p["train_queries"] for p in out["points"]] == [8, 16]
+    # The Curve page's default config is the one the CLI measured: it finds the same curve.
+    assert curve.find(store, workspace, curve.CurveConfig(base_model=tiny, fractions=[0.5, 1.0], seeds=1, max_steps=1)) == out["run_id"]
 
 
 def test_guidance_segments_and_eval_queries_for_a_narrower_interval(store):

@@ -62,7 +62,8 @@ def register(subparsers) -> None:
     parser.add_argument("--base-model", default="", help="local path or hub id (default: the bundled MiniLM)")
     parser.add_argument("--time-budget", type=float, default=0.0, help="seconds for the whole curve, shared by its points (bi-encoder)")
     parser.add_argument("--max-steps", type=int, default=0, help="training steps per point (0 = the kind's default epochs)")
-    parser.add_argument("--positive-grade", type=int, default=3, help="grade that makes a positive (default 3; 1 for binary qrels)")
+    parser.add_argument("--positive-grade", type=int, default=0,
+                        help="grade that makes a positive (default 0: the top band of each query's scale, e.g. 1 on binary qrels, 3 on 0-5)")
     parser.add_argument("--force", action="store_true", help="train again even when a curve on today's labels is stored")
     parser.add_argument("--actor", default="cli", help="name stored in the audit log")
     parser.set_defaults(handler=_curve)

@@ -61,7 +61,7 @@ class CurveConfig:
     base_model: str = ""  # '' = bundled MiniLM
     time_budget_s: float = 0.0  # bi-encoder: the whole curve's budget, shared evenly by its points; 0 = none
     max_steps: int = 0  # per point; 0 = the kind's default epochs
-    positive_grade: int = 3
+    positive_grade: int = 0  # 0 = the top band of each query's scale, as a training run (labels.positive_threshold)
     by: str = "queries"  # 'judgments': every train query, a share of each one's judgments
 
     def resolved(self) -> CurveConfig:
@@ -247,7 +247,7 @@ def execute(store: Store, settings: Settings, run_id: str, raw: dict[str, Any], 
     train_ids = sorted(data.positives)
     if len(train_ids) < MIN_TRAIN_QUERIES:
         raise InputError(f"a learning curve expects at least {MIN_TRAIN_QUERIES} train queries with a positive, but got "
-                         f"{len(train_ids)}; grade more train queries (or lower --positive-grade for binary qrels).")
+                         f"{len(train_ids)} (positives: {data.positive_rule}); grade more train queries as positives.")
     key = labels_key(store, settings, config)
     snapshot = data.counts() | {"eval_queries": len(judged), "key": key}
     store.update_where("runs", f"run_id = {sql_str(run_id)}", {"snapshot": json.dumps(snapshot), "snapshot_hash": metrics.snapshot_hash(qrels)})
