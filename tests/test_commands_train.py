@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 
 import pytest
 
 from core.commands.main import main
+from tests.conftest import ROOT
 from tests.test_demo_and_cli import bar_counts
 from tests.tiny_model import build_tiny_model
 
@@ -70,3 +73,13 @@ def test_train_shows_each_phase_with_a_moving_count_eta_and_loss_and_quiet_shows
     assert json.loads(captured.out.strip().splitlines()[-1])["status"] == "succeeded"
     assert "training" not in captured.err and "embedding the corpus" not in captured.err
 
+
+def test_a_trainer_prints_no_log_dicts_and_the_libraries_no_bars(small_store, workspace, tiny):
+    """In a fresh process, as a terminal user runs it: stdout is JSON lines only (the Trainer printed
+    {'loss': …, 'grad_norm': …} there), stderr the CLI's bars without the libraries' own."""
+    done = subprocess.run([sys.executable, "-m", "core.commands.main", "train", "--kind", "bi-encoder", "--base-model", tiny, "--max-steps", "2",
+                           "--batch-size", "4"], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert [json.loads(line)["status"] for line in done.stdout.strip().splitlines()] == ["succeeded"]
+    assert bar_counts(done.stderr, "training") >= {"0/2", "2/2"}
+    assert "Loading weights" not in done.stderr and "Computing" not in done.stderr

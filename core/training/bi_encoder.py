@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from core.training.callbacks import ProgressCallback, trainer_arguments
+from core.training.callbacks import ProgressCallback, trainer_arguments, without_printing
 from core.training.config import TrainConfig
 from core.training.data import TrainingData, bi_encoder_rows
 from core.training.jobs import Reporter
@@ -76,10 +76,10 @@ def train_bi_encoder(config: TrainConfig, data: TrainingData, base_path: str, mo
     callbacks = [ProgressCallback(reporter, key)]
     if evaluator:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.patience))
-    trainer = SentenceTransformerTrainer(
+    trainer = without_printing(SentenceTransformerTrainer(
         model=model, args=args, train_dataset=train_dataset, loss=MultipleNegativesRankingLoss(model),
         evaluator=evaluator, callbacks=callbacks,
-    )
+    ))
     output = trainer.train()
     # Every rank has loaded the best checkpoint before rank 0 goes on to delete the checkpoints (data-parallel runs).
     trainer.accelerator.wait_for_everyone()

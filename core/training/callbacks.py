@@ -8,7 +8,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from transformers import TrainerCallback
+from transformers import PrinterCallback, TrainerCallback
 
 from core.training.config import TrainConfig
 from core.training.jobs import Reporter
@@ -37,6 +37,14 @@ def trainer_arguments(config: TrainConfig, checkpoints: Path, rows: int, metric_
         "load_best_model_at_end": validate, "metric_for_best_model": metric_key or None, "greater_is_better": True,
         "logging_steps": 1, "report_to": "none", "disable_tqdm": True, "seed": config.seed,
     } | trainer_precision(config.precision)
+
+
+def without_printing(trainer: Any) -> Any:
+    """The trainer without its PrinterCallback: with disable_tqdm the Trainer prints every log dict
+    ({'loss': …, 'grad_norm': …}) to stdout, whose last line the CLI keeps for its JSON, and
+    ProgressCallback already carries step, loss and ETA to the run's row and the CLI's bar."""
+    trainer.remove_callback(PrinterCallback)
+    return trainer
 
 
 class ProgressCallback(TrainerCallback):

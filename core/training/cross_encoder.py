@@ -24,7 +24,7 @@ from core.evaluation import metrics, stats
 from core.progress import Progress
 from core.search.models import Embedder
 from core.storage.store import Store
-from core.training.callbacks import ProgressCallback, trainer_arguments
+from core.training.callbacks import ProgressCallback, trainer_arguments, without_printing
 from core.training.config import TrainConfig
 from core.training.data import TrainingData, cross_encoder_lists, cross_encoder_rows
 from core.training.jobs import Reporter
@@ -184,7 +184,8 @@ def train_cross_encoder(store: Store, config: TrainConfig, data: TrainingData, r
             key = f"eval_{VALIDATION_NAME}_ndcg@10"
     args = CrossEncoderTrainingArguments(**trainer_arguments(trained, checkpoints, len(train_dataset), key))
     callbacks = [ProgressCallback(reporter, key)] + ([EarlyStoppingCallback(early_stopping_patience=config.patience)] if evaluator else [])
-    trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=train_dataset, loss=loss, evaluator=evaluator, callbacks=callbacks)
+    trainer = without_printing(CrossEncoderTrainer(model=model, args=args, train_dataset=train_dataset, loss=loss, evaluator=evaluator,
+                                                   callbacks=callbacks))
     output = trainer.train()
     reporter.raise_if_cancelled()
 

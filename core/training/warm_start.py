@@ -21,7 +21,7 @@ from core.search.models import Embedder
 from core.search.retrieval import corpus_matrix, rank_many
 from core.storage.schemas import document_text
 from core.storage.store import Store
-from core.training.callbacks import ProgressCallback, trainer_arguments
+from core.training.callbacks import ProgressCallback, trainer_arguments, without_printing
 from core.training.config import TrainConfig
 from core.training.jobs import Reporter
 
@@ -63,8 +63,8 @@ def warm_start(model: Any, store: Store, retriever: Embedder, config: TrainConfi
     dataset = Dataset.from_dict(rows)
     warm = TrainConfig(**{**config.__dict__, "epochs": 1.0, "max_steps": 0})
     args = CrossEncoderTrainingArguments(**trainer_arguments(warm, checkpoints / "warm", len(dataset), ""))
-    trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=dataset, loss=MSELoss(model),
-                                  callbacks=[ProgressCallback(reporter, phase=PHASE)])
+    trainer = without_printing(CrossEncoderTrainer(model=model, args=args, train_dataset=dataset, loss=MSELoss(model),
+                                                   callbacks=[ProgressCallback(reporter, phase=PHASE)]))
     output = trainer.train()
     reporter.raise_if_cancelled()
     return {"warm_start_pairs": len(dataset), "warm_start_loss": round(float(output.training_loss), 5)}
