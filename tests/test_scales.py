@@ -91,6 +91,23 @@ def test_a_tiny_run_on_binary_qrels_succeeds_and_saves_the_rule(store, workspace
     assert row["snapshot"]["train_pairs"] == 4
 
 
+def test_the_triplet_export_takes_the_negatives_training_takes_under_the_relevant_grade(small_store, tmp_path, tiny, monkeypatch):
+    """With FLYWHEEL_RELEVANT_GRADE=2 a grade 1 is not relevant, so training takes it as a negative;
+    `flywheel export --format triplets` must too (it kept the default of 1 and dropped it)."""
+    from core.commands.main import main
+    from core.search.models import document_text
+
+    monkeypatch.setenv("FLYWHEEL_RELEVANT_GRADE", "2")
+    assert main(["export", "--format", "triplets", "--out", str(tmp_path / "out"), "--model", tiny]) == 0
+    rows = [json.loads(line) for line in (tmp_path / "out" / "triplets.jsonl").read_text().splitlines()]
+    data = trainingdata.build(small_store, validation_fraction=0, relevant_grade=2)
+    assert data.negative_source[("q1", "d3")] == data.negative_source[("q3", "d6")] == "low-graded"  # both graded 1
+    text = {d: document_text(t, x) for d, t, x in SMALL_DOCS}
+    queries = {q: t for q, t, _, _ in SMALL_QUERIES}
+    exported = {(r["anchor"], r["negative"]) for r in rows}
+    assert {(queries["q1"], text["d3"]), (queries["q3"], text["d6"])} <= exported
+
+
 def test_grade_page_legend_states_an_imported_queries_scale(store, tmp_path):
     import_path(store, beir_folder(tmp_path, 1), name="ext")
     assert labels.query_scale(store, "q1") == Scale(1)

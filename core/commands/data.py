@@ -41,7 +41,7 @@ def _export(settings: Settings, args) -> int:
     store = open_store(settings, create=False)
     miner = Embedder(args.model or None) if args.format == "triplets" else None  # mines negatives for queries with none judged
     with bars(args, "embedding documents to mine negatives") as progress:
-        counts = export(store, args.format, args.out, embedder=miner, progress=progress)
+        counts = export(store, args.format, args.out, embedder=miner, progress=progress, relevant_grade=settings.relevant_grade)
     print_json(counts)
     return 0
 

@@ -83,16 +83,16 @@ def _document_texts(docs: pd.DataFrame) -> dict[str, str]:
     return {d: document_text(t, x) for d, t, x in docs[["doc_id", "title", "text"]].itertuples(index=False)}
 
 
-def training_triplets(labels: pd.DataFrame, queries: pd.DataFrame, docs: pd.DataFrame) -> pd.DataFrame:
+def training_triplets(labels: pd.DataFrame, queries: pd.DataFrame, docs: pd.DataFrame, relevant_grade: int = 1) -> pd.DataFrame:
     """(anchor, positive, negative) rows: each positive (labels.positive_mask: the top band of its
-    query's scale) with each negative of the
-    same query (labels.negative_mask, the rule training uses), flagged hard negatives first."""
+    query's scale) with each negative of the same query (labels.negative_mask with the eval's
+    `relevant_grade`, the rule training uses), flagged hard negatives first."""
     text = _document_texts(docs)
     query_text = dict(zip(queries["query_id"], queries["text"]))
     rows = []
     for query_id, group in labels.groupby("query_id"):
         positives = group[positive_mask(group)]
-        negatives = group[negative_mask(group)]
+        negatives = group[negative_mask(group, relevant_grade=relevant_grade)]
         negatives = negatives.sort_values(["hard_negative", "grade"], ascending=[False, True])
         for positive in positives["doc_id"]:
             for negative in negatives["doc_id"]:
@@ -129,15 +129,16 @@ def mined_triplets(store: Store, labels: pd.DataFrame, queries: pd.DataFrame, do
     return pd.DataFrame(rows, columns=TRIPLET_COLUMNS)
 
 
-def export_triplets(store: Store, out: Path, embedder: Embedder | None = None, progress: Progress | None = None) -> dict[str, int]:
+def export_triplets(store: Store, out: Path, embedder: Embedder | None = None, progress: Progress | None = None,
+                    relevant_grade: int = 1) -> dict[str, int]:
     """Judged triplets, plus mined negatives (with `embedder`) for queries that have none judged."""
     labels, queries, docs = _labelled(store)
     out.mkdir(parents=True, exist_ok=True)
-    triplets = training_triplets(labels, queries, docs)
+    triplets = training_triplets(labels, queries, docs, relevant_grade)
     mined = mined_triplets(store, labels, queries, docs, embedder, set(triplets["query_id"]), progress) if embedder else triplets.iloc[:0]
     if triplets.empty and mined.empty:
         rule = positive_rule(scales={Scale(int(t)) for t in labels["top"]})
-        raise InputError(f"the triplet export expects a query with a positive ({rule}) and a negative ({negative_rule()}, or mined with a "
+        raise InputError(f"the triplet export expects a query with a positive ({rule}) and a negative ({negative_rule(relevant_grade=relevant_grade)}, or mined with a "
                          "model), but got none; grade a few positives in the train split first")
     both = pd.concat([triplets, mined], ignore_index=True)
     return {"triplets": _write_jsonl(out / "triplets.jsonl", both[["anchor", "positive", "negative"]].to_dict("records")),
@@ -158,7 +159,7 @@ def export_hf(store: Store, out: Path) -> dict[str, int]:
     return {f"hf_{split}": len(dataset) for split, dataset in splits.items()}
 
 
-def export_cohere(store: Store, out: Path) -> dict[str, int]:
+def export_cohere(store: Store, out: Path, relevant_grade: int = 1) -> dict[str, int]:
     """Cohere rerank fine-tuning JSONL: {query, relevant_passages, hard_negatives} per query."""
     labels, queries, docs = _labelled(store)
     out.mkdir(parents=True, exist_ok=True)
@@ -167,7 +168,7 @@ def export_cohere(store: Store, out: Path) -> dict[str, int]:
     records = []
     for query_id, group in labels.groupby("query_id"):
         relevant = [text[d] for d in group.loc[positive_mask(group), "doc_id"]]
-        negatives = [text[d] for d in group.loc[negative_mask(group), "doc_id"]]
+        negatives = [text[d] for d in group.loc[negative_mask(group, relevant_grade=relevant_grade), "doc_id"]]
         if relevant:
             records.append({"query": query_text[query_id], "relevant_passages": relevant, "hard_negatives": negatives})
     return {"cohere": _write_jsonl(out / "cohere_rerank.jsonl", records)}
@@ -183,11 +184,17 @@ EXPORTERS = {
 
 
 def export(store: Store, fmt: ExportFormat | str, out: str | Path, actor: str | User = "cli", embedder: Embedder | None = None,
-           progress: Progress | None = None) -> dict[str, int]:
+           progress: Progress | None = None, relevant_grade: int = 1) -> dict[str, int]:
     """Write the export and log who took it (an export is a copy of the team's labels);
-    `embedder` mines negatives for triplets where no judged one exists."""
+    `embedder` mines negatives for triplets where no judged one exists. `relevant_grade`
+    (Settings.relevant_grade): no grade the eval counts as relevant is exported as a negative."""
     actor = actor_name(actor, Action.export_data)
     fmt = ExportFormat(fmt)
-    counts = export_triplets(store, Path(out), embedder, progress) if fmt is ExportFormat.triplets else EXPORTERS[fmt](store, Path(out))
+    if fmt is ExportFormat.triplets:
+        counts = export_triplets(store, Path(out), embedder, progress, relevant_grade)
+    elif fmt is ExportFormat.cohere:
+        counts = export_cohere(store, Path(out), relevant_grade)
+    else:
+        counts = EXPORTERS[fmt](store, Path(out))
     store.log(actor, "export", f"export:{fmt.value}", **counts)
     return counts
