@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import InputError
-from core.labeling import logs
+from core.labeling import audit, logs
 from core.labeling.labels import FLYWHEEL_TOP, GRADE_MEANINGS, IMPORT_REVIEWER
 from core.labeling.text import query_style
 from core.search.models import Embedder
@@ -54,6 +54,11 @@ class Strategy(StrEnum):
     overlap = "overlap first"
     thumbs_down = "thumbs-down first"
     segment = "one segment, least judged first"
+    audit = "audit sample: eval queries, random order"  # core.labeling.audit: what estimates may use
+    audit_logs = "audit sample: logged queries, random order"
+
+
+AUDIT_SCOPES = {Strategy.audit: "eval", Strategy.audit_logs: "logs"}
 
 
 @dataclass(frozen=True)
@@ -160,19 +165,22 @@ def _plain(row: dict | None) -> dict | None:
         "grade": int(row["grade"]),
         "hard_negative": bool(row["hard_negative"]),
         "note": str(row["note"] or ""),
+        "origin": str(row.get("origin") or ""),
         "created_at": pd.Timestamp(row["created_at"]).isoformat(),
         "updated_at": pd.Timestamp(row["updated_at"]).isoformat(),
     }
 
 
-def grade(store: Store, reviewer: str, query_id: str, doc_id: str, value: int, *, hard_negative: bool = False, note: str = "") -> dict | None:
-    """Store one grade (replacing this reviewer's earlier one) and its event; returns the previous state."""
+def grade(store: Store, reviewer: str, query_id: str, doc_id: str, value: int, *, hard_negative: bool = False, note: str = "",
+          origin: str = "") -> dict | None:
+    """Store one grade (replacing this reviewer's earlier one) and its event; returns the previous state.
+    `origin`: the suggestion's agent when the reviewer accepted its grade (kept, so it is never counted silently)."""
     with operation(store) as op:
-        return write_grade(op, reviewer, query_id, doc_id, value, hard_negative=hard_negative, note=note)
+        return write_grade(op, reviewer, query_id, doc_id, value, hard_negative=hard_negative, note=note, origin=origin)
 
 
 def write_grade(op: Operation, reviewer: str, query_id: str, doc_id: str, value: int, *, hard_negative: bool = False,
-                note: str = "", stored: list[dict] | None = None) -> dict | None:
+                note: str = "", stored: list[dict] | None = None, origin: str = "") -> dict | None:
     """`grade` as one step of a caller's operation (a hard-negative confirm writes its own event
     beside it: both land or neither)."""
     reviewer = _check_reviewer(reviewer)
@@ -183,8 +191,8 @@ def write_grade(op: Operation, reviewer: str, query_id: str, doc_id: str, value:
     stamp = now()
     created = pd.Timestamp(previous["created_at"]).to_pydatetime() if previous else stamp
     row = Judgment(query_id=query_id, doc_id=doc_id, reviewer=reviewer, grade=int(value), hard_negative=bool(hard_negative),
-                   note=note or "", created_at=created, updated_at=stamp)
-    detail = {"grade": int(value), "hard_negative": bool(hard_negative), "note": note or "", "previous": previous}
+                   note=note or "", created_at=created, updated_at=stamp, origin=origin or "")
+    detail = {"grade": int(value), "hard_negative": bool(hard_negative), "note": note or "", "origin": origin or "", "previous": previous}
     event = Event(event_id=uuid.uuid4().hex, at=stamp, actor=reviewer, action="grade", target=f"judgment:{query_id}/{doc_id}", detail=json.dumps(detail))
     op.add("events", [event])  # the event first: a grade is never stored without its undo record
     op.upsert("judgments", [row], mark="updated_at", before=stored)
@@ -198,7 +206,8 @@ def set_hard_negative(store: Store, reviewer: str, query_id: str, doc_id: str, f
         return False
     current = _plain(stored[0])
     with operation(store) if op is None else nullcontext(op) as op:
-        write_grade(op, reviewer, query_id, doc_id, current["grade"], hard_negative=flag, note=current["note"], stored=stored)
+        write_grade(op, reviewer, query_id, doc_id, current["grade"], hard_negative=flag, note=current["note"], stored=stored,
+                    origin=current["origin"])
     return True
 
 
@@ -230,7 +239,7 @@ def undo_last(store: Store, reviewer: str) -> tuple[str, str] | None:
             op.delete("judgments", key)
         else:
             restored = Judgment(query_id=query_id, doc_id=doc_id, reviewer=reviewer, grade=previous["grade"],
-                                hard_negative=previous["hard_negative"], note=previous["note"],
+                                hard_negative=previous["hard_negative"], note=previous["note"], origin=previous.get("origin", ""),
                                 created_at=pd.Timestamp(previous["created_at"]).to_pydatetime(),
                                 updated_at=pd.Timestamp(previous["updated_at"]).to_pydatetime())
             op.upsert("judgments", [restored])
@@ -278,6 +287,8 @@ def queue_order(
     fresh queries nobody finished: fewest judgments first, most uncertain first, or highest
     share of thumbs-down in the production logs first (logs.thumbs_down_share). With a `segment`,
     only that segment's queries are offered (Strategy.segment orders them like Strategy.ungraded).
+    The audit strategies offer only their scope's queries nobody finished, in the audit order
+    (core.labeling.audit), claimed on the same queue so no query is graded twice by accident.
     """
     strategy = Strategy(strategy)
     queries = gradeable_queries(store)
@@ -302,6 +313,11 @@ def queue_order(
     mine = progress[progress["reviewer"] == reviewer].set_index("query_id")["n"].to_dict()
     total = progress.groupby("query_id")["n"].sum().to_dict()
     share = 1.0 if strategy is Strategy.overlap else overlap_share
+    if strategy in AUDIT_SCOPES:
+        scope = set(audit.scope_queries(store, AUDIT_SCOPES[strategy]))
+        own = [q for q in ids if q in scope and q in mine and not finished_by.get(q, set()) & {reviewer}]
+        fresh = [q for q in audit.order(q for q in ids if q in scope) if q not in mine and not finished_by.get(q)]
+        return [QueueItem(QUEUE, q) for q in own + fresh]
 
     started = set(progress.loc[(progress["reviewer"] == reviewer) & (progress["n"] < progress["need"]), "query_id"])
     started = [q for q in ids if q in started]

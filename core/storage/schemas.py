@@ -92,6 +92,8 @@ class Judgment(LanceModel):
     note: str = ""
     created_at: datetime
     updated_at: datetime
+    # Added later (a text column: older workspaces gain it as '' on open):
+    origin: str = ""  # '' the reviewer's own grade; a suggestion's agent when they accepted its grade (judge agreement leaves those out)
 
 
 class Suggestion(LanceModel):
