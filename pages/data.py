@@ -16,7 +16,7 @@ from core.storage.auth import Action
 from core.storage.files import IMPORT_KINDS, saved_upload
 from core.storage.imports import import_path
 from ui import auth
-from ui.common import embedder, show_error, store, user
+from ui.common import embedder, settings, show_error, store, user
 from ui.log_upload import log_upload
 from ui.progress import embed_corpus
 from ui.safe_text import code, escape, see_all, show_text
@@ -97,7 +97,8 @@ with export_tab:
         if st.button("Prepare download"):
             with tempfile.TemporaryDirectory() as scratch:
                 try:
-                    counts = export(db, fmt, Path(scratch), actor=user(), embedder=embedder() if fmt is ExportFormat.triplets else None)
+                    counts = export(db, fmt, Path(scratch), actor=user(), embedder=embedder() if fmt is ExportFormat.triplets else None,
+                                    relevant_grade=settings().relevant_grade)
                 except FlywheelError as error:
                     show_error(error)
                 else:

@@ -108,6 +108,30 @@ def test_the_triplet_export_takes_the_negatives_training_takes_under_the_relevan
     assert {(queries["q1"], text["d3"]), (queries["q3"], text["d6"])} <= exported
 
 
+def test_the_data_pages_export_follows_the_relevant_grade_too(small_store, monkeypatch):
+    """The Data page's export passes the setting as the CLI does: with FLYWHEEL_RELEVANT_GRADE=2,
+    q1's grade-1 d3 is among its Cohere hard negatives."""
+    import io
+    import zipfile
+
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("FLYWHEEL_RELEVANT_GRADE", "2")
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("pages/data.py")
+    at.run()
+    next(r for r in at.radio if r.label == "Format").set_value(export.ExportFormat.cohere).run()
+    next(b for b in at.button if b.label == "Prepare download").click().run()
+    assert not at.exception
+    fmt, archive, _ = at.session_state["export"]
+    with zipfile.ZipFile(io.BytesIO(archive)) as zipped:
+        name = next(n for n in zipped.namelist() if n.endswith("cohere_rerank.jsonl"))
+        records = {r["query"]: r for r in map(json.loads, zipped.read(name).decode().splitlines())}
+    d3 = next(x for d, _, x in SMALL_DOCS if d == "d3")
+    assert fmt == "cohere" and any(d3 in n for n in records[SMALL_QUERIES[0][1]]["hard_negatives"])
+
+
 def test_grade_page_legend_states_an_imported_queries_scale(store, tmp_path):
     import_path(store, beir_folder(tmp_path, 1), name="ext")
     assert labels.query_scale(store, "q1") == Scale(1)
