@@ -41,6 +41,21 @@ def tiny(tmp_path_factory) -> str:
     return build_tiny_model(tmp_path_factory.mktemp("tiny"))
 
 
+def test_the_import_prefix_and_the_top_grade_are_defined_once():
+    """core.storage.schemas defines both (storage writes imports, so it sits at the bottom); every
+    other module imports them. The prefix was written out five times and the top grade four."""
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    sources = {str(p.relative_to(root)): p.read_text() for folder in ("core", "ui", "pages") for p in (root / folder).rglob("*.py")}
+    sources["app.py"] = (root / "app.py").read_text()
+    prefix = sorted(p for p, text in sources.items() if re.search(r"""f?["']import:["'{%]""", text))
+    grade_top = r"^\w*(GRADE|TOP)\w* = 5\b|range\(6\)|le=5\b|grade\w* <= 5\b|\b5 \* _?prob|grade\)? / 5\b"
+    top = sorted(p for p, text in sources.items() for _ in re.finditer(grade_top, text, re.M))
+    assert prefix == ["core/storage/schemas.py"]
+    assert top == ["core/storage/schemas.py"]
+
+
 def test_scale_bands_and_detection():
     assert [detect_scale(g).top for g in ([1, 1], [0, 1], [0, 2], [1, 2, 3], [0, 5], [])] == [1, 1, 2, 3, 5, 5]
     assert [Scale(top).positive for top in (1, 2, 3, 4, 5)] == [1, 1, 2, 2, 3]

@@ -33,12 +33,23 @@ from core.progress import Progress
 from core.storage.auth import Action, User, actor_name
 from core.storage.files import text_lines, unpack_zip
 from core.storage.operations import operation
-from core.storage.schemas import Document, Event, Judgment, Query, QueryOrigin, QueryStatus, Source, Split, now
+from core.storage.schemas import (
+    FLYWHEEL_TOP,
+    IMPORT_REVIEWER,
+    Document,
+    Event,
+    Judgment,
+    Query,
+    QueryOrigin,
+    QueryStatus,
+    Source,
+    Split,
+    now,
+)
 from core.storage.store import Store, sql_in, sql_str
 
 QREL_SPLITS = {"train": Split.train, "dev": Split.eval, "test": Split.eval, "unassigned": Split.none}  # unassigned: as export writes it
 ID_FIELDS = ("_id", "doc_id", "id")
-MAX_GRADE = 5
 WRITE_BATCH = 20_000  # rows per write: bounded memory for the arrow copy, progress on big imports
 
 
@@ -146,7 +157,7 @@ def read_queries_jsonl(path: Path, source: str) -> list[Query]:
         text = _required_str(record, ("text",), path, number)
         queries.append(
             Query(query_id=query_id, text=text, origin=QueryOrigin.imported.value, status=QueryStatus.approved.value,
-                  generator=f"import:{source}", source=source, created_at=stamp)
+                  generator=IMPORT_REVIEWER + source, source=source, created_at=stamp)
         )
         lines.append(number)
     _unique([q.query_id for q in queries], path, lines, "query")
@@ -172,15 +183,15 @@ def read_pairs_tsv(path: Path, *, graded: bool) -> list[tuple[int, str, str, int
 
 
 def _grade(text: str, path: Path, number: int) -> int:
-    """An integer 0..MAX_GRADE written as one ASCII digit string: '2', not '2.7', 'inf', '1e400',
+    """An integer 0..FLYWHEEL_TOP written as one ASCII digit string: '2', not '2.7', 'inf', '1e400',
     '+2', '002' or a full-width '２' (each of which a spreadsheet or int() would quietly read as 2)."""
     value = text.strip()
     if not re.fullmatch(r"0|-?[1-9][0-9]{0,2}", value, flags=re.ASCII):
-        raise InputError(f"expects an integer grade from 0 to {MAX_GRADE}, but got {value!r}", file=str(path), line=number, field="score")
+        raise InputError(f"expects an integer grade from 0 to {FLYWHEEL_TOP}, but got {value!r}", file=str(path), line=number, field="score")
     grade = int(value)
-    if not 0 <= grade <= MAX_GRADE:
+    if not 0 <= grade <= FLYWHEEL_TOP:
         hint = " (negative TREC grades such as -1 mean 'junk'; change them to 0)" if grade < 0 else ""
-        raise InputError(f"expects a grade from 0 to {MAX_GRADE}, but got {grade}{hint}", file=str(path), line=number, field="score")
+        raise InputError(f"expects a grade from 0 to {FLYWHEEL_TOP}, but got {grade}{hint}", file=str(path), line=number, field="score")
     return grade
 
 
@@ -219,7 +230,7 @@ def read_beir(folder: Path, store: Store, name: str) -> tuple[list[Document], li
     _check_ids(negative_rows, negatives_path, query_ids, doc_ids)
 
     split_of: dict[str, tuple[str, Path, int]] = {}
-    stamp, reviewer = now(), f"import:{name}"
+    stamp, reviewer = now(), IMPORT_REVIEWER + name
     judgments: dict[tuple[str, str], Judgment] = {}
     pair_at: dict[tuple[str, str], tuple[Path, int]] = {}
     for path, split, rows in all_rows:
@@ -332,7 +343,7 @@ def write_import(store: Store, name: str, docs: list[Document], queries: list[Qu
             "they get the seeded 70/30 split, stratified by document, when the first run starts (or now with `flywheel split`). "
             "To keep dev/test queries as the eval set, add a qrels/train.tsv, even an empty one."
         )
-    event = Event(event_id=uuid.uuid4().hex, at=now(), actor=actor, action="import", target=f"import:{name}",
+    event = Event(event_id=uuid.uuid4().hex, at=now(), actor=actor, action="import", target=IMPORT_REVIEWER + name,
                   detail=json.dumps(result.__dict__, default=str))
     with operation(store, journal=f"import '{name}'", kind="import", actor=actor, source=name) as op:  # hidden until published
         for table, rows in (("documents", docs), ("queries", queries), ("judgments", judgments)):
