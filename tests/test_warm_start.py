@@ -47,3 +47,33 @@ def test_warm_start_moves_the_fresh_head_towards_the_retriever(small_store, work
     info = warm_start.warm_start(model, small_store, retriever, config, tmp_path / "ck", reporter)
     assert info["warm_start_pairs"] == len(pairs) and error() < before  # seeded: the same data moves it the same way
     assert reporter.state["phase"] == warm_start.PHASE and reporter.state["work"]["unit"] == "steps"
+
+
+def test_pretraining_pairs_each_synthetic_query_with_its_source_and_never_a_held_out_text(small_store, tiny, monkeypatch):
+    """Stored synthetic queries first, then offline ones; the source document is the one positive;
+    an eval query's or a validation query's text is never trained on."""
+    from core.storage.schemas import Query
+    from core.storage.splits import normalise
+
+    monkeypatch.setattr(warm_start, "PRETRAIN_WINDOW", 3)  # 12 documents: leave some outside the window to draw at random
+
+    stamp = now()
+    small_store.add("queries", [
+        Query(query_id="s1", text="hsa contributions tax free", origin="synthetic", source_doc_id="d10", split="train", created_at=stamp),
+        Query(query_id="s2", text="what is an HSA", origin="synthetic", source_doc_id="d10", split="train", created_at=stamp),  # = eval q5
+        Query(query_id="s3", text="fsa limit 2025", origin="synthetic", source_doc_id="d11", split="train", created_at=stamp),
+    ])
+    held_out = warm_start.held_out_texts(small_store, ["s3"])
+    assert {normalise("what is an HSA"), normalise("fsa limit 2025"), normalise("gold hmo deductible")} <= held_out
+    queries = warm_start.synthetic_queries(small_store, held_out, count=8)
+    assert queries[0] == ("hsa contributions tax free", "d10") and len(queries) == 8
+    assert not {normalise(t) for t, _ in queries} & held_out
+    rows = warm_start.pretrain_rows(small_store, Embedder(tiny), queries)
+    docs = small_store.document_texts()
+    per_query = 1 + warm_start.PRETRAIN_MINED + warm_start.PRETRAIN_RANDOM
+    assert len(rows["query"]) == per_query * len(queries)
+    for i, (text, source) in enumerate(queries):
+        chunk = slice(i * per_query, (i + 1) * per_query)
+        assert rows["query"][chunk] == [text] * per_query and rows["label"][chunk] == [1.0] + [0.0] * (per_query - 1)
+        assert rows["document"][chunk][0] == docs[source] and docs[source] not in rows["document"][chunk][1:]
+        assert len(set(rows["document"][chunk])) == per_query
