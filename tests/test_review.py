@@ -85,10 +85,10 @@ def test_undo_restores_pending_latest_first_and_puts_the_text_back(queue):
     original = row(store, ids[0])["text"]
     review.approve(store, "ann", ids[0], "edited text")
     review.reject(store, "ann", ids[1], "meh")
-    assert review.undo(store, "ann") == ids[1]
+    assert review.undo(store, "ann") == review.Undone(ids[1], "reject", reason="meh")
     restored = row(store, ids[1])
     assert restored["status"] == "pending" and restored["reviewer"] is None and restored["reject_reason"] is None
-    assert review.undo(store, "ann") == ids[0]
+    assert review.undo(store, "ann") == review.Undone(ids[0], "edit")
     restored = row(store, ids[0])
     assert restored["text"] == original and restored["original_text"] is None and restored["status"] == "pending"
     assert review.undo(store, "ann") is None
@@ -103,6 +103,41 @@ def test_undo_skips_items_someone_else_decided_since(queue):
     review.approve(store, "ann", ids[0])
     assert review.undo(store, "bob") is None  # bob has nothing of his own to undo
     assert row(store, ids[0])["status"] == "approved"
+
+
+def test_undo_is_a_stack_of_my_actions_skips_included(queue):
+    """Issue 24: reject, skip, undo brought the *rejected* query back and left the skip. The stack
+    takes back the skip first (the skipped query is mine again), and keeps the rejection."""
+    store, ids = queue
+    review.reject(store, "ann", ids[0], "off topic")
+    review.skip(store, "ann", ids[1])
+    assert review.undo(store, "ann") == review.Undone(ids[1], "skip")
+    assert row(store, ids[0])["status"] == "rejected" and row(store, ids[0])["reject_reason"] == "off topic"
+    assert review.still_mine(store, "ann", ids[1]) and not review.still_mine(store, "bob", ids[1])
+    assert actions(store, ids[1]) == ["skip", "undo"]
+    assert review.undo(store, "ann") == review.Undone(ids[0], "reject", reason="off topic")  # the next press: the rejection
+    assert row(store, ids[0])["status"] == "pending"
+    assert review.undo(store, "ann") is None
+
+
+def test_undoing_a_skip_someone_decided_since_says_so_and_keeps_their_decision(queue):
+    store, ids = queue
+    review.approve(store, "ann", ids[0])
+    review.skip(store, "ann", ids[1])
+    review.reject(store, "bob", ids[1], "duplicate")
+    assert review.undo(store, "ann") == review.Undone(ids[1], "skip", restored=False, status_now="rejected")
+    assert row(store, ids[1])["status"] == "rejected" and row(store, ids[0])["status"] == "approved"  # nothing else reverted
+    assert review.undo(store, "ann") == review.Undone(ids[0], "approve")  # only a second press reaches the approval
+
+
+def test_undoing_a_skip_another_reviewer_holds_waits_for_them(queue):
+    store, ids = queue
+    review.skip(store, "ann", ids[1])
+    assert review.next_item(store, "bob").query_id == ids[0]
+    assert review.next_item(store, "bob", exclude={ids[0]}).query_id == ids[1]  # bob holds both now
+    with pytest.raises(ConflictError, match="another reviewer"):
+        review.undo(store, "ann")
+    assert actions(store, ids[1]) == ["skip"]  # still on ann's stack
 
 
 def test_a_query_is_never_approved_twice(queue):

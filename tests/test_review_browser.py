@@ -60,3 +60,50 @@ def test_approve_with_the_keyboard_in_chromium(browser, workspace, tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def open_review(browser, url: str, texts: dict, first: str):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url + "?reviewer=ann")
+    page.get_by_text(texts[first], exact=True).wait_for(timeout=60_000)
+    wait_idle(page)
+    page.get_by_role("heading", name="Review synthetic queries").click()  # focus the page
+    return page
+
+
+def wait_idle(page, timeout_ms: int = 60_000) -> None:
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms)
+
+
+def press_until(page, key: str, text: str) -> None:
+    page.keyboard.press(key)
+    page.get_by_text(text, exact=True).wait_for(timeout=30_000)
+    wait_idle(page)
+
+
+def test_undo_takes_back_the_skip_and_a_reason_box_hands_back_the_keys(browser, workspace, tmp_path):
+    """Issue 24: X (reject) → S (skip) → U brought back the *rejected* query and left the skip; and after
+    typing a reject reason, X typed an 'x' into the box instead of rejecting."""
+    store = fill_small(Store(workspace.db_uri))
+    ids = generate(store, OfflineGenerator(0), store.read("documents", columns=["doc_id", "title", "text"]).head(4)).written
+    texts = {q: review._query_row(store, q)["text"] for q in ids}
+    process, url = start_review_app(workspace.workspace, tmp_path)
+    try:
+        page = open_review(browser, url, texts, ids[0])
+        press_until(page, "x", texts[ids[1]])  # reject the first
+        press_until(page, "s", texts[ids[2]])  # skip the second
+        press_until(page, "u", texts[ids[1]])  # undo: the skipped one is back on screen...
+        assert review._query_row(store, ids[0])["status"] == "rejected"  # ...and the rejection stands
+        box = page.get_by_role("textbox", name="Reject reason (optional)")
+        box.click()
+        box.fill("not answerable from this document")
+        box.press("Enter")  # the reason is taken, the keys go back to the page
+        wait_idle(page)
+        press_until(page, "x", texts[ids[2]])
+        rejected = review._query_row(store, ids[1])
+        assert rejected["status"] == "rejected" and rejected["reject_reason"] == "not answerable from this document"
+        assert review.review_summary(store)["rejected"].sum() == 2
+        page.screenshot(path="/tmp/review.png", full_page=False)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -24,7 +24,7 @@ CURRENT = "review_current"  # the query id on screen (claimed by this reviewer)
 SKIPPED = "review_skipped"  # ids skipped this session: not offered again until the page is reloaded
 FLASH = "review_flash"  # (kind, message) from the last action, shown once
 EDITING = "review_editing"
-KEYS = [("A", "approve"), ("E", "edit, then Ctrl+Enter to save and approve"), ("X", "reject (the reason box is optional)"),
+KEYS = [("A", "approve"), ("E", "edit, then Enter to save and approve"), ("X", "reject (the reason box is optional: type, Enter, then X)"),
         ("S", "skip for now (listed below, reachable again)"), ("U", "undo your last decision")]
 
 
@@ -127,20 +127,30 @@ def _act(store: Store, reviewer: str, kind: str, query_id: str) -> None:
 
 
 def _undo(store: Store, reviewer: str) -> None:
+    """U: take back my last action, skips included; the query it concerns comes back on screen."""
     try:
-        query_id = review.undo(store, reviewer)
+        undone = review.undo(store, reviewer)
     except FlywheelError as error:
-        st.session_state[FLASH] = ("error", escape(str(error), 2000))
+        st.session_state[FLASH] = ("warning" if isinstance(error, ConflictError) else "error", escape(str(error), 2000))
         return
-    if query_id is None:
+    if undone is None:
         st.session_state[FLASH] = ("info", "Nothing to undo.")
+        return
+    query_id = undone.query_id
+    st.session_state[SKIPPED] = [q for q in st.session_state.get(SKIPPED, []) if q != query_id]
+    if not undone.restored:
+        st.session_state[FLASH] = ("info", f"Your skip of query {code(query_id)} is taken back, but someone else has "
+                                           f"{undone.status_now} it since, so it stays {undone.status_now}. Press U again to undo "
+                                           "your action before it.")
         return
     held = st.session_state.get(CURRENT)
     if held and held != query_id:
         review.release(store, held, reviewer)
     st.session_state[CURRENT] = query_id
-    st.session_state[SKIPPED] = [q for q in st.session_state.get(SKIPPED, []) if q != query_id]
-    st.session_state[FLASH] = ("info", f"Undone: query {code(query_id)} is pending again.")
+    if undone.reason:  # the reason comes back in its box: a second X rejects as before
+        st.session_state[f"reason_{query_id}"] = undone.reason
+    what = {"skip": "skip", "reject": "rejection", "approve": "approval", "edit": "edit"}[undone.action]
+    st.session_state[FLASH] = ("info", f"Undone your {what}: query {code(query_id)} is back" + (" and pending again." if undone.action != "skip" else "."))
     st.session_state[EDITING] = False
 
 
@@ -163,12 +173,14 @@ def action_bar(store: Store, reviewer: str, item: review.ReviewItem | None) -> N
     qid = item.query_id if item else ""
     none = item is None
     if item is not None and st.session_state.get(EDITING):
-        st.text_input("Edited query", value=item.text, key=f"edit_{qid}")
-        # E means "type now": put the caret in the box (Streamlit has no focus API; this runs in the browser only).
-        st.html(f"<script>/* {html.escape(qid)} */ setTimeout(() => {{ const box = document.querySelector('.st-key-edit_{qid} input');"
-                " if (box) { box.focus(); box.setSelectionRange(box.value.length, box.value.length); } }, 60);</script>",
-                unsafe_allow_javascript=True)
-        st.button("Save & approve", type="primary", shortcut="Ctrl+Enter", on_click=_act, args=(store, reviewer, "edit", qid), key="save_edit")
+        with st.form(f"edit_form_{qid}", border=False):  # Enter in the box saves, like Ctrl+Enter
+            st.text_input("Edited query", value=item.text, key=f"edit_{qid}")
+            # E means "type now": put the caret in the box (Streamlit has no focus API; this runs in the browser only).
+            st.html(f"<script>/* {html.escape(qid)} */ setTimeout(() => {{ const box = document.querySelector('.st-key-edit_{qid} input');"
+                    " if (box) { box.focus(); box.setSelectionRange(box.value.length, box.value.length); } }, 60);</script>",
+                    unsafe_allow_javascript=True)
+            st.form_submit_button("Save & approve", type="primary", shortcut="Ctrl+Enter", on_click=_act, args=(store, reviewer, "edit", qid),
+                                  key="save_edit")
     row = st.container(horizontal=True)
     row.button("Approve", type="primary", shortcut="A", disabled=none, on_click=_act, args=(store, reviewer, "approve", qid), key="approve")
     row.button("Edit", shortcut="E", disabled=none, on_click=lambda: st.session_state.update({EDITING: True}), key="edit")
@@ -176,7 +188,8 @@ def action_bar(store: Store, reviewer: str, item: review.ReviewItem | None) -> N
     row.button("Skip", shortcut="S", disabled=none, on_click=_act, args=(store, reviewer, "skip", qid), key="skip")
     row.button("Undo", shortcut="U", on_click=_undo, args=(store, reviewer), key="undo")
     if item is not None:
-        st.text_input("Reject reason (optional)", key=f"reason_{qid}", placeholder="e.g. not answerable from this document")
+        st.text_input("Reject reason (optional)", key=f"reason_{qid}", placeholder="e.g. not answerable from this document",
+                      help="Type the reason, press Enter, then X: Enter hands the keys back to the page.")
 
 
 def _review_skipped(query_id: str | None = None) -> None:

@@ -20,6 +20,7 @@ from core.storage.store import Store, sql_in, sql_str
 
 QUEUE = "review"
 DECISIONS = ("approve", "edit", "reject")
+UNDOABLE = (*DECISIONS, "skip")  # the undo stack: every decision and every skip, in the order made
 PENDING = f"status = {sql_str(QueryStatus.pending.value)}"
 
 
@@ -174,21 +175,38 @@ def skip(store: Store, reviewer: str, query_id: str) -> None:
     store.log(reviewer, "skip", f"query:{query_id}")
 
 
-def undo(store: Store, reviewer: str) -> str | None:
-    """Put the reviewer's latest not-yet-undone decision back to pending (an edit gets its original text back).
+@dataclass
+class Undone:
+    """What an undo took back: the query (back on the reviewer's screen when `restored`), the action
+    undone, and a rejection's reason (so the page can offer it again)."""
 
-    Returns the query id, now claimed by the reviewer so it shows next; None when there is nothing to undo.
+    query_id: str
+    action: str
+    reason: str = ""
+    restored: bool = True
+    status_now: str = ""  # when not restored: what the query became meanwhile (someone else decided it)
+
+
+def undo(store: Store, reviewer: str) -> Undone | None:
+    """Take back the reviewer's latest not-yet-undone action, skips included: a stack, in the order made.
+
+    A decision goes back to pending (an edit gets its original text back); a skipped query comes
+    back to this reviewer. The query is claimed by the reviewer, so it shows next. A skip of a query
+    someone else decided since cannot come back: it is taken off the stack all the same and said
+    (`restored` False), never passed over for an older decision. None when there is nothing to undo.
     """
-    events = store.read("events", where=f"actor = {sql_str(reviewer)} AND {sql_in('action', [*DECISIONS, 'undo'])}")
+    events = store.read("events", where=f"actor = {sql_str(reviewer)} AND {sql_in('action', [*UNDOABLE, 'undo'])}")
     if events.empty:
         return None
-    events = events.sort_values("at", ascending=False)
+    events = events.sort_values("at", ascending=False, kind="stable")
     undone = {json.loads(d).get(UNDO_KEY) for d, a in zip(events["detail"], events["action"], strict=True) if a == "undo"}
-    for event in events[events["action"].isin(DECISIONS)].itertuples():
+    for event in events[events["action"].isin(UNDOABLE)].itertuples():
         if event.event_id in undone:
             continue
         query_id = event.target.removeprefix("query:")
         row = _query_row(store, query_id)
+        if event.action == "skip":
+            return _undo_skip(store, reviewer, query_id, row, event.event_id)
         if row["status"] == QueryStatus.pending.value or row.get("reviewer") != reviewer:
             continue  # already back in the queue, or decided again by someone else since
         restored = {**row, "status": QueryStatus.pending.value, "reviewer": None, "reviewed_at": None, "reject_reason": None}
@@ -199,8 +217,20 @@ def undo(store: Store, reviewer: str) -> str | None:
             raise ConflictError(f"query {query_id} changed while undoing; reload the page")
         store.log(reviewer, "undo", f"query:{query_id}", **{UNDO_KEY: event.event_id}, was=row["status"])
         claims.try_claim(store, QUEUE, query_id, reviewer)
-        return query_id
+        return Undone(query_id, event.action, reason=(row.get("reject_reason") or "") if event.action == "reject" else "")
     return None
+
+
+def _undo_skip(store: Store, reviewer: str, query_id: str, row: dict, event_id: str) -> Undone:
+    """A skip comes back as the reviewer's item; one another reviewer decided since is only taken off the stack."""
+    if row["status"] != QueryStatus.pending.value:
+        store.log(reviewer, "undo", f"query:{query_id}", **{UNDO_KEY: event_id}, was="skipped", now=row["status"])
+        return Undone(query_id, "skip", restored=False, status_now=row["status"])
+    if not claims.try_claim(store, QUEUE, query_id, reviewer):
+        raise ConflictError(f"query {query_id}, the one you skipped last, is being reviewed by another reviewer now; "
+                            "press undo again once they are done")
+    store.log(reviewer, "undo", f"query:{query_id}", **{UNDO_KEY: event_id}, was="skipped")
+    return Undone(query_id, "skip")
 
 
 # -- summaries and history ------------------------------------------------------------------
