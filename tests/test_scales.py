@@ -184,7 +184,8 @@ def test_a_folder_with_only_test_qrels_is_left_unsplit_and_the_first_run_draws_t
     assert result.splits == {"none": 8} and "qrels/train.tsv" in result.notes[0]
     job = training.launch(store, workspace, TrainConfig(kind="bi-encoder", base_model=tiny, max_steps=1, batch_size=4))
     assert job.wait(240) == "succeeded", jobs.read_run(store, job.run_id)["error"]
-    assert splits.split_counts(store) == {"train": 6, "eval": 2, "none": 0}  # the seeded 70/30 default
+    counts = splits.split_counts(store)  # the seeded 70/30 default: 2.4 of 8 in eval, 2 or 3 as the draw's offset falls
+    assert counts["none"] == 0 and counts["eval"] in (2, 3) and counts["train"] == 8 - counts["eval"]
     assert jobs.read_run(store, job.run_id)["snapshot"]["train_pairs"] > 0
     assert store.count("events", "action = 'split'") == 1
 
