@@ -78,6 +78,11 @@ st.markdown(f"### {escape(query, None)}")
 st.caption(f"Query {code(qid)}" + (" · second opinion (overlap sample, for agreement)" if item.queue == grading.OVERLAP_QUEUE else "")
            + f" · you graded {sum(r['doc_id'] in mine for r in rows)} of {len(rows)} candidates", help=see_all(qid))
 st.caption(ui.legend(qid))
+if st.session_state.get(ui.DONE):
+    st.success(f"Finished “{escape(st.session_state[ui.DONE][1], 120)}”: the next query is loaded.",
+               icon=":material/check_circle:")
+if st.session_state.get(ui.NOTICE):
+    st.info(st.session_state.pop(ui.NOTICE), icon=":material/info:")
 if st.session_state.get(ui.ERROR):
     (st.warning if st.session_state.get(ui.LEAVING) == qid else st.error)(escape(st.session_state[ui.ERROR], 2000))
 later = [q for q in st.session_state.get(ui.LATER, []) if q != qid]

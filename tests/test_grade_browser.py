@@ -135,3 +135,43 @@ def test_two_reviewers_side_by_side_then_agreement(browser, grade_app, workspace
     bob_grades = store.read("judgments", where="reviewer = 'bob'").set_index("doc_id")["grade"].reindex(ann_grades.index)
     kappa = agreement.quadratic_kappa(ann_grades.to_numpy(), bob_grades.to_numpy())
     assert bob.get_by_text(f"Cohen's κ (quadratic) {kappa:.3f}").count() == 1
+
+
+def judgments_of(workspace, reviewer: str):
+    return Store(workspace.db_uri).read("judgments", where=f"reviewer = '{reviewer}'")
+
+
+@pytest.mark.browser
+def test_keys_work_after_clicking_a_toggle_and_q_after_an_auto_advance(browser, grade_app, workspace):
+    """Issue 24: after a click on *Show suggestions* the focus stayed in the toggle and 0–5 did nothing;
+    after the last document's grade opened the next query, Q skipped that new query."""
+    page = open_grade_page(browser, grade_app, "ann")
+    page.get_by_text("Queue and view settings").click()
+    k = page.get_by_label("Candidates per query (k)")
+    k.fill("2")
+    k.press("Enter")  # Enter hands the keys back to the page, too
+    wait_idle(page)
+    page.get_by_text("Show suggestions").click()  # the toggle keeps the focus in Streamlit; the page takes it back
+    wait_idle(page)
+    first = current_doc(page)
+    page.keyboard.press("3")
+    wait_for_doc_change(page, first)
+    assert len(judgments_of(workspace, "ann")) == 1
+    query = page.locator("h3").first.inner_text()
+    page.get_by_text("Blind mode").click()
+    wait_idle(page)
+    page.keyboard.press("1")  # the query's last document: the next query opens by itself
+    page.get_by_text("the next query is loaded").wait_for(timeout=30_000)
+    wait_idle(page)
+    assert len(judgments_of(workspace, "ann")) == 2
+    following = page.locator("h3").first.inner_text()
+    assert following != query
+    page.keyboard.press("q")  # "next query": it is already here, so Q stays on it and says so
+    page.get_by_text("You are on the next query already").wait_for(timeout=30_000)
+    wait_idle(page)
+    assert page.locator("h3").first.inner_text() == following
+    page.keyboard.press("q")  # a second Q skips it, as the note says
+    deadline = time.time() + 30
+    while page.locator("h3").first.inner_text() == following and time.time() < deadline:
+        time.sleep(0.1)
+    assert page.locator("h3").first.inner_text() != following

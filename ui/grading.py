@@ -25,6 +25,7 @@ from ui.progress import embed_corpus
 ITEM, POS, SKIP, CANDS, ERROR, TARGET, OPTIONS = "g_item", "g_pos", "g_skip", "g_cands", "g_error", "grade_target", "g_options"
 PREFETCH = "g_prefetch"  # the next query, claimed and fetched in the background while the last document is read
 LEAVING, LATER = "g_leaving", "g_later"  # the query whose q asked for confirmation; queries left half graded
+DONE, NOTICE = "g_done", "g_notice"  # (query id, text) just finished by grading its last document; a one-off note
 STRATEGY, SEGMENT, LINKED = "g_strategy", "g_segment", "g_linked"  # the queue selector, its segment, the last link applied
 KEYS = [("0–5", "grade (0 irrelevant … 5 exactly answers)"), ("Enter", "accept the suggested grade, when shown"),
         ("H", "hard negative on/off"), ("P / N", "previous / next document"), ("U", "undo your last grade"),
@@ -251,6 +252,7 @@ def flag_key(query_id: str, doc_id: str) -> str:
 
 def _guard(action) -> None:
     st.session_state.pop(ERROR, None)
+    st.session_state.pop(DONE, None)  # any other key after an auto-advance: the 'query done' note has been read
     try:
         action()
     except FlywheelError as error:
@@ -279,6 +281,11 @@ def on_leave() -> None:
     """q: leave the query. Half graded, the first q asks; the second leaves it marked 'come back later'.
     Untouched, it is simply skipped (nothing to come back to)."""
     item = current_item()
+    finished = st.session_state.pop(DONE, None)
+    if finished is not None and item is not None and item.query_id != finished[0]:
+        # The last grade already moved on: this Q means "next query", and this is it (issue 24: it skipped the new one).
+        st.session_state[NOTICE] = "You are on the next query already: the last one was finished. Press Q again to skip this one."
+        return
     done, total = graded_counts()
     if item is not None and 0 < done < total and st.session_state.get(LEAVING) != item.query_id:
         st.session_state[LEAVING] = item.query_id
@@ -302,9 +309,13 @@ def come_back(query_id: str) -> None:
 
 
 def move(step: int) -> None:
+    st.session_state.pop(DONE, None)
     rows = (st.session_state.get(CANDS) or (None, []))[1]
     pos = st.session_state.get(POS, 0) + step
     if pos >= len(rows):
+        item = current_item()
+        if item is not None:  # past the last document the next query opens at once: the page says so, and Q knows
+            st.session_state[DONE] = (item.query_id, grading.query_text(store(), item.query_id))
         leave_query()
     else:
         st.session_state[POS] = max(pos, 0)

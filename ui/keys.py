@@ -1,8 +1,14 @@
-"""The `?` overlay: every key of a page in one panel, opened and closed in the browser alone.
+"""Keys that always work: the `?` overlay of every key of a page, and the focus given back to the page.
 
 Streamlit shortcuts take only letters and digits, so `?` is a small listener in the page
 (installed once per tab): it toggles the overlay of the page on screen, Escape closes it. No
 rerun and no server work, so it costs nothing while the tab idles.
+
+Streamlit ignores shortcut keys while the focus is in an <input>, and a click on a toggle,
+checkbox, radio or a selectbox's choice leaves it there: 0–5, H or Q then did nothing until the
+page was clicked (issue 24). The same listener gives the focus back to the page after such a
+click, and after Enter (or Escape) in a one-line text box, once Streamlit has taken its value:
+type a reason, press Enter, then X. Text areas keep Enter for new lines.
 """
 
 from __future__ import annotations
@@ -15,15 +21,33 @@ _SCRIPT = """<script>
 (() => {
   if (window.__flywheelKeys) return;
   window.__flywheelKeys = true;
+  const NOT_TEXT = ['checkbox', 'radio', 'range', 'button', 'file', 'reset', 'submit', 'color'];
+  const isText = (el) => el && (el.isContentEditable || ['TEXTAREA', 'SELECT'].includes(el.tagName)
+                                || (el.tagName === 'INPUT' && !NOT_TEXT.includes(el.type)));
+  const release = () => {  // the focus back to the page, unless the reviewer is typing or choosing
+    const active = document.activeElement;
+    if (!active || active === document.body) return;
+    const combobox = active.getAttribute('role') === 'combobox';
+    if ((active.tagName === 'INPUT' && !isText(active)) || (combobox && active.getAttribute('aria-expanded') !== 'true')) {
+      active.blur();
+    }
+  };
+  const soon = () => { setTimeout(release, 0); setTimeout(release, 150); };  // after Streamlit's own handler and re-render
+  document.addEventListener('click', soon, true);
+  document.addEventListener('change', soon, true);
   document.addEventListener('keydown', (event) => {
     const target = event.target;
-    const typing = target && (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName));
+    const typing = isText(target);
     const panels = document.querySelectorAll('[data-fw-keys]');
     if (event.key === '?' && !typing) {
       panels.forEach((p) => { p.style.display = p.style.display === 'block' ? 'none' : 'block'; });
       event.preventDefault();
     } else if (event.key === 'Escape') {
       panels.forEach((p) => { p.style.display = 'none'; });
+    }
+    const oneLine = target && target.tagName === 'INPUT' && typing && target.getAttribute('role') !== 'combobox';
+    if (oneLine && panels.length && (event.key === 'Enter' || event.key === 'Escape') && !event.ctrlKey && !event.metaKey) {
+      setTimeout(() => { if (document.activeElement === target) target.blur(); }, 0);  // Streamlit commits on Enter first
     }
   }, true);
 })();
