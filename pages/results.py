@@ -35,6 +35,9 @@ except FlywheelError as error:
     common.show_error(error)
     st.stop()
 
+steps = results.pipeline_ladder(data, metric)
+if steps:  # lead with what the labels bought over the best pipeline that needs none
+    view.ladder(steps, head["metric"])
 view.headline(head)
 label = head["metric"]
 logged = production.compare(store, data, metric, stage, common.settings().relevant_grade)

@@ -30,9 +30,16 @@ def test_train_eval_runs_split(small_store, workspace, tiny, capsys):
     assert result["status"] == "succeeded" and result["run_id"]
     names = {f"{n}@{k}" for n in ("recall", "precision", "mrr", "ndcg", "map") for k in (1, 3, 5, 10, 20)}
     assert set(result["before"]) == names == set(result["after"])
-    assert main(["eval", "--model", result["model_path"]]) == 0
+    assert set(result["baselines"]) == {"bm25", "dense", "hybrid"} and result["baselines"]["dense"] == {
+        k: v for k, v in result["before"].items() if k in result["baselines"]["dense"]}
+    assert result["pipeline"]["stages"] in (["dense"], ["bm25", "dense"]) and 0 <= result["pipeline"]["fusion_weight"] <= 1
+    assert main(["eval", "--run", result["run_id"]]) == 0  # the saved pipeline serves what the run measured as "after"
     evaluated = last_json(capsys)
     assert evaluated["eval_queries"] == 4 and evaluated["metrics"] == result["after"]
+    assert [r["name"] for r in evaluated["ladder"]] == ["bm25", "dense", "hybrid"]
+    assert main(["search", "--run", result["run_id"], "--k", "3", "silver deductible"]) == 0
+    hits = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert [h["rank"] for h in hits] == [1, 2, 3] and all(h["doc_id"] and "score" in h for h in hits)
     assert main(["runs"]) == 0
     runs = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
     assert runs[0]["run_id"] == result["run_id"] and runs[0]["status"] == "succeeded" and "after_recall@10" in runs[0]

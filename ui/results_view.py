@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.evaluation import metrics, results
+from core.evaluation import charts, metrics, results
 from core.storage.auth import Action
 from ui import auth
 from ui.grading import TARGET as GRADE_TARGET
@@ -49,6 +49,16 @@ def metric_chooser(data: results.RunData) -> tuple[str, str]:
         stage = (st.selectbox("Compared with before", stages, key="results_stage", width=220) if len(stages) > 1
                  else data.default_stage)
     return f"{name or 'recall'}@{k or 10}", stage
+
+
+def ladder(steps: dict, metric_label: str) -> None:
+    """The shipped pipeline against every rung a team could ship instead, first on the page."""
+    if steps["sentence"]:
+        st.subheader(escape(steps["sentence"], None))
+    st.plotly_chart(charts.ladder_bars(steps["rungs"], steps["shipped"], metric_label), config=PLOTLY_CONFIG, key="chart_ladder")
+    describe = steps["pipeline"].get("describe", "")
+    st.caption(f"Ships: {escape(describe)}. Grey pipelines need no labels. Fusion weights were chosen on validation "
+               "queries, never on the eval queries scored here; bars show 95% intervals over eval queries.")
 
 
 def headline(head: dict) -> None:

@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 
 from core.commands.output import bars, open_store, print_json
 from core.errors import InputError
@@ -79,24 +80,41 @@ def _train(settings: Settings, args) -> int:
     stages = stage_metrics(store, job.run_id) if args.ray is not None else job.result
     result = {"run_id": job.run_id, "status": row["status"], "model_path": row["model_path"],
               "before": summary(stages.get("before", {}), ALL), "after": summary(stages.get("after", {}), ALL),
-              "training": job.result.get("training") or row["progress"].get("training", {})}
+              "training": job.result.get("training") or row["progress"].get("training", {}),
+              "baselines": job.result.get("baselines") or {}, "pipeline": job.result.get("pipeline") or row["progress"].get("pipeline", {})}
     print(json.dumps(result))
     return 0 if row["status"] == "succeeded" else 1
 
 
 def _eval(settings: Settings, args) -> int:
-    from core.evaluation import metrics
+    """Score a model (dense), a model with a re-ranker, or a run's shipped pipeline on the eval
+    queries, beside the pipelines that need no training (BM25, dense, hybrid)."""
+    from core.evaluation import ladder, metrics
     from core.labeling import labels
     from core.search.models import Embedder
+    from core.storage.schemas import Split
     from core.storage.splits import assign_unassigned
 
     store = open_store(settings)
     assign_unassigned(store)
     ids = metrics.eval_query_ids(store)
     qrels = labels.graded_qrels(store, ids)
+    validation = labels.graded_qrels(store, metrics.split_query_ids(store, Split.train))  # the weight is never chosen on eval queries
+    texts = store.query_texts([*ids, *validation])
     with bars(args, "embedding the corpus") as progress:
-        rankings = metrics.rank_with_model(store, Embedder(args.model or None), ids, progress=progress)
-        if args.reranker:
+        stage = ladder.FirstStage(store, Embedder(args.model or None), ids, validation, texts, settings.relevant_grade, progress=progress)
+        rungs = stage.untrained()
+        rankings = rungs[ladder.DENSE]
+        if args.run:
+            from core.training.jobs import read_run
+            from core.training.pipeline import load_pipeline
+
+            run = read_run(store, args.run)
+            progress(0, 0, "loading the run's pipeline")
+            pipeline = load_pipeline(Path(run["model_path"]).parent, store)
+            progress(0, 0, "ranking eval queries with the run's pipeline")
+            rankings = pipeline.rank({q: texts[q] for q in ids if q in texts}, metrics.DEPTH)
+        elif args.reranker:
             from core.training.cross_encoder import Reranker
 
             progress(0, 0, "loading the re-ranker")
@@ -104,8 +122,12 @@ def _eval(settings: Settings, args) -> int:
             progress(0, 0, "re-ranking eval queries")
             rankings = reranker.rerank_all(store, rankings, progress)
     means, _ = metrics.compute(qrels, rankings, settings.relevant_grade)
-    print_json({"model": args.model or "bundled", "reranker": args.reranker, "eval_queries": len(metrics.judged_queries(qrels, settings.relevant_grade)),
-                "snapshot_hash": metrics.snapshot_hash(qrels), "metrics": metrics.summary(means, metrics.ALL)})
+    scored = ladder.score(qrels, rungs, settings.relevant_grade)
+    print_json({"model": args.model or "bundled", "reranker": args.reranker, "run": args.run,
+                "eval_queries": len(metrics.judged_queries(qrels, settings.relevant_grade)),
+                "snapshot_hash": metrics.snapshot_hash(qrels), "metrics": metrics.summary(means, metrics.ALL),
+                "baselines": {r.name: r.summary for r in scored}, "ladder": [r.as_dict() for r in scored],
+                "hybrid_weight": stage.choice})
     return 0
 
 
@@ -143,6 +165,7 @@ def register(subparsers) -> None:
     ev.add_argument("--model", default="", help="bi-encoder or adapter folder (default: the bundled MiniLM)")
     ev.add_argument("--reranker", default="", help="a cross-encoder run's model folder")
     ev.add_argument("--weight", type=float, default=None, help="fusion weight (default: the one chosen at training)")
+    ev.add_argument("--run", default="", help="score this run's shipped pipeline (its pipeline.json) instead of a model")
     ev.set_defaults(handler=_eval)
 
     runs = subparsers.add_parser("runs", help="list runs with status and summary metrics (one JSON line each)")

@@ -150,3 +150,26 @@ def learning_curve(frame: pd.DataFrame, metric_label: str) -> go.Figure:
     fig.update_xaxes(title="training pairs", rangemode="tozero")
     fig.update_yaxes(title=f"{metric_label} after", range=[0, 1.02])
     return _layout(fig, f"Learning curve: {metric_label} vs training data")
+
+
+LADDER_COLORS = {"untrained": BEFORE_COLOR, "trained": "#7fb3d9", "shipped": AFTER_COLOR}
+
+
+def ladder_bars(rungs: list, shipped: str, metric_label: str) -> go.Figure:
+    """Every pipeline a team could ship, bottom rung first, with its 95% interval; the shipped one stands out.
+    `rungs` are core.evaluation.ladder.Rung (duck-typed here: charts import no training code)."""
+    labels = [r.label[:1].upper() + r.label[1:] + (" (shipped)" if r.name == shipped else "") for r in rungs]
+    colors = [LADDER_COLORS["shipped"] if r.name == shipped else LADDER_COLORS["trained" if r.trained else "untrained"] for r in rungs]
+    fig = go.Figure(go.Bar(
+        y=labels, x=[r.value for r in rungs], orientation="h", marker_color=colors, texttemplate="%{x:.3f}", textposition="inside",
+        insidetextanchor="start", textfont=dict(color="white", size=14),
+        error_x=dict(type="data", symmetric=False, array=[r.ci_high - r.value for r in rungs], arrayminus=[r.value - r.ci_low for r in rungs],
+                     color="#444"),
+        hovertext=[f"95% CI {r.ci_low:.3f}–{r.ci_high:.3f}" + ("" if r.p_vs_best_untrained is None else
+                   f"; p = {r.p_vs_best_untrained:.3g} against the best pipeline without training") for r in rungs],
+        hoverinfo="text+x"))
+    fig.update_xaxes(title=metric_label, range=[0, 1.05])
+    fig.update_yaxes(autorange="reversed")
+    fig = _layout(fig, f"{metric_label} of each pipeline on the eval queries (grey: needs no labels)", height=110 + 48 * len(rungs))
+    fig.update_layout(showlegend=False, margin=dict(l=10, r=20, t=60, b=50))
+    return fig

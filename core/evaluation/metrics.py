@@ -28,18 +28,22 @@ KS = (1, 3, 5, 10, 20)
 LABELS = {"recall": "Recall", "precision": "Precision", "mrr": "MRR", "ndcg": "nDCG", "map": "MAP"}
 ALL = tuple(f"{name}@{k}" for name in NAMES for k in KS)
 SUMMARY = ("recall@5", "recall@10", "ndcg@10", "mrr@10", "map@10")
+HEADLINE_METRIC = "recall@10"  # what the Results page and the report lead with: "is the right document in the top 10?"
+VALIDATION_METRIC = "ndcg@10"  # what is chosen on: early stopping, fusion weights, learning curves, the ladder
 DEPTH = 20  # rankings are stored and scored to this depth
 Ranking = list[tuple[str, float]]
 
 
+def split_query_ids(store: Store, split: Split) -> list[str]:
+    """Approved queries of one split, in a stable order."""
+    frame = store.read("queries", where=f"split = {sql_str(Split(split).value)} AND status = {sql_str(QueryStatus.approved.value)}",
+                       columns=["query_id"])
+    return sorted(frame["query_id"])
+
+
 def eval_query_ids(store: Store) -> list[str]:
     """Approved queries of the eval split, in a stable order."""
-    frame = store.read(
-        "queries",
-        where=f"split = {sql_str(Split.eval.value)} AND status = {sql_str(QueryStatus.approved.value)}",
-        columns=["query_id"],
-    )
-    return sorted(frame["query_id"])
+    return split_query_ids(store, Split.eval)
 
 
 def snapshot_hash(qrels: Mapping[str, Mapping[str, int]]) -> str:

@@ -98,7 +98,16 @@ def render_report(store: Store, run_id: str, metric: str = results.DEFAULT_METRI
         charts.per_query_scatter(pq, head["metric"]),
         charts.first_rank_bars(results.first_rank_distribution(data, stage), ["before", stage]),
     ]
+    steps = results.pipeline_ladder(data, metric)
+    if steps:
+        figures.append(charts.ladder_bars(steps["rungs"], steps["shipped"], head["metric"]))
     blocks = [_figure(fig, first=i == 0) for i, fig in enumerate(figures)]
+    ladder_html = [
+        "<h2>The pipeline this run ships, against the best one that needs no labels</h2>",
+        f"<p class='verdict'>{_esc(steps['sentence'])}</p>" if steps["sentence"] else "",
+        f"<p class='sub'>Ships: {_esc(steps['pipeline'].get('describe', ''))}. Fusion weights were chosen on validation queries, "
+        "never on the eval queries scored here.</p>", blocks[4],
+    ] if steps else []
     run = data.run
     counts = results.data_counts(run)
     counts_frame = pd.DataFrame({"item": list(counts), "count": list(counts.values())})
@@ -112,6 +121,8 @@ def render_report(store: Store, run_id: str, metric: str = results.DEFAULT_METRI
         f"<h1>Run {_esc(run_id)}: {_esc(run.get('kind', ''))}</h1>",
         f"<p class='sub'>{_esc(run.get('name') or '')}{' · ' if run.get('name') else ''}Base model {_esc(head['model'])} · status {_esc(run.get('status', ''))} · "
         f"{_esc(when)} · compared: before vs {_esc(stage)} on {head['n']} eval queries</p>",
+        *ladder_html,
+        f"<h2>Before and after: {_esc(head['metric'])}</h2>" if steps else "",
         f"<div class='cards'>{headline_cards(head)}</div>",
         f"<p class='verdict {verdict_class(head)}'>{_esc(head['summary'])}<br>{_esc(head['verdict'])}</p>",
         "<h2>Charts</h2>", blocks[0], f"<div class='grid'><div>{blocks[1]}</div><div>{blocks[3]}</div></div>", blocks[2],

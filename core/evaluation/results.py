@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.errors import InputError
-from core.evaluation import stats
+from core.evaluation import ladder, stats
 from core.evaluation.metrics import KS, LABELS, NAMES
 from core.labeling.labels import graded_qrels
 from core.storage.schemas import RunKind, RunStatus
@@ -427,3 +427,19 @@ def drill_down(store: Store, data: RunData, metric: str = DEFAULT_METRIC, *, dir
             "top_after": table(qid, stage),
         })
     return out
+
+
+def pipeline_ladder(data: RunData, metric: str = DEFAULT_METRIC) -> dict | None:
+    """The run's ladder on `metric` (None for runs from before the ladder): its rungs, the one it
+    shipped, and the sentence that leads the page: what the labels bought over the best pipeline
+    that needs none."""
+    per_stage: dict[str, dict[str, dict]] = {}
+    for stage, query_id, values in zip(data.queries["stage"], data.queries["query_id"], data.queries["values"], strict=True):
+        per_stage.setdefault(stage, {})[query_id] = values
+    rungs = ladder.from_run(per_stage, metric)
+    if not any(r.name in (ladder.BM25, ladder.HYBRID) for r in rungs):
+        return None
+    pipeline = data.run.get("progress", {}).get("pipeline", {})
+    shipped = next((r for r in rungs if r.name == pipeline.get("shipped_rung")), None)
+    return {"rungs": rungs, "shipped": shipped.name if shipped else "", "pipeline": pipeline,
+            "sentence": ladder.sentence(shipped, rungs, metric_label(metric)) if shipped else ""}

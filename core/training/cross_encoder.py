@@ -1,13 +1,14 @@
 """Cross-encoder re-ranker: CrossEncoderTrainer on graded pairs, fused with the retriever.
 
-Labels are grade / 5 (positives 1, negatives 0) under BinaryCrossEntropyLoss, or (config
+Labels are grade / the top of the query's scale (positives 1, negatives 0) under BinaryCrossEntropyLoss, or (config
 cross_encoder_loss "lambda"; opt-in, it did not beat BCE on the demo) each train query's list of judged and mined
 documents with its grades under LambdaLoss. It starts from
 the bundled MiniLM backbone with a fresh one-logit head (no pretrained re-ranker ships
 offline). The final score is w * reranker + (1 - w) * retriever (each min-max normalised per
 query), with w chosen on validation queries from a grid that includes 0 and kept only when its
 gain over the retriever alone is significant there: a re-ranker that does not clearly help is
-switched off rather than trusted on noise.
+switched off rather than trusted on noise. A run ships the re-ranking stage of training.ltr instead,
+which starts from the fused retriever and takes this model's logit as one feature.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 from core.errors import InputError
 from core.evaluation import metrics, stats
 from core.progress import Progress
+from core.search.fusion import WEIGHTS, convex
 from core.search.models import Embedder
 from core.storage.store import Store
 from core.training.callbacks import ProgressCallback, trainer_arguments, without_printing
@@ -30,20 +32,14 @@ from core.training.data import TrainingData, cross_encoder_lists, cross_encoder_
 from core.training.jobs import Reporter
 
 RERANKER_FILE = "flywheel_reranker.json"
-WEIGHTS = tuple(round(w, 2) for w in np.linspace(0.0, 1.0, 11))
 DEFAULT_WEIGHT = 0.5
 VALIDATION_NAME = "val"
 Ranking = list[tuple[str, float]]
 
 
-def _minmax(values: np.ndarray) -> np.ndarray:
-    span = values.max() - values.min() if len(values) else 0.0
-    return (values - values.min()) / span if span > 0 else np.zeros_like(values)
-
-
 def fuse(ranking: Ranking, rerank_scores: np.ndarray, weight: float) -> Ranking:
-    retriever = _minmax(np.array([s for _, s in ranking], dtype=np.float64))
-    fused = weight * _minmax(np.asarray(rerank_scores, dtype=np.float64)) + (1.0 - weight) * retriever
+    """The re-ranker's scores fused with its first stage's by the one fusion rule (`fusion.convex`)."""
+    fused = convex(np.asarray(rerank_scores, dtype=np.float64), np.array([s for _, s in ranking], dtype=np.float64), weight)
     order = sorted(range(len(ranking)), key=lambda i: (-fused[i], i))
     return [(ranking[i][0], float(fused[i])) for i in order]
 
@@ -75,11 +71,11 @@ def choose_fusion(model: Any, rankings: Mapping[str, Ranking], data: TrainingDat
     scores = score_rankings(model, rankings, data.query_text, data.doc_text, progress)
     if reporter:
         reporter.phase("choosing the fusion weight: trying weights", len(WEIGHTS), "weights")
-    return choose_weight(rankings, scores, {q: data.validation[q] for q in rankings}, reporter.work if reporter else None)
+    return choose_weight(rankings, scores, {q: data.validation[q] for q in rankings}, reporter.work if reporter else None, data.relevant_grade)
 
 
 def choose_weight(rankings: Mapping[str, Ranking], scores: Mapping[str, np.ndarray], qrels: dict[str, dict[str, int]],
-                  progress: Progress | None = None) -> dict[str, Any]:
+                  progress: Progress | None = None, relevant_grade: int = 1) -> dict[str, Any]:
     """The fusion weight with the best validation nDCG@10 (ties go to the smaller weight), kept
     only when its gain over the retriever alone is significant (one-sided paired randomization
     test, p < ALPHA); otherwise 0. On a few dozen validation queries the best weight is often
@@ -87,7 +83,7 @@ def choose_weight(rankings: Mapping[str, Ranking], scores: Mapping[str, np.ndarr
     means, per_query = {}, {}
     for i, w in enumerate(WEIGHTS, start=1):
         fused = {q: fuse(r, scores[q], w) for q, r in rankings.items()}
-        mean, per_query[w] = metrics.compute(qrels, fused)
+        mean, per_query[w] = metrics.compute(qrels, fused, relevant_grade)
         means[w] = mean["ndcg@10"]
         if progress:
             progress(i, len(WEIGHTS))
@@ -118,18 +114,19 @@ class Reranker:
         return np.asarray(self.model.predict([(query, t) for t in texts], batch_size=64, show_progress_bar=False), dtype=np.float64)
 
     def rerank_all(self, store: Store, rankings: Mapping[str, Ranking], progress: Progress | None = None) -> dict[str, Ranking]:
-        """Each ranking fused with the re-ranker's scores. At weight 0 (validation found no weight
-        that beat the retriever) the fusion is the retriever's order, so nothing is scored: on the
-        demo that was 55 s of a 262 s run."""
+        """Each ranking of a stored query fused with the re-ranker's scores."""
+        return self.rerank_texts(store, rankings, store.query_texts(rankings), progress)
+
+    def rerank_texts(self, store: Store, rankings: Mapping[str, Ranking], query_text: Mapping[str, str],
+                     progress: Progress | None = None) -> dict[str, Ranking]:
+        """Each ranking fused with the re-ranker's scores, for queries given as text. At weight 0
+        (validation found no weight that beat the first stage) the fusion is the first stage's
+        order, so nothing is scored: on the demo that was 55 s of a 262 s run."""
         if self.weight == 0:
             return {q: fuse(r, np.zeros(len(r)), 0.0) for q, r in rankings.items()}
-        queries, docs = _texts(store, rankings)
-        scores = score_rankings(self.model, rankings, queries, docs, progress)
+        docs = store.document_texts({d for r in rankings.values() for d, _ in r})
+        scores = score_rankings(self.model, rankings, query_text, docs, progress)
         return {q: fuse(r, scores[q], self.weight) for q, r in rankings.items()}
-
-
-def _texts(store: Store, rankings: Mapping[str, Ranking]) -> tuple[dict[str, str], dict[str, str]]:
-    return store.query_texts(rankings), store.document_texts({d for r in rankings.values() for d, _ in r})
 
 
 def training_set(model: Any, config: TrainConfig, data: TrainingData) -> tuple[Any, Any, TrainConfig]:
@@ -152,7 +149,10 @@ def training_set(model: Any, config: TrainConfig, data: TrainingData) -> tuple[A
     return Dataset.from_dict(lists), LambdaLoss(model, mini_batch_size=config.batch_size), replace(config, batch_size=queries)
 
 
-def train_cross_encoder(store: Store, config: TrainConfig, data: TrainingData, retriever: Embedder, model_dir: Path, checkpoints: Path, reporter: Reporter) -> dict[str, Any]:
+def train_cross_encoder(store: Store, config: TrainConfig, data: TrainingData, retriever: Embedder, model_dir: Path, checkpoints: Path,
+                        reporter: Reporter, first_stage: Mapping[str, Ranking] | None = None) -> dict[str, Any]:
+    """Train on the graded pairs; early stopping and the fusion weight look at each validation
+    query's `first_stage` ranking (the hybrid a run ships under it), or the retriever's alone."""
     import torch
     from sentence_transformers import CrossEncoder, CrossEncoderTrainer, CrossEncoderTrainingArguments
     from sentence_transformers.cross_encoder.evaluation import CrossEncoderRerankingEvaluator
@@ -169,13 +169,21 @@ def train_cross_encoder(store: Store, config: TrainConfig, data: TrainingData, r
 
         warm = warm_start(model, store, retriever, config, checkpoints, reporter)
         reporter.phase("training")
+    if config.pretrain:
+        from core.training.warm_start import pretrain
+
+        warm |= pretrain(model, store, retriever, config, checkpoints, reporter, sorted(data.validation))
+        reporter.phase("training")
     train_dataset, loss, trained = training_set(model, config, data)
-    val_rankings = metrics.rank_with_model(store, retriever, sorted(data.validation), config.rerank_depth) if data.validation else {}
+    if first_stage is not None:
+        val_rankings = {q: list(first_stage[q])[: config.rerank_depth] for q in sorted(first_stage)}
+    else:
+        val_rankings = metrics.rank_with_model(store, retriever, sorted(data.validation), config.rerank_depth) if data.validation else {}
     evaluator, key = None, ""
     if val_rankings:
+        relevant = data.validation_relevant()
         samples = [
-            {"query": data.query_text[q], "positive": [data.doc_text[d] for d, g in data.validation[q].items() if g >= 1 and d in data.doc_text],
-             "documents": [data.doc_text[d] for d, _ in val_rankings[q]]}
+            {"query": data.query_text[q], "positive": [data.doc_text[d] for d in relevant[q]], "documents": [data.doc_text[d] for d, _ in val_rankings[q]]}
             for q in sorted(val_rankings)
         ]
         samples = [s for s in samples if s["positive"]]

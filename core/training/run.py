@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import FlywheelError, InputError
-from core.evaluation import metrics
+from core.evaluation import ladder, metrics
 from core.labeling import labels
 from core.progress import Progress
 from core.search.models import Embedder, resolve_model
@@ -27,6 +27,7 @@ from core.storage.store import Store, sql_str
 from core.training import data as trainingdata
 from core.training.config import TrainConfig
 from core.training.jobs import Job, Reporter
+from core.training.pipeline import PipelineSpec
 
 MINING_PHASE = "building training data: mining negatives"
 
@@ -98,27 +99,53 @@ def _execute(store: Store, settings: Settings, run_id: str, raw: dict[str, Any],
             cohere_stage(store, settings, run_id, qrels, before_rankings, config.cohere_model)
         except FlywheelError as error:  # an optional comparison never fails the run
             reporter.state["comparison_error"] = str(error)
+    reporter.phase("scoring pipelines that need no training: BM25 and hybrid")
+    validation = {q: docs for q, docs in data.validation.items() if q in data.query_text}
+    texts = store.query_texts(eval_ids) | {q: data.query_text[q] for q in validation}
+    baseline = ladder.FirstStage(store, base, eval_ids, validation, texts, settings.relevant_grade, corpus=(doc_ids, matrix))
+    rungs = {ladder.BM25: baseline.bm25(), ladder.DENSE: before_rankings, ladder.HYBRID: baseline.hybrid(baseline.choice["weight"])}
     reporter.raise_if_cancelled()
 
     reporter.phase("training")
     model_dir = run_dir / "model"
-    if config.kind == RunKind.bi_encoder.value:
-        from core.training.bi_encoder import train_bi_encoder
-
-        info = train_bi_encoder(config, data, base.path, model_dir, run_dir / "checkpoints", reporter)
-        after_rankings = metrics.rank_with_model(store, Embedder(str(model_dir)), eval_ids,
-                                                 progress=reporter.progress("embedding the corpus with the new model", "documents")) if reporter.primary else {}
-    elif config.kind == RunKind.adapter.value:
-        from core.training.adapter import train_adapter
-
-        info = train_adapter(store, config, data, base, model_dir, reporter)
-        after_rankings = metrics.rank_with_model(store, Embedder(str(model_dir)), eval_ids)
-    else:
+    choices = {"hybrid": baseline.choice}
+    if config.kind == RunKind.cross_encoder.value:
         from core.training.cross_encoder import Reranker, train_cross_encoder
 
-        info = train_cross_encoder(store, config, data, base, model_dir, run_dir / "checkpoints", reporter)
-        after_rankings = (Reranker(str(model_dir)).rerank_all(store, before_rankings, reporter.progress("re-ranking eval queries", "pairs"))
-                          if reporter.primary else {})
+        info = train_cross_encoder(store, config, data, base, model_dir, run_dir / "checkpoints", reporter,
+                                   first_stage=baseline.validation_first_stage(config.rerank_depth))
+        # The re-ranking rung: learning to rank from the fused score (training.ltr), the cross-encoder's logit one feature.
+        weight, depth = baseline.choice["weight"], config.rerank_depth
+        spec = PipelineSpec(["bm25", "dense", "rerank"], dense_model=config.retriever, fusion_weight=weight, reranker="model", rerank_depth=depth)
+        if reporter.primary:
+            from core.training import ltr
+
+            cross_encoder = Reranker(str(model_dir)).model
+            stage, info["ltr"] = ltr.fit_for_run(store, data, base, (doc_ids, matrix), weight, depth, baseline.validation_first_stage(depth),
+                                                baseline.candidates, cross_encoder, config.seed, reporter)
+            if stage.trees:
+                spec.ltr = stage.save(run_dir / ltr.LTR_FILE).name
+            rungs[ladder.RERANK] = stage.rerank_first(store, baseline.hybrid(weight, max(depth, metrics.DEPTH)), baseline.candidates, texts, depth,
+                                                     cross_encoder, reporter.progress("re-ranking eval queries", "pairs"))
+        shipped = ladder.RERANK
+    else:
+        if config.kind == RunKind.bi_encoder.value:
+            from core.training.bi_encoder import train_bi_encoder
+
+            info = train_bi_encoder(config, data, base.path, model_dir, run_dir / "checkpoints", reporter)
+        else:
+            from core.training.adapter import train_adapter
+
+            info = train_adapter(store, config, data, base, model_dir, reporter)
+        if reporter.primary:
+            tuned = ladder.FirstStage(store, Embedder(str(model_dir)), eval_ids, validation, texts, settings.relevant_grade,
+                                      lexical=baseline.lexical, progress=reporter.progress("embedding the corpus with the new model", "documents"))
+            choices["tuned-hybrid"] = tuned.choice
+            rungs[ladder.TUNED_DENSE] = tuned.hybrid(1.0)
+            rungs[ladder.TUNED_HYBRID] = tuned.hybrid(tuned.choice["weight"])
+        weight = choices.get("tuned-hybrid", {}).get("weight", 1.0)
+        spec = PipelineSpec(["bm25", "dense"] if weight < 1.0 else ["dense"], dense_model="model", fusion_weight=weight)
+        shipped = ladder.TUNED_HYBRID
     reporter.state["training"] = info
     reporter.raise_if_cancelled()
     if reporter.primary:  # rank 0's folder; the trainers let every rank load the best checkpoint before they return
@@ -127,19 +154,44 @@ def _execute(store: Store, settings: Settings, run_id: str, raw: dict[str, Any],
         return {"model_path": str(model_dir)}
 
     reporter.phase("evaluating after")
-    after = metrics.save_stage(store, run_id, "after", qrels, after_rankings, settings.relevant_grade)
+    for name, rankings in rungs.items():
+        if name != ladder.DENSE:  # the base model dense is "before"
+            metrics.save_stage(store, run_id, ladder.stage_name(name), qrels, rankings, settings.relevant_grade)
+    after = metrics.save_stage(store, run_id, "after", qrels, rungs[shipped], settings.relevant_grade)
+    scored = ladder.score(qrels, rungs, settings.relevant_grade)
+    spec.workspace, spec.chosen = store.uri, {"fusion": choices, "shipped": shipped, "rule": SHIPPING_RULE}
+    spec.save(run_dir)
+    pipeline = {"stages": spec.stages, "fusion_weight": spec.fusion_weight, "describe": spec.describe(), "shipped_rung": shipped,
+                "headline": ladder.sentence(next(r for r in scored if r.name == shipped), scored)}
+    if "rerank" in spec.stages:
+        pipeline["rerank_weight"] = spec.rerank_weight
+        pipeline["rerank"] = info.get("ltr", {}).get("kept")  # the learning-to-rank variant kept, or None: the first stage
+    reporter.state["ladder"] = [r.as_dict() for r in scored]
+    reporter.state["pipeline"] = pipeline
+    baselines = {r.name: r.summary for r in scored if not r.trained}
     summary = {"run_id": run_id, "config": asdict(config), "snapshot": snapshot, "training": info,
-               "before": metrics.summary(before), "after": metrics.summary(after)}
+               "before": metrics.summary(before), "after": metrics.summary(after), "baselines": baselines, "pipeline": pipeline}
     (run_dir / "flywheel_run.json").write_text(json.dumps(summary, indent=2, default=str))
-    write_card(run_dir, config, snapshot, info, before, after)
-    return {"model_path": str(model_dir), "before": before, "after": after, "training": info}
+    write_card(run_dir, config, snapshot, info, before, after, scored, spec)
+    return {"model_path": str(model_dir), "before": before, "after": after, "training": info, "baselines": baselines, "pipeline": pipeline}
 
 
-def write_card(run_dir: Path, config: TrainConfig, snapshot: dict, info: dict, before: dict, after: dict) -> None:
+SHIPPING_RULE = ("first stage: BM25 and the dense model fused, the dense weight chosen on validation queries (1 = dense alone); "
+                 "a re-ranking stage on top (LightGBM lambdarank from the fused score, with and without the cross-encoder's logit "
+                 "as a feature) is kept only when it beats its first stage there (one-sided paired test)")
+
+
+def write_card(run_dir: Path, config: TrainConfig, snapshot: dict, info: dict, before: dict, after: dict,
+               scored: list[ladder.Rung], spec: PipelineSpec) -> None:
     """A short human model card beside the model (the libraries write their own inside it)."""
     rows = "\n".join(f"| {name} | {before.get(name, 0):.4f} | {after.get(name, 0):.4f} |" for name in metrics.SUMMARY)
+    ladder_rows = "\n".join(f"| {r.label} | {r.value:.4f} | {r.ci_low:.4f}–{r.ci_high:.4f} | "
+                            f"{'' if r.p_vs_best_untrained is None else f'{r.p_vs_best_untrained:.3g}'} |" for r in scored)
     text = (
         f"# Flywheel run {run_dir.name}\n\nKind: {config.kind}. Base model: {config.base_model or 'bundled all-MiniLM-L6-v2'}.\n\n"
+        f"Ships: {spec.describe()} (`pipeline.json`; serve it with `flywheel search --run {run_dir.name}` or "
+        f"`core.training.pipeline.load_pipeline`). How it was chosen: {SHIPPING_RULE}.\n\n"
+        f"| pipeline | {metrics.VALIDATION_METRIC} | 95% CI | p vs best without training |\n|---|---|---|---|\n{ladder_rows}\n\n"
         f"Trained on {snapshot.get('train_pairs', 0)} pairs from {snapshot.get('train_queries', 0)} train queries "
         f"({snapshot.get('hard_negatives', 0)} flagged hard negatives, {snapshot.get('low_graded', 0)} low-graded, {snapshot.get('mined', 0)} mined); "
         f"Positives: {snapshot.get('positive_rule', '')}. Evaluated on {snapshot.get('eval_queries', 0)} held-out eval queries.\n\n| metric | before | after |\n|---|---|---|\n{rows}\n\n"
