@@ -137,7 +137,10 @@ class Store:
         self.lock = threading.RLock()  # serialises this process's writes (one connection, many threads)
         self._writes: dict[str, int] = {}
         self._unpublished: tuple[int | None, tuple[str, ...]] = (None, ())  # (journal version, import sources)
-        self.ensure_tables()
+        self.keep_versions = timedelta(days=7)  # how long compaction keeps old versions: the workspace's retention, set below
+        from core.storage.migrations import open_workspace
+
+        open_workspace(self, self.ensure_tables)  # refuses a newer workspace, migrates an older one (core.storage.migrations)
         from core.storage.operations import recover
 
         self.recovered: list[str] = recover(self)
@@ -348,7 +351,7 @@ class Store:
         """Merge small fragments (many single-row upserts) so reads stay fast; this also folds rows
         written since into the table's indexes, and builds its scalar indexes once it is big enough."""
         try:
-            self.table(name).optimize(cleanup_older_than=timedelta(days=7))
+            self.table(name).optimize(cleanup_older_than=self.keep_versions)
         except Exception:  # noqa: BLE001 - compaction is an optimisation; a failed one changes nothing
             pass
         self.ensure_scalar_indexes(name)
