@@ -63,3 +63,11 @@ def test_an_audit_of_every_query_needs_no_judge():
 def test_too_few_audit_queries_say_what_to_do():
     with pytest.raises(InputError, match="at least 3 audit queries.*grade the audit queue"):
         ppi.estimate([0.5, 0.2], [0.5, 0.1], [0.3] * 10)
+
+
+def test_a_judge_that_never_varies_gives_the_classical_interval():
+    y = np.array([0.2, 0.4, 0.9, 0.5, 0.7])
+    found = ppi.estimate(y, np.zeros(5), np.zeros(20))
+    assert np.isfinite([found.ppi.low, found.ppi.high]).all()
+    assert found.ppi.estimate == pytest.approx(found.classical.estimate) and found.ppi.width == pytest.approx(found.classical.width)
+    assert not found.used_ppi and "does not vary" in found.note

@@ -102,8 +102,11 @@ def estimate(human, judge_audit, judge_rest, alpha: float = ALPHA) -> Estimate:
     if big_n == 0:
         return Estimate(n, n, classical, classical, float(n), r, threshold, False,
                         "Every query in scope is in the audit sample: people's grades alone answer it.")
-    point = float(np.asarray(ppi_py.ppi_mean_pointestimate(y, yhat, rest)).reshape(-1)[0])
-    low, high = (float(np.asarray(v).reshape(-1)[0]) for v in ppi_py.ppi_mean_ci(y, yhat, rest, alpha=alpha))
+    # A judge that gives every query the same value carries no information, and PPI++'s lambda
+    # (a ratio of its covariance to its variance) is 0/0: lambda 0 is the classical estimate.
+    lam = 0.0 if np.ptp(np.concatenate([yhat, rest])) == 0 else None
+    point = float(np.asarray(ppi_py.ppi_mean_pointestimate(y, yhat, rest, lam=lam)).reshape(-1)[0])
+    low, high = (float(np.asarray(v).reshape(-1)[0]) for v in ppi_py.ppi_mean_ci(y, yhat, rest, alpha=alpha, lam=lam))
     ppi = Interval(point, low, high)
     effective = n * (classical.width / ppi.width) ** 2 if ppi.width > 0 else float(n)
     used = r is not None and r >= threshold

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from core.labeling.labels import FLYWHEEL_TOP, GRADE_MEANINGS
 from core.labeling.llm import LLMClient
-from core.storage.schemas import RunKind, RunStatus, Suggestion, now
+from core.storage.schemas import IMPORT_REVIEWER, RunKind, RunStatus, Split, Suggestion, now
 from core.storage.store import Store, sql_in, sql_str
 
 PROMPT_VERSION = "judge-v1"
@@ -80,6 +80,11 @@ def _probability(score: float) -> float:
     return score if 0.0 <= score <= 1.0 else 1.0 / (1.0 + math.exp(-score))
 
 
+def cross_encoder_grade(score: float) -> int:
+    """A re-ranker's score as a grade: its relevance probability × FLYWHEEL_TOP, rounded."""
+    return int(round(FLYWHEEL_TOP * _probability(float(score))))
+
+
 def offline_suggest(store: Store, query_id: str, candidates: pd.DataFrame | list[dict], cross_encoder: Any = None, run_id: str = "") -> pd.DataFrame:
     """Suggest from the cross-encoder (its probability × FLYWHEEL_TOP as a grade) or, without one, the retriever score."""
     candidates = pd.DataFrame(candidates, columns=None if len(candidates) else ["doc_id", "score"])
@@ -91,7 +96,7 @@ def offline_suggest(store: Store, query_id: str, candidates: pd.DataFrame | list
         texts = [f"{t}\n{x}" if t else x for t, x in zip(docs["title"], docs["text"], strict=False)]
         scores = [float(s) for s in cross_encoder.predict([(query, t) for t in texts], show_progress_bar=False)]
         agent = f"cross-encoder:{run_id}"
-        rows = [Suggestion(query_id=query_id, doc_id=d, agent=agent, grade=float(round(FLYWHEEL_TOP * _probability(s))), score=s, created_at=stamp)
+        rows = [Suggestion(query_id=query_id, doc_id=d, agent=agent, grade=float(cross_encoder_grade(s)), score=s, created_at=stamp)
                 for d, s in zip(docs["doc_id"], scores, strict=False)]
     else:
         agent = "retriever"
@@ -130,3 +135,44 @@ def describe(suggestion: dict) -> tuple[int | None, str]:
         return None, f"The retriever finds it {'very ' if score >= 0.6 else ''}{'similar' if score >= 0.3 else 'not very similar'} " \
                      f"(cosine {float(score):.2f}): closeness of words and topic, not a grade."
     return None, ""
+
+
+# -- track records: how often each suggesting agent agreed with people on this workspace ------
+MODEL_AGENTS = ("cross-encoder:",)  # agents that trained on this workspace's train split: scored on eval queries only
+
+
+def people_grades(store: Store, query_ids: list[str] | None = None) -> pd.DataFrame:
+    """People's own grades (no imported qrels, no grade accepted from a suggestion): query_id, doc_id, reviewer, grade."""
+    where = sql_in("query_id", query_ids) if query_ids is not None else None
+    frame = store.read("judgments", where=where, columns=["query_id", "doc_id", "reviewer", "grade", "origin"])
+    own = ~frame["reviewer"].str.startswith(IMPORT_REVIEWER) & (frame["origin"].fillna("") == "")
+    return frame[own].drop(columns="origin").reset_index(drop=True)
+
+
+def track_records(store: Store) -> dict[str, dict[str, float]]:
+    """Per agent with graded suggestions: pairs compared with people's own grades, exact and
+    within-one shares. A model agent counts only on eval-split queries (it trained on the rest)."""
+    found = store.read("suggestions", where="grade IS NOT NULL", columns=["query_id", "doc_id", "agent", "grade"])
+    if found.empty:
+        return {}
+    people = people_grades(store, sorted(set(found["query_id"])))
+    if people.empty:
+        return {}
+    evals = set(store.read("queries", where=f"split = {sql_str(Split.eval.value)}", columns=["query_id"])["query_id"])
+    both = found.merge(people, on=["query_id", "doc_id"], suffixes=("_judge", ""))
+    both = both[~both["agent"].str.startswith(MODEL_AGENTS) | both["query_id"].isin(evals)]
+    out = {}
+    for agent, rows in both.groupby("agent"):
+        diff = (rows["grade_judge"] - rows["grade"]).abs()
+        out[str(agent)] = {"pairs": int(len(rows)), "exact": float((diff == 0).mean()), "within_one": float((diff <= 1).mean()),
+                           "held_out": bool(str(agent).startswith(MODEL_AGENTS))}
+    return out
+
+
+def record_words(record: dict[str, float] | None) -> str:
+    """The track record beside a suggestion, in words; '' when there is none yet."""
+    if not record:
+        return ""
+    where = " (eval-split queries, which it did not train on)" if record.get("held_out") else ""
+    return (f"Track record here: agrees with people {record['within_one']:.0%} within one grade, {record['exact']:.0%} exactly, "
+            f"on {record['pairs']} graded pairs{where}.")

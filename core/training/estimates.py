@@ -1,0 +1,77 @@
+"""A run's metric over every query in scope, from a judge's grades everywhere and people's on the
+audit sample (core.evaluation.ppi), beside people's audit sample alone.
+
+The run is served as it shipped (its pipeline.json), so every query in scope is ranked, not only
+the judged ones; the judge grades each ranking's top k; people's grades come from the audit
+sample (core.labeling.audit), the only random sample of them (grades accepted from a suggestion
+count there, and their number is reported). A query with no relevant document
+counts 0, under people's grades and the judge's alike, so the mean is over every query in scope.
+Against another run (or the base model), the per-query differences are estimated the same way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.errors import InputError
+from core.evaluation import metrics, ppi
+from core.evaluation.judges import Judge, judge_qrels, per_query, qrels_of, reference
+from core.labeling import audit
+from core.search.models import Embedder
+from core.storage.schemas import RunStatus
+from core.storage.store import Store, sql_str
+from core.training.pipeline import load_pipeline
+
+BASE = "base"  # --against base: the bundled model's dense ranking, what every run starts from
+Rankings = dict[str, list[tuple[str, float]]]
+
+
+def run_rankings(store: Store, run_id: str, query_ids: list[str]) -> Rankings:
+    """The run's shipped pipeline's top DEPTH for each query (BASE: the base model, dense)."""
+    if run_id == BASE:
+        return metrics.rank_with_model(store, Embedder(None), query_ids)
+    rows = store.read("runs", where=f"run_id = {sql_str(run_id)}", columns=["status", "model_path"])
+    if rows.empty or rows["status"].iloc[0] != RunStatus.succeeded.value:
+        raise InputError(f"an estimate expects a succeeded run, but there is no succeeded run '{run_id}'; list runs with `flywheel runs`")
+    pipeline = load_pipeline(Path(rows["model_path"].iloc[0]).parent, store)
+    return pipeline.rank(store.query_texts(query_ids), metrics.DEPTH)
+
+
+def check_metric(metric: str) -> str:
+    if metric not in metrics.ALL:
+        raise InputError(f"an estimate expects a metric such as ndcg@10 or recall@10 (one of {', '.join(metrics.ALL)}), but got '{metric}'")
+    return metric
+
+
+def estimate(store: Store, run_id: str, judge: Judge, *, metric: str = metrics.VALIDATION_METRIC, scope: str = "eval",
+             against: str = "", include_imports: bool = False, audit_size: int = 0, relevant_grade: int = 1) -> dict[str, Any]:
+    """The PPI++ and classical estimates of `metric` (or its change against `against`) as JSON-ready values."""
+    check_metric(metric)
+    in_scope = audit.scope_queries(store, scope)
+    queries = judge.allowed(in_scope)
+    state = audit.audit(store, scope, include_imports=include_imports)
+    allowed = set(queries)
+    sample = [q for q in state.sample if q in allowed][: audit_size or None]
+    if len(sample) < ppi.MIN_AUDIT:
+        raise InputError(f"an estimate expects at least {ppi.MIN_AUDIT} audit queries graded in full, but got {len(sample)} "
+                         f"({state.progress_line()}); grade the audit queue on the Grade page")
+    rest = sorted(allowed - set(sample))
+    ranked = [run_rankings(store, run_id, queries)] + ([run_rankings(store, against, queries)] if against else [])
+    labels, accepted = reference(store, include_imports, sample, keep_accepted=True)
+    people = qrels_of(labels)
+    tops = dict(zip(labels["query_id"], labels["top"]))
+    k = int(metric.split("@")[1])
+    graded = judge_qrels(judge, ranked, queries, k, {q: people.get(q, {}) for q in sample}, tops)
+
+    def values(qrels, ids: list[str]) -> np.ndarray:
+        out = per_query(qrels, ranked[0], ids, metric, relevant_grade)
+        return out - per_query(qrels, ranked[1], ids, metric, relevant_grade) if against else out
+
+    found = ppi.estimate(values(people, sample), values(graded, sample), values(graded, rest))
+    return {"metric": metric, "judge": judge.name, "run": run_id, "against": against or None, "scope": scope,
+            "audit_queries": found.audit_queries, "queries": found.queries, **{k: v for k, v in found.as_dict().items() if k in
+            ("ppi", "classical", "effective_queries", "correlation", "threshold", "used_ppi", "note")},
+            "held_out": judge.held_out, "left_out_of_scope": len(in_scope) - len(queries), "accepted_suggestions_in_audit": accepted}
