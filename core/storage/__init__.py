@@ -11,6 +11,9 @@ workspace data as such.
 - status: counts, milestones and the next step.
 - auth: users file, roles, the permission check; accounts: user changes with their events;
   sessions: signed sign-in tokens (the app's cookie); throttle: failed sign-ins per name.
+- migrations: the schema version, older workspaces brought forward; retention: how long old
+  table versions are kept, the daily optimize; backup: consistent snapshots and their restore.
 """
 
-__all__ = ["schemas", "store", "claims", "imports", "splits", "demo", "archive", "status", "auth", "accounts", "sessions", "throttle"]
+__all__ = ["schemas", "store", "claims", "imports", "splits", "demo", "archive", "status", "auth", "accounts", "sessions", "throttle",
+           "migrations", "retention", "backup"]
