@@ -86,6 +86,7 @@ def test_cli_curve_stores_points_prints_json_and_reuses_them_until_labels_change
     out = last_json(capsys)
     assert {"kind", "metric", "points", "fit", "projection", "backtest"} <= set(out) and out["reused"] is False
     assert out["kind"] == "adapter" and out["metric"] == "ndcg@10"
+    assert set(out["baselines"]) == {"bm25", "hybrid"} and all(0 <= v <= 1 for v in out["baselines"].values())  # lines to clear
     assert [p["fraction"] for p in out["points"]] == [0.34, 0.67, 1.0]
     assert [p["train_queries"] for p in out["points"]] == [5, 11, 16]  # 16 train queries (too few for a validation set)
     assert all(0 <= p["value"] <= 1 and p["seeds"] == 2 for p in out["points"])

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.errors import FlywheelError
-from core.evaluation import metrics
+from core.evaluation import ladder, metrics
 from core.evaluation.results import metric_label
 from core.labeling.grading import Strategy
 from core.settings import Settings
@@ -74,6 +74,9 @@ def figure(result: dict) -> go.Figure:
                         name=f"backtest: predicted from smaller subsets (error {back['error']:.3f})")
     if result.get("base") is not None:
         fig.add_hline(y=result["base"], line={"dash": "dot", "color": BASE}, annotation_text=f"base model {result['base']:.3f}")
+    for name, value in (result.get("baselines") or {}).items():  # what needs no labels: the curve has to clear these
+        fig.add_hline(y=value, line={"dash": "dash", "color": BASE}, annotation_text=f"{ladder.LABELS[name]} {value:.3f}",
+                      annotation_position="bottom right")
     fig.update_layout(xaxis_title="train queries", yaxis_title=label, height=380, margin={"l": 10, "r": 10, "t": 30, "b": 10},
                       legend={"orientation": "h", "yanchor": "top", "y": -0.2})
     return fig

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import InputError
-from core.evaluation import metrics
+from core.evaluation import ladder, metrics
 from core.evaluation.results import metric_label, parse_metric
 from core.labeling import labels
 from core.progress import Progress
@@ -253,6 +253,12 @@ def execute(store: Store, settings: Settings, run_id: str, raw: dict[str, Any], 
     store.update_where("runs", f"run_id = {sql_str(run_id)}", {"snapshot": json.dumps(snapshot), "snapshot_hash": metrics.snapshot_hash(qrels)})
     reporter.phase("evaluating the base model")
     _save_point(store, run_id, 0.0, 0, None, qrels, metrics.rank_with_model(store, base, eval_ids), settings.relevant_grade)
+    reporter.phase("scoring pipelines that need no training: BM25 and hybrid")
+    validation = {q: docs for q, docs in data.validation.items() if q in data.query_text}
+    untrained = ladder.FirstStage(store, base, eval_ids, validation, store.query_texts(eval_ids) | {q: data.query_text[q] for q in validation},
+                                  settings.relevant_grade).untrained()
+    for name in (ladder.BM25, ladder.HYBRID):  # the reference lines a curve has to clear: both need no labels
+        metrics.save_stage(store, run_id, name, qrels, untrained[name], settings.relevant_grade)
     frozen = Frozen.build(store, base, data, eval_ids) if config.kind == RunKind.adapter.value else None
     plan = [(seed, fraction) for seed in range(config.seeds) for fraction in config.fractions]
     budget = config.time_budget_s / len(plan) if config.time_budget_s else 0.0
@@ -362,6 +368,8 @@ def summarize(store: Store, run_id: str, metric: str = DEFAULT_METRIC) -> dict[s
                     "seed_std": None if values.loc[f, "count"] < 2 else round(float(values.loc[f, "std"]), 4), "seeds": int(values.loc[f, "count"])}
                    for f in by_fraction.index],
         "base": None if base.empty else round(float(base["values"].iloc[0][metric]), 4),
+        "baselines": {name: round(values[metric], 4) for name, values in metrics.stage_metrics(store, run_id).items()
+                      if name in ladder.NO_TRAINING and metric in values},  # BM25 and hybrid: what needs no labels
         "fit": result.fit.as_dict(),
         "projection": axis(result.projection),
         "band": axis(result.band),
