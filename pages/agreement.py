@@ -1,11 +1,12 @@
-"""Agreement: how much reviewers agree (kappa per pair, alpha overall), where they disagree
-most (one click to re-grade), and how much and how fast each reviewer grades."""
+"""Agreement: how much reviewers agree (kappa per pair, alpha overall), how far each judge agrees
+with them, where they disagree most (one click to re-grade), and how much and how fast each reviewer grades."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from core.labeling import agreement
+from ui import judges_view
 from ui.common import store
 from ui.grading import TARGET
 from ui.safe_text import code, escape, see_all, short
@@ -43,6 +44,8 @@ if result.items:
     with st.expander("How to read κ and α", icon=":material/info:", expanded=result.items < agreement.FEW_ITEMS):
         st.markdown(f"**Scales.** κ: {agreement.KAPPA_SCALE}.  \nα: {agreement.ALPHA_SCALE}.")
         st.markdown(agreement.why_they_differ(result.items, min(kappas) if kappas else None, result.alpha))
+
+judges_view.judges_section(include)
 
 st.subheader("Widest disagreements")
 worst = agreement.with_texts(db, agreement.disagreements(judgments, top=20))

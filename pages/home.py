@@ -6,6 +6,7 @@ import streamlit as st
 
 from core.errors import FlywheelError
 from core.evaluation.results import latest_headline
+from core.labeling.audit import audit
 from core.labeling.review import review_summary
 from core.storage.demo import load_demo
 from core.storage.status import milestones, next_step, status
@@ -50,6 +51,9 @@ st.subheader("Flywheel milestones")
 for milestone in milestones(counts):
     mark = ":material/check_circle:" if milestone["reached"] else ":material/pending:"
     st.progress(milestone["progress"], text=f"{mark} **{milestone['name']}** — {milestone['value']:,} / {milestone['target']:,}. {milestone['why']}")
+audited = audit(store(), "eval")
+if audited.order:  # what estimates with a judge may use (Results): a random sample, graded in order on Grade
+    st.caption(f":material/shuffle: {audited.progress_line()} Grade it with the 'audit sample' queue; estimates with a judge use it.")
 
 st.subheader("Synthetic queries")
 summary = review_summary(store())

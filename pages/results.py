@@ -10,8 +10,8 @@ from core.errors import FlywheelError
 from core.evaluation import charts, production, report, results
 from core.storage.auth import Action
 from core.storage.spreadsheet import spreadsheet_csv
-from core.training import jobs
-from ui import auth, common, curve_view, errors
+from core.training import estimates, jobs
+from ui import auth, common, curve_view, errors, judges_view
 from ui import results_view as view
 
 st.title("Results")
@@ -144,3 +144,4 @@ with export_tab:  # cheap: the HTML report is built only when its button is clic
         st.caption(f"Same report from the command line: `flywheel report {run_id} --out report.html`")
 
 curve_view.section(store, common.settings(), common.user())
+judges_view.estimate_section(estimates.shipped_runs(store))

@@ -74,3 +74,15 @@ def test_an_older_workspace_gains_the_origin_column(tmp_path):
     assert "origin" in store.table("judgments").schema.names
     grading.grade(store, "ann", "q1", "d1", 5, origin="llm:x")
     assert store.read_rows("judgments")[0]["origin"] == "llm:x"
+
+
+def test_home_shows_the_audit_progress(small_store):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT
+
+    grade_in_full(small_store, "ann", audit.audit(small_store, "eval").order[0])
+    at = AppTest.from_file(str(ROOT / "pages" / "home.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    assert any("Audit sample: 1 of 4 eval-split queries graded in full" in c.value for c in at.caption)

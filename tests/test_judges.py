@@ -164,3 +164,46 @@ def test_track_records_score_model_agents_on_eval_queries_only(small_store):
     words = suggestions.record_words(records["cross-encoder:r1"])
     assert "agrees with people 50% within one grade" in words and "did not train on" in words
     assert suggestions.record_words(None) == ""
+
+
+def test_agreement_page_scores_a_judge_beside_the_reviewers(runs):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT
+
+    at = AppTest.from_file(str(ROOT / "pages" / "agreement.py"), default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    assert at.multiselect(key="a_judges").options == ["cross-encoder:ce1", "pipeline:ce1", "bi-encoder:bi1", "pipeline:bi1", "retriever"]
+    at.multiselect(key="a_judges").set_value(["cross-encoder:ce1"])
+    at.toggle(key="a_judges_on").set_value(True)
+    at.run()
+    assert not at.exception, at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert "**cross-encoder:ce1** · Agrees with people" in text and "eval-split queries only" in text
+    assert {m.label for m in at.metric} >= {"κ (quadratic)", "κ (relevant or not)", "Kendall τ of systems", "Mean absolute error"}
+
+
+def test_results_page_estimates_a_run_with_a_judge(runs, workspace):
+    from streamlit.testing.v1 import AppTest
+
+    from core.evaluation import metrics
+    from core.labeling.labels import graded_qrels
+    from tests.conftest import ROOT
+
+    ids = metrics.eval_query_ids(runs)
+    ranked = estimates.run_rankings(runs, "ce1", ids)
+    for stage in ("before", "after"):
+        metrics.save_stage(runs, "ce1", stage, graded_qrels(runs, ids), ranked, 1)
+    assert set(estimates.shipped_runs(runs)) == {"ce1", "bi1"}
+    at = AppTest.from_file(str(ROOT / "pages" / "results.py"), default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    assert any("0 of 4 eval-split queries graded in full" in c.value for c in at.caption)
+    at.selectbox(key="e_judge").set_value("cross-encoder:ce1")
+    at.toggle(key="e_imports").set_value(True)
+    at.toggle(key="e_on").set_value(True)
+    at.run()
+    assert not at.exception, at.exception
+    assert any("audit sample alone" in m.label for m in at.metric)
+    assert any("alone answer it" in i.value for i in at.info)  # all 4 eval queries are audited: no judge needed

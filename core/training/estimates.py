@@ -23,7 +23,7 @@ from core.labeling import audit
 from core.search.models import Embedder
 from core.storage.schemas import RunStatus
 from core.storage.store import Store, sql_str
-from core.training.pipeline import load_pipeline
+from core.training.pipeline import PIPELINE_FILE, load_pipeline
 
 BASE = "base"  # --against base: the bundled model's dense ranking, what every run starts from
 Rankings = dict[str, list[tuple[str, float]]]
@@ -38,6 +38,13 @@ def run_rankings(store: Store, run_id: str, query_ids: list[str]) -> Rankings:
         raise InputError(f"an estimate expects a succeeded run, but there is no succeeded run '{run_id}'; list runs with `flywheel runs`")
     pipeline = load_pipeline(Path(rows["model_path"].iloc[0]).parent, store)
     return pipeline.rank(store.query_texts(query_ids), metrics.DEPTH)
+
+
+def shipped_runs(store: Store) -> list[str]:
+    """Succeeded runs that saved a pipeline (the ones an estimate can serve), newest first."""
+    rows = store.read("runs", where=f"status = {sql_str(RunStatus.succeeded.value)}", columns=["run_id", "model_path", "finished_at"])
+    rows = rows.sort_values("finished_at", ascending=False)
+    return [r for r, path in zip(rows["run_id"], rows["model_path"]) if path and (Path(path).parent / PIPELINE_FILE).exists()]
 
 
 def check_metric(metric: str) -> str:
