@@ -207,3 +207,28 @@ def test_results_page_estimates_a_run_with_a_judge(runs, workspace):
     assert not at.exception, at.exception
     assert any("audit sample alone" in m.label for m in at.metric)
     assert any("alone answer it" in i.value for i in at.info)  # all 4 eval queries are audited: no judge needed
+
+
+def test_the_llm_judge_through_the_providers_api(small_store, workspace, monkeypatch, capsys):
+    from tests.http_stub import serve
+    from tests.test_judge import OpenAIStub
+
+    people(small_store)
+    OpenAIStub.requests, OpenAIStub.status = [], 200
+    with serve(OpenAIStub) as url:
+        monkeypatch.setenv("FLYWHEEL_LLM", "openai/judge-mini")
+        monkeypatch.setenv("FLYWHEEL_LLM_BASE_URL", url + "/v1")
+        monkeypatch.setenv("OPENAI_API_KEY", "test")
+        base = ["--workspace", workspace.workspace, "judges", "--judge", "llm"]
+        assert main(base) == 2  # nothing stored, not allowed to ask
+        assert "expects stored LLM grades or a configured LLM" in capsys.readouterr().err
+        assert main(base + ["--ask", "--max-calls", "4"]) == 0
+        first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["judges"][0]
+        assert len(OpenAIStub.requests) == 4 and (first["pairs"], first["ungraded"]) == (4, 6)
+        assert main(base + ["--ask"]) == 0  # asks only for the 6 pairs it has not graded
+        found = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["judges"][0]
+    assert len(OpenAIStub.requests) == 10 and (found["pairs"], found["ungraded"]) == (10, 0)
+    assert "never trained on this workspace" in found["held_out"]
+    assert small_store.count("suggestions", "agent = 'llm:openai/judge-mini@judge-v1'") == 10
+    assert main(base) == 0  # stored grades are enough now, without asking
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["judges"][0]["pairs"] == 10
