@@ -47,6 +47,7 @@ class TrainConfig:
     patience: int = 3  # early stopping: evaluations without improvement
     rerank_depth: int = 20
     warm_start: bool = False  # cross-encoder: first distil the retriever's scores over synthetic queries (training.warm_start)
+    pretrain: bool = False  # cross-encoder: first train on synthetic queries, source document positive (warm_start.pretrain)
     # cross-encoder: "bce" (binary cross-entropy on grade / top, pairwise rows) or "lambda" (LambdaLoss
     # on each train query's list of judged and mined documents, labels the grades; opt-in: on the demo it
     # scored 0.465 validation nDCG@10 alone against bce's 0.475, retriever 0.675; bench/README.md)
