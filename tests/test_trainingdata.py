@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import pytest
+
 from core.search import mining
 from core.storage.schemas import Judgment, Query, now
 from core.training import data as trainingdata
+from core.training.config import TrainConfig
+from tests.conftest import SMALL_DOCS
+from tests.tiny_model import build_tiny_model
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> str:
+    return build_tiny_model(tmp_path_factory.mktemp("tiny"))
 
 
 def _judge(store, rows):
@@ -192,3 +202,47 @@ def test_the_margin_is_measured_against_the_positive_the_retriever_scores_highes
     assert mining.closest_positive(embedder.model, queries, {"q": ["far", "near"]}, None) == {"q": ["far"]}  # no vectors: first listed
     scores = {d: float(v @ embedder.model.encode_query(["document retrieval and indexing"], normalize_embeddings=True)[0]) for d, v in vectors.items()}
     assert scores["near"] > scores["far"] and np.isfinite(list(scores.values())).all()
+
+
+class _Evaluator(Exception):
+    """Raised by a stand-in evaluator with what the trainer gave it, before any training step."""
+
+
+@pytest.mark.parametrize("kind", ["bi-encoder", "cross-encoder"])
+def test_validation_counts_as_relevant_what_the_eval_does(small_store, tmp_path, tiny, monkeypatch, kind):
+    """With FLYWHEEL_RELEVANT_GRADE=2 the eval does not count a grade 1; early stopping must not either
+    (both trainers counted every grade >= 1)."""
+    from sentence_transformers.cross_encoder import evaluation as cross_evaluation
+    from sentence_transformers.sentence_transformer import evaluation as bi_evaluation
+
+    from core.search.models import Embedder
+    from core.training.bi_encoder import train_bi_encoder
+    from core.training.cross_encoder import train_cross_encoder
+
+    stamp = now()
+    small_store.add("queries", [Query(query_id=f"v{i}", text=f"{SMALL_DOCS[i][1]}?", split="train", created_at=stamp) for i in range(8)])
+    _judge(small_store, [(f"v{i}", SMALL_DOCS[i][0], "ann", 5, False) for i in range(8)]
+           + [(f"v{i}", SMALL_DOCS[i + 1][0], "ann", 1, False) for i in range(8)])
+    data = trainingdata.build(small_store, validation_fraction=0.5, relevant_grade=2)
+    marginal = {(q, d) for q, docs in data.validation.items() for d, g in docs.items() if g == 1}
+    assert len(data.validation) >= 5 and marginal
+
+    def evaluator(*args, **kwargs):
+        raise _Evaluator(kwargs.get("relevant_docs") or args[0])
+
+    config = TrainConfig(kind=kind, base_model=tiny, batch_size=4).resolved()
+    with pytest.raises(_Evaluator) as caught:
+        if kind == "bi-encoder":
+            monkeypatch.setattr(bi_evaluation, "InformationRetrievalEvaluator", evaluator)
+            train_bi_encoder(config, data, tiny, tmp_path / "model", tmp_path / "checkpoints", None)
+        else:
+            monkeypatch.setattr(cross_evaluation, "CrossEncoderRerankingEvaluator", evaluator)
+            train_cross_encoder(small_store, config, data, Embedder(tiny), tmp_path / "model", tmp_path / "checkpoints", None)
+    given = caught.value.args[0]
+    if kind == "bi-encoder":
+        relevant = {(q, d) for q, docs in given.items() for d in docs}
+    else:
+        query_of, doc_of = {t: q for q, t in data.query_text.items()}, {t: d for d, t in data.doc_text.items()}
+        relevant = {(query_of[s["query"]], doc_of[t]) for s in given for t in s["positive"]}
+    assert relevant and not relevant & marginal
+    assert relevant == {(q, d) for q, docs in data.validation.items() for d, g in docs.items() if g >= 2}

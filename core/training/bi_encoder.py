@@ -63,7 +63,7 @@ def train_bi_encoder(config: TrainConfig, data: TrainingData, base_path: str, mo
     evaluator = None
     key = ""
     if data.validation:
-        relevant = {q: {d for d, g in docs.items() if g >= 1} for q, docs in data.validation.items()}
+        relevant = {q: set(docs) for q, docs in data.validation_relevant().items()}
         evaluator = InformationRetrievalEvaluator(
             queries={q: data.query_text[q] for q in data.validation}, corpus=validation_corpus(data, config.seed),
             relevant_docs=relevant, name=VALIDATION_NAME, ndcg_at_k=[10], mrr_at_k=[10], accuracy_at_k=[5], precision_recall_at_k=[5],

@@ -18,7 +18,15 @@ from typing import Any
 
 import numpy as np
 
-from core.labeling.labels import FLYWHEEL, Scale, graded_labels, negative_ceiling, positive_rule, positive_threshold
+from core.labeling.labels import (
+    FLYWHEEL,
+    Scale,
+    graded_labels,
+    negative_ceiling,
+    positive_rule,
+    positive_threshold,
+    relevant_documents,
+)
 from core.progress import Progress
 from core.search.mining import training_negatives
 from core.storage.schemas import QueryOrigin, QueryStatus, Split
@@ -41,6 +49,7 @@ class TrainingData:
     eval_query_count: int = 0
     below_threshold: int = 0  # pairs graded 1 .. below their positive threshold
     positive_grade: int = 0  # 0: the top band of each query's scale
+    relevant_grade: int = 1  # the eval's relevant grade (Settings.relevant_grade): validation counts the same documents
     scales: dict[str, Scale] = field(default_factory=dict)  # train/validation query -> its relevance scale
     warnings: list[str] = field(default_factory=list)
 
@@ -52,6 +61,10 @@ class TrainingData:
     @property
     def pairs(self) -> list[tuple[str, str]]:
         return [(q, d) for q, docs in self.positives.items() for d in docs]
+
+    def validation_relevant(self) -> dict[str, list[str]]:
+        """Per validation query, the documents its early-stopping metric counts as relevant (labels.relevant_documents)."""
+        return {q: [d for d in relevant_documents(docs, self.relevant_grade) if d in self.doc_text] for q, docs in self.validation.items()}
 
     def counts(self) -> dict[str, int]:
         sources = list(self.negative_source.values())
@@ -178,6 +191,7 @@ def build(
         eval_query_count=len(evaluation),
         below_threshold=sum(1 for q in ids for g in grades.get(q, {}).values() if 1 <= g < threshold[q]),
         positive_grade=positive_grade,
+        relevant_grade=relevant_grade,
         scales={q: scales.get(q, FLYWHEEL) for q in list(positives) + list(validation)},
     )
     data.warnings = warnings(data, negatives_per_query, mined=miner is not None)
