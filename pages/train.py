@@ -12,7 +12,7 @@ from core.storage.auth import Action
 from core.storage.schemas import RunKind
 from core.training import estimate, jobs
 from core.training import run as training
-from core.training.config import DEFAULTS, TrainConfig
+from core.training.config import DEFAULTS, TrainConfig, bounds
 from ui import auth, common
 from ui.jobs import eta as _eta
 from ui.jobs import progress_panel
@@ -54,14 +54,17 @@ with st.container(border=True):
                                help="A local folder or a hub id (the hub only where this machine can reach it).")
     c1, c2, c3 = st.columns(3)
     default = DEFAULTS[kind]  # the real values, per kind (keyed by kind so switching kind shows its own)
-    epochs = c1.number_input("Epochs", min_value=0.1, max_value=200.0, value=float(default["epochs"]), step=1.0, key=f"epochs_{kind}")
-    batch_size = c2.number_input("Batch size", min_value=2, max_value=512, value=int(default["batch_size"]), step=8, key=f"batch_{kind}")
-    learning_rate = c3.number_input("Learning rate", min_value=1e-7, max_value=0.1, value=float(default["learning_rate"]),
+    # Limits come from TrainConfig's own fields (training.config.bounds): the page, the CLI and the checks agree.
+    epochs = c1.number_input("Epochs", min_value=0.1, max_value=float(bounds("epochs")[1]), value=float(default["epochs"]), step=1.0,
+                             key=f"epochs_{kind}")
+    batch_size = c2.number_input("Batch size", *map(int, bounds("batch_size")), value=int(default["batch_size"]), step=8, key=f"batch_{kind}")
+    learning_rate = c3.number_input("Learning rate", min_value=1e-7, max_value=float(bounds("learning_rate")[1]), value=float(default["learning_rate"]),
                                     format="%.1e", step=float(default["learning_rate"]) / 2, key=f"lr_{kind}")
     c4, c5, c6 = st.columns(3)
-    max_steps = c4.number_input("Max steps (0 = no cap)", min_value=0, value=0, step=10)
-    budget_min = c5.number_input("Time budget, minutes (0 = none)", min_value=0.0, value=0.0, step=1.0)
-    negatives = c6.number_input("Hard negatives per query", min_value=0, max_value=32, value=int(default["negatives_per_query"]), key=f"negatives_{kind}")
+    max_steps = c4.number_input("Max steps (0 = no cap)", *map(int, bounds("max_steps")), value=0, step=10)
+    budget_min = c5.number_input("Time budget, minutes (0 = none)", min_value=0.0, max_value=bounds("time_budget_s")[1] / 60, value=0.0, step=1.0)
+    negatives = c6.number_input("Hard negatives per query", *map(int, bounds("negatives_per_query")), value=int(default["negatives_per_query"]),
+                                key=f"negatives_{kind}")
     with st.expander("More"):
         positive_grade = st.slider("Positive grade (0 = the top band of each query's scale)", 0, FLYWHEEL_TOP, 0,
                                    help="0: binary qrels 1, TREC 0–3 ≥ 2, Flywheel 0–5 ≥ 3, as each import's grades show. Or a fixed grade.")

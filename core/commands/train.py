@@ -19,22 +19,12 @@ from core.commands.output import bars, open_store, print_json
 from core.errors import InputError
 from core.settings import Settings
 
-TRAIN_OPTIONS = {  # flag -> (TrainConfig field, type, help)
-    "--base-model": ("base_model", str, "local path or hub id (default: the bundled MiniLM)"),
-    "--retriever": ("retriever", str, "cross-encoder: the bi-encoder whose top-k it re-ranks (default: bundled MiniLM)"),
-    "--epochs": ("epochs", float, "epochs (default per kind: bi 3, cross 2, adapter 40)"),
-    "--batch-size": ("batch_size", int, "batch size (default per kind: bi 32, cross 16, adapter 64)"),
-    "--lr": ("learning_rate", float, "learning rate (default per kind: bi/cross 5e-5, adapter 1e-3)"),
-    "--max-steps": ("max_steps", int, "stop after this many steps (0 = no cap)"),
-    "--time-budget": ("time_budget_s", float, "stop after this many seconds and keep the best model (0 = none)"),
-    "--negatives": ("negatives_per_query", int, "hard negatives per query (default per kind: bi 1, cross/adapter 3)"),
-    "--positive-grade": ("positive_grade", int, "grade that makes a positive (default 0: the top band of each query's scale, e.g. 1 on binary qrels, 3 on 0-5)"),
-    "--validation-fraction": ("validation_fraction", float, "share of train queries held out for early stopping (default 0.15)"),
-    "--patience": ("patience", int, "evaluations without improvement before early stopping (default 3)"),
-    "--seed": ("seed", int, "random seed (default 0)"),
-    "--cross-encoder-loss": ("cross_encoder_loss", str, "cross-encoder: 'bce' (default, pairwise) or 'lambda' (LambdaLoss on each query's graded list)"),
-    "--precision": ("precision", str, "'auto' (default: bf16 autocast where the CPU or GPU computes bf16 natively), 'fp32' or 'bf16'"),
-}
+
+def train_options() -> dict[str, tuple[str, type, str]]:
+    """flag -> (TrainConfig field, type, help), from the fields' own metadata (training.config)."""
+    from core.training.config import cli_options
+
+    return cli_options()
 
 
 def _split(settings: Settings, args) -> int:
@@ -57,7 +47,7 @@ def _train(settings: Settings, args) -> int:
     values = {"kind": args.kind, "mine": not args.no_mining}
     if args.warm_start is not None:  # neither flag: TrainConfig's default
         values["warm_start"] = args.warm_start
-    for flag, (name, _, _) in TRAIN_OPTIONS.items():
+    for flag, (name, _, _) in train_options().items():
         value = getattr(args, flag.lstrip("-").replace("-", "_"))
         if value is not None:
             values[name] = value
@@ -150,7 +140,7 @@ def register(subparsers) -> None:
 
     train = subparsers.add_parser("train", help="fine-tune and evaluate before/after; the last stdout line is JSON")
     train.add_argument("--kind", choices=["bi-encoder", "cross-encoder", "adapter"], default="bi-encoder")
-    for flag, (_, kind, text) in TRAIN_OPTIONS.items():
+    for flag, (_, kind, text) in train_options().items():
         train.add_argument(flag, type=kind, default=None, help=text)
     train.add_argument("--no-mining", action="store_true", help="use only flagged and low-graded negatives")
     train.add_argument("--warm-start", action=argparse.BooleanOptionalAction, default=None,
