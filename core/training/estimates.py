@@ -53,6 +53,24 @@ def check_metric(metric: str) -> str:
     return metric
 
 
+def values(store: Store, judge: Judge, ranked: list[Rankings], queries: list[str], labeled: list[str], *, metric: str,
+           include_imports: bool = False, relevant_grade: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Per-query `metric` of ranked[0] (minus ranked[1]'s, when given): people's on `labeled`, the
+    judge's on `labeled` (its pool there includes people's documents) and on the other queries,
+    and how many of people's grades were accepted from a suggestion."""
+    labels, accepted = reference(store, include_imports, labeled, keep_accepted=True)
+    people = qrels_of(labels)
+    tops = dict(zip(labels["query_id"], labels["top"]))
+    rest = [q for q in queries if q not in set(labeled)]
+    graded = judge_qrels(judge, ranked, queries, int(metric.split("@")[1]), {q: people.get(q, {}) for q in labeled}, tops)
+
+    def of(qrels, ids: list[str]) -> np.ndarray:
+        out = per_query(qrels, ranked[0], ids, metric, relevant_grade)
+        return out - per_query(qrels, ranked[1], ids, metric, relevant_grade) if len(ranked) > 1 else out
+
+    return of(people, labeled), of(graded, labeled), of(graded, rest), accepted
+
+
 def estimate(store: Store, run_id: str, judge: Judge, *, metric: str = metrics.VALIDATION_METRIC, scope: str = "eval",
              against: str = "", include_imports: bool = False, audit_size: int = 0, relevant_grade: int = 1) -> dict[str, Any]:
     """The PPI++ and classical estimates of `metric` (or its change against `against`) as JSON-ready values."""
@@ -65,19 +83,10 @@ def estimate(store: Store, run_id: str, judge: Judge, *, metric: str = metrics.V
     if len(sample) < ppi.MIN_AUDIT:
         raise InputError(f"an estimate expects at least {ppi.MIN_AUDIT} audit queries graded in full, but got {len(sample)} "
                          f"({state.progress_line()}); grade the audit queue on the Grade page")
-    rest = sorted(allowed - set(sample))
     ranked = [run_rankings(store, run_id, queries)] + ([run_rankings(store, against, queries)] if against else [])
-    labels, accepted = reference(store, include_imports, sample, keep_accepted=True)
-    people = qrels_of(labels)
-    tops = dict(zip(labels["query_id"], labels["top"]))
-    k = int(metric.split("@")[1])
-    graded = judge_qrels(judge, ranked, queries, k, {q: people.get(q, {}) for q in sample}, tops)
-
-    def values(qrels, ids: list[str]) -> np.ndarray:
-        out = per_query(qrels, ranked[0], ids, metric, relevant_grade)
-        return out - per_query(qrels, ranked[1], ids, metric, relevant_grade) if against else out
-
-    found = ppi.estimate(values(people, sample), values(graded, sample), values(graded, rest))
+    human, judged, rest, accepted = values(store, judge, ranked, queries, sample, metric=metric, include_imports=include_imports,
+                                           relevant_grade=relevant_grade)
+    found = ppi.estimate(human, judged, rest)
     return {"metric": metric, "judge": judge.name, "run": run_id, "against": against or None, "scope": scope,
             "audit_queries": found.audit_queries, "queries": found.queries, **{k: v for k, v in found.as_dict().items() if k in
             ("ppi", "classical", "effective_queries", "correlation", "threshold", "used_ppi", "note")},
