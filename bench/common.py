@@ -24,7 +24,7 @@ def run_kinds(store, settings, kinds: list[str], extra: dict | None = None) -> l
 
     results = []
     for kind in kinds:
-        started, cpu = time.time(), time.process_time()
+        started, cpu, load = time.time(), time.process_time(), os.getloadavg()[0]
         job = launch(store, settings, TrainConfig(kind=kind, **(extra or {})), background=False)
         row = read_run(store, job.run_id)
         wall, cpu_s = round(time.time() - started, 1), round(time.process_time() - cpu, 1)
@@ -32,7 +32,14 @@ def run_kinds(store, settings, kinds: list[str], extra: dict | None = None) -> l
         result = {"kind": kind, "run_id": job.run_id, "status": row["status"], "wall_s": wall, "cpu_s": cpu_s, "error": row["error"][:500],
                   "before": {n: round(before.get(n, 0.0), 4) for n in metrics.SUMMARY}, "after": {n: round(after.get(n, 0.0), 4) for n in metrics.SUMMARY},
                   "snapshot": row["snapshot"], "training": job.result.get("training", {}), "p": p_values(store, job.run_id, row["status"]),
-                  "timings": row["progress"].get("timings", {})}
+                  "timings": row["progress"].get("timings", {}), "load_1min": [round(load, 1), round(os.getloadavg()[0], 1)],
+                  # each pipeline of the ladder on the eval queries: nDCG@10 and the paired p against the rung below it
+                  "ladder": {r["name"]: {"ndcg@10": r["value"], "ci": [r["ci_low"], r["ci_high"]], "p_vs_below": r["p_vs_below"],
+                                         "p_vs_best_untrained": r["p_vs_best_untrained"], "delta_vs_best_untrained": r["delta_vs_best_untrained"]}
+                             for r in row["progress"].get("ladder", [])},
+                  "pipeline": job.result.get("pipeline", {}).get("describe", ""),
+                  "shipped": job.result.get("pipeline", {}).get("shipped_rung", ""),
+                  "headline": job.result.get("pipeline", {}).get("headline", "")}
         print(json.dumps(result), flush=True)
         results.append(result)
     return results
@@ -85,6 +92,11 @@ def table(results: list[dict]) -> str:
     for r in results:
         cells = " | ".join(f"{r['before'][n]:.4f} → {r['after'][n]:.4f}" for n in SUMMARY)
         lines.append(f"| {r['kind']} ({r['status']}) | {r['wall_s']} | {cells} | {r['p'].get('ndcg@10', '–')} |")
+    lines += ["", "| kind | ladder: nDCG@10 (p vs the rung below) | ships |", "|---|---|---|"]
+    for r in results:
+        rungs = ", ".join(f"{name} {v['ndcg@10']:.4f}" + (f" (p {v['p_vs_below']:.3g})" if v["p_vs_below"] is not None else "")
+                          for name, v in r.get("ladder", {}).items())
+        lines.append(f"| {r['kind']} | {rungs} | {r.get('pipeline', '')} |")
     return "\n".join(lines)
 
 
