@@ -175,3 +175,13 @@ def test_a_cross_encoder_run_fits_the_stage_on_train_and_validation_queries_only
                {q: [d for d, _ in json.loads(r)] for q, r in stored["hybrid"].items()}
     else:
         assert spec["ltr"] == ltr.LTR_FILE and ltr.LtrStage.load(run_dir / ltr.LTR_FILE).trees > 0
+
+
+def test_without_validation_queries_nothing_is_fitted_or_scored():
+    """No validation query to stop on or judge by: the first stage, at no cost (no first stage of
+    the train queries, no cross-encoder logits)."""
+    from core.training.data import TrainingData
+
+    data = TrainingData({"t": "x"}, {}, {"t": ["d"]}, {}, {}, {"t": {"d": 5}}, {})
+    stage, report = ltr.fit_for_run(None, data, None, None, 0.5, 20, {}, {}, cross_encoder=object())
+    assert stage.trees == 0 and report["kept"] is None and report["queries"] == 0

@@ -235,6 +235,9 @@ def fit_for_run(store: Store, data: TrainingData, embedder: Embedder, corpus: tu
     from core.labeling.labels import FLYWHEEL
 
     texts = {q: data.query_text[q] for q in sorted(data.positives)}
+    if not validation_first or not texts:  # nothing to stop on and to judge by: the first stage, and no time spent
+        return LtrStage(), {"kept": None, "variants": {}, "queries": len(validation_first), "train_queries": len(texts), "depth": depth,
+                            "why": "no validation or no train queries: the stage is the first stage"}
     if reporter:
         reporter.phase("re-ranking stage: first stage of the train queries")
     train_first, train_candidates = first_stage(store, embedder, texts, weight, depth, corpus)
