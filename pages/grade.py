@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from core.errors import FlywheelError
@@ -15,6 +16,8 @@ from ui import grading as ui
 from ui.common import require_reviewer, settings, show_error, store, user
 from ui.keys import hint, key_help
 from ui.safe_text import code, escape, see_all
+
+SUGGESTION_COLUMNS = ["doc_id", "agent", "grade", "score", "reason"]
 
 st.title("Grade relevance")
 name = require_reviewer()
@@ -48,8 +51,8 @@ st.session_state[ui.OPTIONS] = {"k": int(k), "mode": mode, "strategy": strategy,
 toggles = st.columns(3)
 blind = toggles[0].toggle("Blind mode", value=True, key="g_blind", help="Hide model scores and other reviewers' grades while grading.")
 suggest = toggles[1].toggle("Show suggestions", value=False, key="g_suggest",
-                            help="Model pre-grades and production-log signals (agent `logs`: cited or clicked, or ranked high "
-                                 "under a thumbs-down); never counted as judgments.")
+                            help="A model's grade as a badge on its button (the trained re-ranker's, or an LLM judge's), its reason on "
+                                 "hover; Enter accepts it. Production-log signals (agent `logs`) too. Never counted as judgments.")
 
 try:
     unsure = None
@@ -98,13 +101,44 @@ if not rows:
     st.stop()
 
 
-def suggestion(doc_id: str) -> tuple[int | None, list[str]]:
-    """The grade to pre-select (the first suggestion that has one) and each suggestion in plain words."""
+def offered_suggestions() -> pd.DataFrame:
+    """The query's stored suggestions. The offline one (the trained re-ranker's, else the retriever's) is made
+    on first sight: turning suggestions on is enough to see them, on the grade buttons."""
     if not suggest:
-        return None, []
+        return pd.DataFrame(columns=SUGGESTION_COLUMNS)
     found = judge.suggestions_for(db, qid)
-    described = [judge.describe(s) for s in found[found["doc_id"] == doc_id].to_dict("records")]
-    return next((g for g, _ in described if g is not None), None), [words for _, words in described if words]
+    run = judge.latest_cross_encoder(db)
+    if (f"cross-encoder:{run['run_id']}" if run else "retriever") not in set(found["agent"]):
+        judge.offline_suggest(db, qid, rows, ui.cross_encoder(run["model_path"]) if run else None, run["run_id"] if run else "")
+        found = judge.suggestions_for(db, qid)
+    return found
+
+
+def suggestion(doc_id: str) -> tuple[int | None, str, list[str], list[str]]:
+    """(the grade to offer: the first suggestion that has one, the agent that made it, the graded suggestions in plain
+    words (the badge's hover), the others (a similarity, never a grade: shown only when not blind, it is a model score))."""
+    described = [(judge.describe(s), s["agent"]) for s in suggestions[suggestions["doc_id"] == doc_id].to_dict("records")]
+    grade, agent = next(((g, agent) for (g, _), agent in described if g is not None), (None, ""))
+    return (grade, agent, [words for (g, words), _ in described if words and g is not None],
+            [words for (g, words), _ in described if words and g is None])
+
+
+def ask_judge() -> None:
+    """The LLM judge costs a call per document: asked for by the reviewer, for this query, beside the toggle."""
+    try:
+        with st.spinner("Asking the LLM judge…"):
+            judge.llm_suggest(db, make_client(settings()), qid, [r["doc_id"] for r in rows])
+    except FlywheelError as error:
+        st.session_state[ui.ERROR] = str(error)
+
+
+try:
+    suggestions = offered_suggestions()
+    if suggest and settings().llm:
+        toggles[2].button(f"Ask the LLM judge ({settings().llm})", key="g_judge", on_click=ask_judge, icon=":material/gavel:")
+except FlywheelError as error:
+    show_error(error)
+    suggestions = pd.DataFrame(columns=SUGGESTION_COLUMNS)
 
 
 def side_info(doc_id: str) -> None:
@@ -116,12 +150,6 @@ def side_info(doc_id: str) -> None:
         st.caption(f"Retriever score {row['score']:.3f} (rank {row['rank']}) · others: "
                    + (", ".join(f"{escape(r, 40)}: {g}" for r, g in zip(others["reviewer"], others["grade"], strict=False)) or "none yet"),
                    help=see_all(*others["reviewer"], limit=40))
-    if suggest:
-        found = judge.suggestions_for(db, qid)
-        for s in found[found["doc_id"] == doc_id].to_dict("records"):
-            grade = "" if s["grade"] is None or s["grade"] != s["grade"] else f"grade {int(s['grade'])} "
-            score = "" if s["score"] is None or s["score"] != s["score"] else f"score {s['score']:.3f} "
-            st.caption(f"Suggestion from {code(s['agent'])}: {grade}{score}{escape(s['reason'], 500)}")
 
 
 def guidelines_panel() -> None:
@@ -152,22 +180,25 @@ if view == "One at a time":
     ui.sync_widgets(qid, doc["doc_id"], mine.get(doc["doc_id"], {}))
     flagged = st.session_state[ui.flag_key(qid, doc["doc_id"])]
     st.progress((pos + 1) / len(rows), text=f"Document {pos + 1} of {len(rows)}")
-    suggested, said = suggestion(doc["doc_id"])
-    for words in said:
-        st.info(words + (" Press **Enter** to accept it, or any grade key." if suggested is not None else ""), icon=":material/lightbulb:")
-    if suggested is not None:  # a pre-selection only: nothing is stored until the reviewer presses a key
-        st.button(f"Accept suggestion: {suggested}", key="g_accept", shortcut="Enter", on_click=ui.on_grade, args=(suggested,))
+    suggested, agent, said, similar = suggestion(doc["doc_id"])
+    tip = "  \n\n".join(said) + "  \n\nPress **Enter** to accept it, or any grade key."
     buttons = st.container(horizontal=True, key="g_grades")  # full labels, wrapping when narrow
-    for g in grading.GRADES:
-        buttons.button(f"{g} · {GRADE_MEANINGS[g].split(':')[0]}", key=f"grade_{g}", shortcut=str(g), on_click=ui.on_grade, args=(g,),
-                       type="primary" if mine.get(doc["doc_id"], {}).get("grade") == g else "secondary",
-                       icon=":material/lightbulb:" if g == suggested else None)
-    actions = st.columns(5)
+    for g in grading.GRADES:  # a suggestion is a badge on its grade, its reason on hover: nothing is stored until a key
+        buttons.button(f"{g} · {GRADE_MEANINGS[g].split(':')[0]}" + (" :violet-badge[suggested]" if g == suggested else ""),
+                       key=f"grade_{g}", shortcut=str(g), on_click=ui.on_grade, args=(g,),
+                       type="primary" if mine.get(doc["doc_id"], {}).get("grade") == g else "secondary", help=tip if g == suggested else None)
+    actions = st.columns(6 if suggested is not None else 5)
+    if suggested is not None:
+        actions[0].button(f"Accept {suggested}", key="g_accept", shortcut="Enter", on_click=ui.on_grade, args=(suggested,),
+                          kwargs={"origin": agent}, help=tip, width="stretch", icon=":material/lightbulb:")
+    actions = actions[-5:]
     actions[0].button(("☑ Hard negative" if flagged else "☐ Hard negative"), key="g_flag", shortcut="h", on_click=ui.on_flag, width="stretch")
     actions[1].button("Previous", key="g_prev", shortcut="p", on_click=ui.move, args=(-1,), width="stretch")
     actions[2].button("Next", key="g_next", shortcut="n", on_click=ui.move, args=(1,), width="stretch")
     actions[3].button("Undo", key="g_undo", shortcut="u", on_click=ui.on_undo, width="stretch")
     actions[4].button("Next query", key="g_query", shortcut="q", on_click=ui.on_leave, width="stretch")
+    for words in ([] if blind else similar):
+        st.caption(f":material/lightbulb: {words}")
     current = mine.get(doc["doc_id"])
     status = f"Your grade: **{current['grade']}** ({GRADE_MEANINGS[current['grade']]})" if current else "Not graded by you yet"
     st.markdown(f"{status}{' · flagged hard negative' if flagged else ''}")
@@ -193,26 +224,9 @@ else:
             cols[1].checkbox("Hard negative", key=ui.flag_key(qid, doc["doc_id"]), on_change=ui.on_list_grade, args=(qid, doc["doc_id"]))
             cols[2].text_input("Note", key=ui.note_key(qid, doc["doc_id"]), on_change=ui.on_list_grade, args=(qid, doc["doc_id"]))
             side_info(doc["doc_id"])
-            for words in suggestion(doc["doc_id"])[1]:
+            for words in suggestion(doc["doc_id"])[2] + ([] if blind else suggestion(doc["doc_id"])[3]):
                 st.caption(words)
     st.button("Next query", key="g_query", shortcut="q", on_click=ui.on_leave)
-
-if suggest:
-    cfg = settings()
-    cols = st.columns(2)
-    try:
-        if cfg.llm and cols[0].button(f"Ask the LLM judge ({cfg.llm}) for this query"):
-            with st.spinner("Asking the LLM judge…"):
-                judge.llm_suggest(db, make_client(cfg), qid, [r["doc_id"] for r in rows])
-            st.rerun()
-        if not cfg.llm:
-            cols[0].caption("No LLM configured (FLYWHEEL_LLM): offline suggestions only.")
-        run = judge.latest_cross_encoder(db)
-        if cols[1].button("Offline suggestions (" + (f"cross-encoder {run['run_id']}" if run else "retriever score") + ")"):
-            judge.offline_suggest(db, qid, rows, ui.cross_encoder(run["model_path"]) if run else None, run["run_id"] if run else "")
-            st.rerun()
-    except FlywheelError as error:
-        show_error(error)
 
 # Last, once the page is drawn: on the query's last document the next query is claimed and fetched in the background.
 if (view == "One at a time" and pos == len(rows) - 1) or (view != "One at a time" and sum(r["doc_id"] in mine for r in rows) >= len(rows) - 1):

@@ -175,3 +175,35 @@ def test_keys_work_after_clicking_a_toggle_and_q_after_an_auto_advance(browser, 
     while page.locator("h3").first.inner_text() == following and time.time() < deadline:
         time.sleep(0.1)
     assert page.locator("h3").first.inner_text() != following
+
+
+@pytest.mark.browser
+def test_a_suggestion_is_a_badge_on_its_grade_with_its_reason_on_hover_and_enter_accepts(browser, small_store, workspace):
+    """Issue 24: suggestions were buried (a button below the fold, not on the grade buttons)."""
+    from core.storage.schemas import Suggestion, now
+    from tests.conftest import SMALL_DOCS, SMALL_QUERIES
+
+    agent = "llm:stub@judge-v1"
+    small_store.add("suggestions", [Suggestion(query_id=q, doc_id=d, agent=agent, grade=4.0, reason=f"It states the {title.lower()}.",
+                                               created_at=now()) for q, *_ in SMALL_QUERIES for d, title, _ in SMALL_DOCS])
+    process, url = start_app(workspace.workspace)
+    try:
+        page = open_grade_page(browser, url, "ann")
+        page.get_by_text("Show suggestions").click()
+        badge = page.locator(".st-key-grade_4")
+        badge.get_by_text("suggested").first.wait_for(timeout=30_000)
+        wait_idle(page)
+        assert page.locator("[class*='st-key-grade_']").filter(has_text="suggested").count() == 1  # on its grade only
+        doc = current_doc(page)
+        title = next(t for d, t, _ in SMALL_DOCS if d == doc)
+        badge.hover()
+        page.get_by_text(f"It states the {title.lower()}.").first.wait_for(timeout=10_000)  # the judge's reason on hover
+        page.screenshot(path="/tmp/grade.png")
+        page.locator("h1").first.click()
+        page.keyboard.press("Enter")  # accept, as before
+        wait_for_doc_change(page, doc)
+        stored = Store(workspace.db_uri).read("judgments", where="reviewer = 'ann'")
+        assert list(stored["doc_id"]) == [doc] and int(stored["grade"].iloc[0]) == 4 and stored["origin"].iloc[0] == agent
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -96,18 +96,20 @@ def test_blind_mode_hides_scores_and_other_reviewers(small_store):
     assert "Retriever score" in text and "import\\:small" in text  # reviewer names are escaped markdown
 
 
-def test_suggestions_show_only_when_turned_on(small_store):
+def test_suggestions_show_only_when_turned_on_and_need_no_button(small_store):
     at = page()
-    assert not any(b.label.startswith("Offline suggestions") for b in at.button)
-    at.toggle(key="g_suggest").set_value(True).run()
-    next(b for b in at.button if b.label.startswith("Offline suggestions (retriever score)")).click().run()
+    assert small_store.count("suggestions") == 0
+    at.toggle(key="g_suggest").set_value(True).run()  # turned on: the offline suggestions are made for the query at once
     assert not at.exception
-    assert any("The retriever finds it" in i.value and "not a grade" in i.value for i in at.info)
+    assert small_store.count("suggestions", f"query_id = '{shown_query(at)}' AND agent = 'retriever'") > 0
+    assert not any("The retriever finds it" in c.value for c in at.caption)  # a cosine is a model score: blind hides it
+    at.toggle(key="g_blind").set_value(False).run()
+    assert any("The retriever finds it" in c.value and "not a grade" in c.value for c in at.caption)
     assert not any(b.key == "g_accept" for b in at.button)  # similarity never pre-selects a grade
     assert small_store.count("judgments", "reviewer = 'ann'") == 0
 
 
-def test_a_model_suggestion_is_a_preselected_grade_with_its_confidence_never_a_judgment(small_store):
+def test_a_model_suggestion_is_a_badge_on_its_grade_never_a_judgment(small_store):
     from core.storage.schemas import Suggestion, now
 
     at = page()
@@ -115,12 +117,15 @@ def test_a_model_suggestion_is_a_preselected_grade_with_its_confidence_never_a_j
     small_store.upsert("suggestions", [Suggestion(query_id=query, doc_id=doc, agent="cross-encoder:r1", grade=4.0, score=2.5,
                                                   created_at=now())])
     at.toggle(key="g_suggest").set_value(True).run()
-    words = next(i.value for i in at.info if "re-ranker suggests" in i.value)
+    badge = at.button(key="grade_4")
+    assert "suggested" in badge.label and "suggested" not in at.button(key="grade_3").label
+    words = badge.help  # the reason on hover
     assert "**4 · highly relevant**" in words and "very sure (92% likely relevant)" in words and "Enter" in words
-    assert at.button(key="g_accept").label == "Accept suggestion: 4" and at.button(key="grade_4").proto.icon == ":material/lightbulb:"
+    assert at.button(key="g_accept").label == "Accept 4"
     assert small_store.count("judgments", "reviewer = 'ann'") == 0  # shown, not stored
     at.button(key="g_accept").click().run()
     assert mine(small_store).loc[doc, "grade"] == 4
+    assert grading.stored_grade(small_store, "ann", query, doc)[0]["origin"] == "cross-encoder:r1"  # accepted, and says whose
 
 
 def test_leaving_a_half_graded_query_asks_then_lists_it_to_come_back(small_store):

@@ -321,14 +321,15 @@ def move(step: int) -> None:
         st.session_state[POS] = max(pos, 0)
 
 
-def on_grade(value: int) -> None:
+def on_grade(value: int, origin: str = "") -> None:
+    """A grade key (or Enter on a suggestion: `origin` is its agent, kept with the grade)."""
     def act() -> None:
         current = _doc()
         if current is None:
             return
         query_id, doc_id = current
         grading.grade(store(), reviewer(), query_id, doc_id, value, hard_negative=bool(st.session_state.get(flag_key(*current))),
-                      note=st.session_state.get(note_key(*current), ""))
+                      note=st.session_state.get(note_key(*current), ""), origin=origin)
         st.session_state.pop(LEAVING, None)
         move(+1)
 
