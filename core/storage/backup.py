@@ -63,10 +63,14 @@ def one_moment(store: Store, tries: int = MOMENT_TRIES) -> Moment:
     the same names and versions mean nothing was committed between them, so each version held at
     the end of the first pass."""
     tables: dict = {}
-    previous = _pass(store, tables)
+    previous: tuple = ((), {})
     for attempt in range(1, tries + 1):
         taken_at = now()
-        current = _pass(store, tables)
+        try:
+            current = _pass(store, tables)
+        except Exception:  # noqa: BLE001 - a table dropped between listing and reading (an import's side table): again
+            tables.clear()
+            continue
         if current == previous:
             return Moment(current[1], taken_at, True, attempt)
         previous = current
@@ -132,10 +136,14 @@ def backup(store: Store, settings: Settings, out: str | Path, *, at: datetime | 
     started = time.monotonic()
     moment = moment_at(store, at) if at is not None else one_moment(store)
     target = lancedb.connect(str(out / "db"))
-    tables = {}
+    tables, dropped = {}, []
     for name, version in moment.versions.items():
-        source = store.table(name)
-        source.checkout(version)
+        try:
+            source = store.table(name)
+            source.checkout(version)
+        except Exception:  # noqa: BLE001 - dropped since (an import's side table, once it finished): nothing to read
+            dropped.append(name)
+            continue
         data = source.to_arrow()
         indexes = [{"columns": list(i.columns), "type": i.index_type} for i in source.list_indices()]
         target.create_table(name, data=data)
@@ -156,7 +164,7 @@ def backup(store: Store, settings: Settings, out: str | Path, *, at: datetime | 
         "workspace": store.uri, "models_dir": str(settings.models_dir.resolve()), "users_file": settings.users_file.name,
         "taken_at": moment.taken_at.isoformat(), "at": at.isoformat() if at else None, "exact_moment": moment.exact,
         "passes": moment.passes, KEEP_KEY: keep_days(meta), "tables": tables, "users": users, "models": models,
-        "models_missing": missing, "seconds": round(time.monotonic() - started, 2),
+        "models_missing": missing, "dropped_since": dropped, "seconds": round(time.monotonic() - started, 2),
     }
     scratch = out / (MANIFEST + ".tmp")
     scratch.write_text(json.dumps(manifest, indent=2))
