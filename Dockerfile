@@ -20,6 +20,7 @@ RUN /opt/flywheel/bin/pip install --extra-index-url "${TORCH_INDEX}" ".[oidc]" \
 
 FROM python:3.11.13-slim-bookworm
 ENV PATH=/opt/flywheel/bin:$PATH \
+    HOME=/home/flywheel \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     HF_HUB_OFFLINE=1 \
