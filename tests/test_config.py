@@ -30,7 +30,7 @@ def test_the_cli_has_a_flag_for_every_exposed_field_with_its_help():
     train = next(a for a in parser._subparsers._group_actions[0].choices.items() if a[0] == "train")[1]
     flags = {option: action for action in train._actions for option in action.option_strings}
     for flag, (name, kind, text) in cli_options().items():
-        assert flags[flag].help == text and flags[flag].type is kind, flag
+        assert flags[flag].help == text and flags[flag].type is kind and flags[flag].dest in (name, flag[2:].replace("-", "_")), flag
     assert train.parse_args(["--epochs", "2.5"]).epochs == 2.5
 
 

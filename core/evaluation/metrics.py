@@ -16,7 +16,7 @@ from core.errors import InputError
 from core.labeling.labels import Qrels
 from core.progress import Progress
 from core.search.models import Embedder
-from core.search.retrieval import corpus_matrix, rank_many
+from core.search.retrieval import Ranking, corpus_matrix, rank_many
 from core.storage.operations import operation
 from core.storage.schemas import Metric, QueryResult, QueryStatus, Split
 from core.storage.store import Store, sql_str
@@ -31,7 +31,6 @@ SUMMARY = ("recall@5", "recall@10", "ndcg@10", "mrr@10", "map@10")
 HEADLINE_METRIC = "recall@10"  # what the Results page and the report lead with: "is the right document in the top 10?"
 VALIDATION_METRIC = "ndcg@10"  # what is chosen on: early stopping, fusion weights, learning curves, the ladder
 DEPTH = 20  # rankings are stored and scored to this depth
-Ranking = list[tuple[str, float]]
 
 
 def split_query_ids(store: Store, split: Split) -> list[str]:

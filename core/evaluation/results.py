@@ -17,12 +17,12 @@ import pandas as pd
 
 from core.errors import InputError
 from core.evaluation import ladder, stats
-from core.evaluation.metrics import KS, LABELS, NAMES
+from core.evaluation.metrics import HEADLINE_METRIC, KS, LABELS, NAMES
 from core.labeling.labels import graded_qrels
 from core.storage.schemas import RunKind, RunStatus
 from core.storage.store import Store, sql_in, sql_str
 
-DEFAULT_METRIC = "recall@10"
+DEFAULT_METRIC = HEADLINE_METRIC
 # What a headline always checks besides the chosen metric: the top result, MRR and ranking quality.
 IMPORTANT = ("recall@10", "precision@1", "ndcg@1", "mrr@10", "ndcg@10")
 MATERIAL = 0.02  # a relative change above 2% is named in the headline

@@ -7,7 +7,7 @@ format says the same thing about a (query, document).
 from __future__ import annotations
 
 import json
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 import pandas as pd
@@ -26,7 +26,7 @@ TRIPLET_COLUMNS = ["query_id", "anchor", "positive", "negative", "split"]
 SPLIT_FILES = {Split.train.value: "train", Split.eval.value: "test", Split.none.value: "unassigned"}
 
 
-class ExportFormat(str, Enum):
+class ExportFormat(StrEnum):
     beir = "beir"
     triplets = "triplets"
     hf = "hf"

@@ -17,12 +17,11 @@ import numpy as np
 from core.errors import InputError
 from core.progress import Progress
 from core.search.models import Embedder
-from core.search.retrieval import corpus_matrix
+from core.search.retrieval import Ranking, corpus_matrix
 from core.storage.store import Store
 
 CANDIDATE_DEPTH = 100  # each first-stage list is this deep before fusion
 WEIGHTS = tuple(round(w, 2) for w in np.linspace(0.0, 1.0, 11))  # dense weight; 1 - w goes to BM25
-Ranking = list[tuple[str, float]]
 
 
 def minmax(values: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from enum import Enum
+from enum import StrEnum
 
 import numpy as np
 import pandas as pd
@@ -17,10 +17,11 @@ from core.progress import Progress
 from core.search.models import Embedder, document_text
 from core.storage.store import Store
 
+Ranking = list[tuple[str, float]]  # (doc_id, score), best first: what every retrieval stage returns
 RRF_K = 60  # the usual reciprocal-rank-fusion constant (Cormack et al. 2009)
 
 
-class SearchMode(str, Enum):
+class SearchMode(StrEnum):
     vector = "vector"
     fts = "full-text"
     hybrid = "hybrid"

@@ -7,7 +7,7 @@ metrics) live in separate tables, so one never overwrites the other.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import Enum
+from enum import StrEnum
 
 from lancedb.pydantic import LanceModel
 
@@ -17,26 +17,26 @@ def now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-class QueryOrigin(str, Enum):
+class QueryOrigin(StrEnum):
     synthetic = "synthetic"
     imported = "imported"
     human = "human"
     log = "log"  # a query people typed into the team's RAG app (core/labeling/logs.py)
 
 
-class QueryStatus(str, Enum):
+class QueryStatus(StrEnum):
     pending = "pending"
     approved = "approved"
     rejected = "rejected"
 
 
-class Split(str, Enum):
+class Split(StrEnum):
     train = "train"
     eval = "eval"
     none = "none"
 
 
-class RunKind(str, Enum):
+class RunKind(StrEnum):
     bi_encoder = "bi-encoder"
     cross_encoder = "cross-encoder"
     adapter = "adapter"
@@ -44,7 +44,7 @@ class RunKind(str, Enum):
     curve = "curve"  # a learning-curve job: a runs row for progress and cancel, its points in curve_points
 
 
-class RunStatus(str, Enum):
+class RunStatus(StrEnum):
     queued = "queued"
     running = "running"
     succeeded = "succeeded"

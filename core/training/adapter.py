@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from core.evaluation.metrics import VALIDATION_METRIC
 from core.search.models import ADAPTER_FILE, Embedder
 from core.search.retrieval import corpus_matrix
 from core.storage.store import Store
@@ -113,7 +114,7 @@ def train_adapter(store: Store, config: TrainConfig, data: TrainingData, base: E
             break
         if val_ids:  # once per epoch: early stopping with the best matrix kept
             current = validate()
-            reporter.update(step, total, evaluation={"ndcg@10": current})
+            reporter.update(step, total, evaluation={VALIDATION_METRIC: current})
             if current > best + 1e-6:
                 best, best_weight, stale = current, weight.detach().clone(), 0
             else:

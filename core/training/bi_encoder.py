@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from core.training.callbacks import ProgressCallback, trainer_arguments, without_printing
+from core.training.callbacks import VALIDATION_NAME, ProgressCallback, trainer_arguments, without_printing
 from core.training.config import TrainConfig
 from core.training.data import TrainingData, bi_encoder_rows
 from core.training.jobs import Reporter
@@ -21,7 +21,6 @@ from core.training.jobs import Reporter
 FIT_PERCENTILE = 95  # training reads this share of texts whole; the longest 5% are cut
 MIN_SEQ_LENGTH = 32
 VALIDATION_CORPUS = 500  # docs scored per validation pass (judged ones first), so evaluation stays quick on CPU
-VALIDATION_NAME = "val"
 
 
 def validation_corpus(data: TrainingData, seed: int, size: int = VALIDATION_CORPUS) -> dict[str, str]:

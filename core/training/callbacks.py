@@ -10,9 +10,12 @@ from typing import Any
 
 from transformers import PrinterCallback, TrainerCallback
 
+from core.evaluation.metrics import VALIDATION_METRIC
 from core.training.config import TrainConfig
 from core.training.jobs import Reporter
 from core.training.precision import trainer_precision
+
+VALIDATION_NAME = "val"  # the sentence-transformers evaluators' name: their metric keys read eval_val_…
 
 
 def eval_steps(config: TrainConfig, rows: int) -> int:
@@ -97,7 +100,7 @@ class ProgressCallback(TrainerCallback):
 
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
         if metrics and self.eval_key in metrics:
-            self.reporter.update(state.global_step, state.max_steps, evaluation={"ndcg@10": metrics[self.eval_key]}, phase=self.phase)
+            self.reporter.update(state.global_step, state.max_steps, evaluation={VALIDATION_METRIC: metrics[self.eval_key]}, phase=self.phase)
 
     def on_step_end(self, args, state, control, **kwargs):
         self.reporter.update(state.global_step, state.max_steps, phase=self.phase)

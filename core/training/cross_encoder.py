@@ -25,16 +25,16 @@ from core.evaluation import metrics, stats
 from core.progress import Progress
 from core.search.fusion import WEIGHTS, convex
 from core.search.models import Embedder
+from core.search.precision import autocast, for_inference, inference_precision, model_device
+from core.search.retrieval import Ranking
 from core.storage.store import Store
-from core.training.callbacks import ProgressCallback, trainer_arguments, without_printing
+from core.training.callbacks import VALIDATION_NAME, ProgressCallback, trainer_arguments, without_printing
 from core.training.config import TrainConfig
 from core.training.data import TrainingData, cross_encoder_lists, cross_encoder_rows
 from core.training.jobs import Reporter
 
 RERANKER_FILE = "flywheel_reranker.json"
 DEFAULT_WEIGHT = 0.5
-VALIDATION_NAME = "val"
-Ranking = list[tuple[str, float]]
 
 
 def fuse(ranking: Ranking, rerank_scores: np.ndarray, weight: float) -> Ranking:
@@ -45,11 +45,15 @@ def fuse(ranking: Ranking, rerank_scores: np.ndarray, weight: float) -> Ranking:
 
 
 def score_pairs(model: Any, pairs: list[tuple[str, str]], progress: Progress | None = None, batch_size: int = 64) -> np.ndarray:
-    """Each (query, document) pair scored once, in batches, telling `progress` after each (where a cancel lands)."""
+    """Each (query, document) pair scored once, in batches, telling `progress` after each (where a cancel lands);
+    in the inference precision (bf16 autocast where native), also for a model fresh from training."""
     out = []
+    precision = getattr(model, "flywheel_precision", None) or inference_precision(None, model_device(model))
     for start in range(0, len(pairs), batch_size):
         batch = pairs[start : start + batch_size]
-        out.append(np.asarray(model.predict(batch, batch_size=batch_size, show_progress_bar=False), dtype=np.float64).reshape(-1))
+        with autocast(model, precision):
+            scores = model.predict(batch, batch_size=batch_size, show_progress_bar=False)
+        out.append(np.asarray(scores, dtype=np.float64).reshape(-1))
         if progress:
             progress(start + len(batch), len(pairs))
     return np.concatenate(out) if out else np.zeros(0)
@@ -84,14 +88,14 @@ def choose_weight(rankings: Mapping[str, Ranking], scores: Mapping[str, np.ndarr
     for i, w in enumerate(WEIGHTS, start=1):
         fused = {q: fuse(r, scores[q], w) for q, r in rankings.items()}
         mean, per_query[w] = metrics.compute(qrels, fused, relevant_grade)
-        means[w] = mean["ndcg@10"]
+        means[w] = mean[metrics.VALIDATION_METRIC]
         if progress:
             progress(i, len(WEIGHTS))
     best = max(WEIGHTS, key=lambda w: (round(means[w], 9), -w))
     p_value = 1.0
     if best > 0:
         queries = sorted(per_query[0.0])
-        before, after = ([per_query[w][q]["ndcg@10"] for q in queries] for w in (0.0, best))
+        before, after = ([per_query[w][q][metrics.VALIDATION_METRIC] for q in queries] for w in (0.0, best))
         p_value = stats.paired_p_value(before, after) / 2  # one-sided: the gain is > 0 here
     weight = best if p_value < stats.ALPHA else 0.0
     return {"weight": weight, "best_weight": best, "p_value": round(p_value, 4), "grid": {str(w): round(v, 5) for w, v in means.items()}}

@@ -46,7 +46,7 @@ KINDS = (RunKind.adapter.value, RunKind.bi_encoder.value)
 BY = ("queries", "judgments")  # what the fractions take a share of
 DEFAULT_FRACTIONS = (0.25, 0.5, 0.75, 1.0)
 DEFAULT_SEEDS = {RunKind.adapter.value: 5, RunKind.bi_encoder.value: 1}  # the adapter takes seconds a point
-DEFAULT_METRIC = "ndcg@10"
+DEFAULT_METRIC = metrics.VALIDATION_METRIC
 MIN_TRAIN_QUERIES = 8  # a quarter of fewer than this is one or two queries: no curve worth fitting
 MIN_EVAL_QUERIES = 5
 

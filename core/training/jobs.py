@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import ConflictError, FlywheelError
+from core.evaluation.metrics import VALIDATION_METRIC
 from core.progress import Progress
 from core.settings import Settings
 from core.storage.auth import Action, User, actor_name
@@ -170,8 +171,8 @@ class Reporter:
             self.state["history"].append({"step": int(step), "loss": round(float(loss), 5)})
         if evaluation:
             self.state["eval"] = {k: round(float(v), 5) for k, v in evaluation.items()}
-            if "ndcg@10" in evaluation:
-                self.state["history"].append({"step": int(step), "eval_ndcg@10": round(float(evaluation["ndcg@10"]), 5)})
+            if VALIDATION_METRIC in evaluation:
+                self.state["history"].append({"step": int(step), f"eval_{VALIDATION_METRIC}": round(float(evaluation[VALIDATION_METRIC]), 5)})
         if len(self.state["history"]) > MAX_HISTORY:  # long runs: keep the curve's shape, not every step
             self.state["history"] = self.state["history"][::2]
         self.write(force=bool(evaluation))
