@@ -100,9 +100,10 @@ def table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def beir_split_bench(dataset: str, kinds: list[str]) -> None:
+def beir_split_bench(dataset: str, argv: list[str]) -> None:
     """Import a BEIR folder from DATASETS into a fresh workspace, split its queries 70/30 (seeded)
-    and run each kind with default settings: the shared body of the per-dataset benches."""
+    and run each kind (from `argv`, as `flags` reads it; default all three) with default settings
+    or the `name=value` overrides: the shared body of the per-dataset benches."""
     import tempfile
 
     from core.settings import Settings
@@ -114,4 +115,5 @@ def beir_split_bench(dataset: str, kinds: list[str]) -> None:
     store = Store(Settings(workspace=workspace).db_uri)
     import_path(store, DATASETS / dataset, name=dataset)
     print(assign_splits(store, eval_fraction=0.3, seed=0, reset=True), flush=True)
-    print(table(run_kinds(store, Settings(workspace=workspace), kinds)))
+    kinds, extra = flags(argv)
+    print(table(run_kinds(store, Settings(workspace=workspace), kinds or ["bi-encoder", "cross-encoder", "adapter"], extra)))
