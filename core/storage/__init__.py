@@ -15,5 +15,11 @@ workspace data as such.
   table versions are kept, the daily optimize; backup: consistent snapshots and their restore.
 """
 
-__all__ = ["schemas", "store", "claims", "imports", "splits", "demo", "archive", "status", "auth", "accounts", "sessions", "throttle",
+import os
+
+# Before anything imports lancedb: lance logs a deprecation warning on every full-text search that
+# selects columns (0.40 has no Python switch for it), thousands of lines in a run's log. Errors still show.
+os.environ.setdefault("LANCEDB_LOG", "error")
+
+__all__ = ["schemas", "store", "claims", "imports", "splits", "demo", "projects", "archive", "status", "auth", "accounts", "sessions", "throttle",
            "migrations", "retention", "backup"]
