@@ -11,6 +11,7 @@ import time
 
 from core.commands.output import bars, open_store, print_json
 from core.errors import InputError
+from core.search.precision import PRECISIONS
 from core.settings import Settings
 
 
@@ -24,16 +25,17 @@ def _embed(settings: Settings, args) -> int:
     if args.ray is not None:
         from core.search.ray_embed import embed_with_ray
 
-        result = embed_with_ray(store, args.model or None, args.ray, workers=args.workers, gpus_per_worker=args.gpus_per_worker)
+        result = embed_with_ray(store, args.model or None, args.ray, workers=args.workers, gpus_per_worker=args.gpus_per_worker,
+                                precision=args.precision)
     else:
         from core.search.models import Embedder
         from core.search.retrieval import ensure_corpus_embeddings
 
-        embedder = Embedder(args.model or None)
+        embedder = Embedder(args.model or None, precision=args.precision)
         with bars(args, "embedding documents") as progress:
             embedded = ensure_corpus_embeddings(store, embedder, progress)
         table = store.embeddings_name(embedder.key)
-        result = {"model_key": embedder.key, "embedded": embedded, "documents": store.count("documents"), "rows": store.count(table)}
+        result = {"model_key": embedder.key, "precision": embedder.precision, "embedded": embedded, "documents": store.count("documents"), "rows": store.count(table)}
     print_json(result | {"seconds": round(time.perf_counter() - started, 2)})
     return 0
 
@@ -41,6 +43,9 @@ def _embed(settings: Settings, args) -> int:
 def register(subparsers) -> None:
     embed = subparsers.add_parser("embed", help="embed new or edited documents for a model (here, or on Ray with --ray); prints JSON")
     embed.add_argument("--model", default="", help="bi-encoder or adapter folder, or hub id (default: the bundled MiniLM)")
+    embed.add_argument("--precision", default=None, choices=PRECISIONS,
+                       help="default: the FLYWHEEL_PRECISION setting, else auto: bf16 autocast where the CPU or GPU computes it natively; "
+                            "fp32 forces float32. Each precision fills its own embeddings table")
     embed.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
                        help="embed with Ray Data: on the cluster at ADDRESS (e.g. auto on a cluster node), or a local one when omitted")
     embed.add_argument("--workers", type=int, default=0, help="--ray: encoder actors (default: one per CPU of the cluster)")

@@ -73,7 +73,9 @@ def latest_cross_encoder(store: Store) -> dict | None:
 def load_cross_encoder(path: str) -> Any:
     from sentence_transformers import CrossEncoder
 
-    return CrossEncoder(path, device="cpu")
+    from core.search.precision import for_inference
+
+    return for_inference(CrossEncoder(path, device="cpu"))  # suggestions scored in the inference precision (bf16 where native)
 
 
 def _probability(score: float) -> float:

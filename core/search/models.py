@@ -2,6 +2,9 @@
 
 An `Embedder` wraps a SentenceTransformer (plus an optional linear query adapter). Callers
 create one and keep it (the UI caches it per process); core holds no model cache of its own.
+It embeds in the inference precision (core.search.precision: bf16 autocast where the hardware
+has it, FLYWHEEL_PRECISION=fp32 forces float32), and its key names that precision, so vectors
+of one precision are never searched with queries of another, nor runs compared across them.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import numpy as np
 
 from core.errors import InputError
 from core.progress import Progress
+from core.search.precision import for_inference
 from core.settings import default_model_path
 from core.storage.schemas import document_text  # noqa: F401 (models read documents this way)
 
@@ -55,10 +59,19 @@ def model_key(name_or_path: str) -> str:
     return f"{slug}_{digest.hexdigest()[:10]}"
 
 
+def embeddings_key(name_or_path: str, precision: str) -> str:
+    """The key of one model version's embeddings in one precision: `model_key`, plus "_bf16" for
+    bf16. Float32 keeps the bare key, so the tables every workspace already holds (all float32)
+    keep their name and meaning: nothing to migrate; a bf16 machine embeds its own table once."""
+    key = model_key(name_or_path)
+    return key if precision == "fp32" else f"{key}_{precision}"
+
+
 class Embedder:
     """Normalised query and document embeddings from one model version."""
 
-    def __init__(self, name_or_path: str | None = None, device: str | None = None):
+    def __init__(self, name_or_path: str | None = None, device: str | None = None, precision: str | None = None):
+        """`precision`: "auto", "fp32" or "bf16" (None: the FLYWHEEL_PRECISION setting, else "auto")."""
         from sentence_transformers import SentenceTransformer
 
         path = resolve_model(name_or_path)
@@ -77,8 +90,10 @@ class Embedder:
                 f"cannot load embedding model '{path}': {error}. Give a local model folder, "
                 "or a hub id on a machine that can reach the hub."
             ) from error
+        # Every encode of this model, the library's mining included, runs in the inference precision.
+        self.precision = for_inference(self.model, precision).flywheel_precision
         # Documents are embedded by the base model; an adapter changes queries only.
-        self.key = model_key(path)
+        self.key = embeddings_key(path, self.precision)
         # workspace URI -> (documents version, embeddings version) last seen complete: a search
         # on an unchanged corpus skips re-reading and hashing every document.
         self.current: dict[str, tuple[int, int]] = {}

@@ -7,6 +7,8 @@ encoders are actors (one model load per worker, not per batch); the driver write
 with `merge_insert` on `doc_id`, a few thousand rows per commit: a run that stops half-way keeps
 what it wrote and the next run embeds only the rest, and no document ever gets two rows. One
 writer, not one per worker: concurrent commits to one Lance table would mostly retry each other.
+The precision ("auto" resolved here, on the driver, for the workers' device) is decided once and
+handed to every encoder, so one table never mixes float32 and bf16 vectors.
 Ray is imported here only, and only when called, so the app never needs it.
 """
 
@@ -19,7 +21,8 @@ import numpy as np
 import pyarrow as pa
 
 from core.errors import InputError
-from core.search.models import ADAPTER_FILE, Embedder, model_key, resolve_model
+from core.search.models import ADAPTER_FILE, Embedder, embeddings_key, resolve_model
+from core.search.precision import inference_precision
 from core.search.retrieval import text_hash
 from core.storage.schemas import document_text
 from core.storage.store import Store
@@ -56,8 +59,8 @@ def document_model(name_or_path: str | None) -> str:
 class DocumentEncoder:
     """A Ray Data actor: loads the model once, then embeds each batch of documents it is handed."""
 
-    def __init__(self, model: str, device: str = "cpu"):
-        self.embedder = Embedder(model, device=device)
+    def __init__(self, model: str, device: str = "cpu", precision: str = "fp32"):
+        self.embedder = Embedder(model, device=device, precision=precision)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         vectors = self.embedder.encode_documents(batch.column("text").to_pylist(), batch_size=BATCH_SIZE)
@@ -87,14 +90,17 @@ def pending_documents(store: Store, key: str) -> tuple[pa.Table, set[str]]:
 
 
 def embed_with_ray(store: Store, name_or_path: str | None = None, address: str | None = None, workers: int = 0,
-                   gpus_per_worker: float = 0.0) -> dict[str, Any]:
+                   gpus_per_worker: float = 0.0, precision: str | None = None) -> dict[str, Any]:
     """Embed the workspace's new or edited documents on Ray; returns counts and the table's key.
 
     `workers` encoder actors (0: one per CPU of the cluster, or one per GPU with
-    `gpus_per_worker`); each holds the model once.
+    `gpus_per_worker`); each holds the model once. `precision` as Embedder's, "auto" judged by
+    this machine's hardware: name "bf16" or "fp32" for a cluster of another kind.
     """
     model = document_model(name_or_path)
-    key = model_key(model)
+    device = "cuda" if gpus_per_worker else "cpu"
+    precision = inference_precision(precision, device)
+    key = embeddings_key(model, precision)
     table = store.embeddings_name(key)
     todo, live = pending_documents(store, key)
     if todo.num_rows:  # nothing new: no cluster needed
@@ -113,7 +119,7 @@ def embed_with_ray(store: Store, name_or_path: str | None = None, address: str |
         workers = max(1, min(workers, len(blocks)))
         placement = {"num_cpus": 0, "num_gpus": gpus_per_worker} if gpus_per_worker else {"num_cpus": 1}
         dataset = ray.data.from_arrow(blocks).map_batches(
-            DocumentEncoder, fn_constructor_kwargs={"model": model, "device": "cuda" if gpus_per_worker else "cpu"},
+            DocumentEncoder, fn_constructor_kwargs={"model": model, "device": device, "precision": precision},
             batch_size=rows, batch_format="pyarrow", concurrency=workers, **placement,
         )
         for batch in dataset.iter_batches(batch_size=WRITE_ROWS, batch_format="pyarrow"):
@@ -122,5 +128,5 @@ def embed_with_ray(store: Store, name_or_path: str | None = None, address: str |
             store.write_embeddings(key, batch)
     if table in store.table_names():
         store.drop_stale_embeddings(key, live)
-    return {"model_key": key, "embedded": todo.num_rows, "documents": len(live),
+    return {"model_key": key, "precision": precision, "embedded": todo.num_rows, "documents": len(live),
             "rows": store.count(table) if table in store.table_names() else 0, "workers": workers if todo.num_rows else 0}

@@ -110,7 +110,7 @@ class Reranker:
         spec_file = Path(path) / RERANKER_FILE
         self.spec = json.loads(spec_file.read_text()) if spec_file.exists() else {}
         self.weight = float(weight if weight is not None else self.spec.get("weight", DEFAULT_WEIGHT))
-        self.model = CrossEncoder(path)
+        self.model = for_inference(CrossEncoder(path))  # scores in the inference precision
 
     def scores(self, query: str, texts: list[str]) -> np.ndarray:
         if not texts:
