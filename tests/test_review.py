@@ -12,7 +12,7 @@ from core.errors import ConflictError, InputError
 from core.labeling import review
 from core.labeling.generation import OfflineGenerator, generate
 from core.storage import claims
-from core.storage.status import status
+from core.storage.status import next_step, status
 from core.storage.store import Store
 
 
@@ -138,6 +138,15 @@ def test_undoing_a_skip_another_reviewer_holds_waits_for_them(queue):
     with pytest.raises(ConflictError, match="another reviewer"):
         review.undo(store, "ann")
     assert actions(store, ids[1]) == ["skip"]  # still on ann's stack
+
+
+def test_home_next_step_is_the_review_while_queries_wait(queue):
+    """Issue 24: Home said 'launch a first run' while 20 queries waited for review."""
+    store, ids = queue
+    assert next_step(status(store)).startswith(f"{len(ids)} queries wait for review")
+    for query_id in ids:
+        review.approve(store, "ann", query_id)
+    assert "wait for review" not in next_step(status(store))
 
 
 def test_a_query_is_never_approved_twice(queue):

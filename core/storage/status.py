@@ -64,9 +64,20 @@ def milestones(counts: dict) -> list[dict]:
     return out
 
 
+def waiting_review(counts: dict) -> str | None:
+    """Queries waiting for a reviewer come before any training advice: the state of the loop, not only its milestones."""
+    pending = counts["queries_by_status"].get("pending", 0)
+    if not pending:
+        return None
+    return (f"{pending:,} {'query waits' if pending == 1 else 'queries wait'} for review: approve, edit or reject "
+            f"{'it' if pending == 1 else 'them'} on the Review page, then grade the approved ones on the Grade page.")
+
+
 def next_step(counts: dict) -> str:
     if counts["documents"] == 0:
         return "Import documents on the Data page, or load the demo data below (`flywheel demo` on the command line)."
+    if waiting_review(counts):
+        return waiting_review(counts)
     reached = {m["name"]: m["reached"] for m in milestones(counts)}
     if reached["First fine-tune"] and not counts["runs_by_status"].get("succeeded"):
         return "You have enough labels for a first run: launch one on the Train page, then read it on the Results page."
