@@ -127,9 +127,9 @@ def sign_in_form() -> None:
     if mode() == "oidc":
         st.button("Sign in", type="primary", on_click=st.login)
         return
-    with st.form("signin"):
-        st.text_input("Name", key="signin_name", max_chars=64)
-        st.text_input("Password", key="signin_password", type="password")
+    with st.form("signin", width=420):  # a sign-in box, not a page-wide band; the browser's password manager fills it
+        st.text_input("Name", key="signin_name", max_chars=64, autocomplete="username")
+        st.text_input("Password", key="signin_password", type="password", autocomplete="current-password")
         st.form_submit_button("Sign in", type="primary", on_click=_check_password)
     if st.session_state.get("signin_error"):
         st.error(st.session_state.pop("signin_error"), icon=":material/lock:")
