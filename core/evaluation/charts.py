@@ -19,6 +19,7 @@ AFTER_COLOR = "#1f77b4"
 EXTRA_COLORS = ["#ff7f0e", "#2ca02c", "#9467bd", "#8c564b"]
 CHANGE_COLORS = {"better": "#2ca02c", "worse": "#d62728", "same": "#9aa5b1"}
 FONT = dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=13)
+LABEL_SIZE = 12  # value labels on bars: the smallest text of a chart that is read, not only looked at
 
 
 def stage_colors(stages: list[str]) -> dict[str, str]:
@@ -52,7 +53,7 @@ def per_k_bars(table: pd.DataFrame) -> go.Figure:
             fig.add_trace(go.Bar(
                 x=x, y=part[stage], name=stage, legendgroup=stage, showlegend=col == 1, marker_color=colors[stage],
                 # Upright labels on 25 bar pairs run into each other ("0.670.67"): turn them to fit the bar.
-                text=part[stage], texttemplate="%{y:.2f}", textposition="outside", textangle=-90, textfont_size=10,
+                text=part[stage], texttemplate="%{y:.2f}", textposition="outside", textangle=-90, textfont_size=LABEL_SIZE,
                 cliponaxis=False,
                 hovertemplate=f"{LABELS[name]}%{{x}} {stage}: %{{y:.3f}}<extra></extra>",
             ), row=1, col=col)
@@ -60,6 +61,9 @@ def per_k_bars(table: pd.DataFrame) -> go.Figure:
     fig.update_xaxes(categoryorder="array", categoryarray=[f"@{k}" for k in KS])
     _layout(fig, "Every metric at k = 1, 3, 5, 10, 20: before vs after", height=420)
     fig.update_layout(margin=dict(t=100), legend=dict(y=1.12))  # keep the legend clear of the panel titles
+    # 10 px labels read as ~7 px digits on 50 bars (issue 24). Turned -90°, a label needs the bar's width only for its
+    # height; and plotly may never shrink one below LABEL_SIZE to fit a narrow bar.
+    fig.update_layout(uniformtext=dict(minsize=LABEL_SIZE, mode="show"))
     return fig
 
 
