@@ -102,6 +102,8 @@ def test_failed_run_is_shown_and_the_page_keeps_working(small_store):
     at.text_input[0].set_value("/no/such/model")
     submit(at)
     next(b for b in at.button if b.label == "Train").click().run()
+    name = jobs.read_run(small_store, at.session_state["train_run_id"])["name"]
+    assert name.startswith("bi-encoder with ") and " pairs, " in name  # unnamed: a readable default, not the run id (issue 24)
     wait_until_done(small_store)
     at.run()
     assert not at.exception
