@@ -26,6 +26,7 @@ import pyarrow as pa
 from lancedb.pydantic import LanceModel
 
 from core.errors import InputError
+from core.storage.filters import Where, literal, one_of, predicate, quote
 from core.storage.schemas import IMPORT_REVIEWER, KEYS, ROW_IDS, TABLES, Event, document_text, now
 
 EMBEDDINGS_PREFIX = "embeddings_"
@@ -48,20 +49,8 @@ DELETE_CHUNK = 20_000  # keys per delete filter: one delete (one table version) 
 UNPUBLISHED_BY = {"documents": "source", "queries": "source", "judgments": "reviewer"}
 
 
-def sql_str(value: Any) -> str:
-    """Quote a value as a SQL string literal (user text never reaches a filter unquoted)."""
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def sql_value(value: Any) -> str:
-    """A SQL literal for a stored value: timestamps, numbers, booleans or strings."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return repr(value)
-    if isinstance(value, (datetime, pd.Timestamp)):
-        return f"TIMESTAMP {sql_str(pd.Timestamp(value).isoformat(sep=' '))}"
-    return sql_str(value)
+sql_str = quote  # storage's own filter text (key filters, the unpublished-import guard); callers pass typed filters
+sql_value = literal
 
 
 def key_filters(name: str, rows: Sequence[dict], prefix: str = "") -> list[str]:
@@ -111,9 +100,7 @@ def retrying(write: Callable[[], Any], patience_s: float | None = None) -> Any:
         delay = min(delay * 2, 2.0)
 
 
-def sql_in(column: str, values: Iterable[Any]) -> str:
-    items = [sql_str(v) for v in values]
-    return f"{column} IN ({', '.join(items)})" if items else "false"
+sql_in = one_of
 
 
 def _records(rows: Iterable[LanceModel | dict]) -> list[dict]:
@@ -229,14 +216,16 @@ class Store:
             self.upsert(name, [record], only_if=only_if)
             return self.read(name, where=key_filters(name, [record])[0], columns=columns)
 
-    def update_where(self, name: str, where: str, values: dict[str, Any]) -> int:
+    def update_where(self, name: str, where: Where, values: dict[str, Any]) -> int:
         """Update matching rows; returns how many changed."""
+        where = predicate(where)
         with self.lock:
             result = retrying(lambda: self.table(name).update(where=where, values=values))
             self._after_write(name)
             return getattr(result, "rows_updated", 0)
 
-    def delete(self, name: str, where: str) -> None:
+    def delete(self, name: str, where: Where) -> None:
+        where = predicate(where)
         with self.lock:
             retrying(lambda: self.table(name).delete(where))
             self._after_write(name)
@@ -269,7 +258,7 @@ class Store:
     def read(
         self,
         name: str,
-        where: str | None = None,
+        where: Where = None,
         columns: Sequence[str] | None = None,
         limit: int | None = None,
         *,
@@ -278,6 +267,7 @@ class Store:
         """Rows of a table; of documents, queries and judgments only the published ones unless
         `unpublished` (an import still writing, or killed and awaiting rollback, is not shown)."""
         table = self.table(name)
+        where = predicate(where)
         where = where if unpublished else self._published(name, where)
         if where is None and limit is None and columns is None:
             return table.to_arrow().to_pandas()
@@ -292,14 +282,16 @@ class Store:
         docs = self.read("documents", where=where, columns=["doc_id", "title", "text"])
         return {d: document_text(t, x) for d, t, x in zip(docs["doc_id"], docs["title"], docs["text"])}
 
-    def query_texts(self, query_ids: Iterable[str] | None = None, where: str | None = None) -> dict[str, str]:
+    def query_texts(self, query_ids: Iterable[str] | None = None, where: Where = None) -> dict[str, str]:
         """query id -> text, for the given ids and/or a filter."""
+        where = predicate(where)
         clauses = ([] if query_ids is None else [sql_in("query_id", list(query_ids))]) + ([where] if where else [])
         frame = self.read("queries", where=" AND ".join(clauses) or None, columns=["query_id", "text"])
         return dict(zip(frame["query_id"], frame["text"]))
 
-    def read_rows(self, name: str, where: str | None = None) -> list[dict]:
+    def read_rows(self, name: str, where: Where = None) -> list[dict]:
         """Rows as plain dicts, nulls kept as None (pandas would turn them into NaN)."""
+        where = predicate(where)
         table = self.table(name)
         if where is None:
             return table.to_arrow().to_pylist()
@@ -312,7 +304,8 @@ class Store:
         hidden = self.unpublished() if name in UNPUBLISHED_BY else ()
         return (version, hidden) if hidden else version
 
-    def count(self, name: str, where: str | None = None, *, unpublished: bool = False) -> int:
+    def count(self, name: str, where: Where = None, *, unpublished: bool = False) -> int:
+        where = predicate(where)
         where = where if unpublished else self._published(name, where)
         return self.table(name).count_rows(where) if where else self.table(name).count_rows()
 
