@@ -1,7 +1,9 @@
 """Candidate retrieval: cached corpus embeddings, vector, full-text and hybrid search.
 
 Embeddings live in one LanceDB table per model version (`embeddings_<key>`) with a hash of
-each document's text, so only new or edited documents are embedded again.
+each document's text, so only new or edited documents are embedded again. They are written every
+WRITE_ROWS documents: embedding that stops part-way (a cancel, a killed `flywheel embed` on a
+large corpus) keeps what it wrote, and the next call embeds only the rest.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from core.search.models import Embedder, document_text
 from core.storage.store import Store
 
 Ranking = list[tuple[str, float]]  # (doc_id, score), best first: what every retrieval stage returns
+WRITE_ROWS = 4096  # documents embedded between two writes: few table versions, little lost if embedding stops
 RRF_K = 60  # the usual reciprocal-rank-fusion constant (Cormack et al. 2009)
 
 
@@ -44,11 +47,12 @@ def ensure_corpus_embeddings(store: Store, embedder: Embedder, progress: Progres
     texts = [document_text(t, x) for t, x in zip(docs["title"], docs["text"])]
     hashes = [text_hash(t) for t in texts]
     todo = [i for i, (doc_id, h) in enumerate(zip(docs["doc_id"], hashes)) if known_hash.get(doc_id) != h]
-    if todo:
-        vectors = embedder.encode_documents([texts[i] for i in todo], progress=progress)
-        rows = [
-            {"doc_id": docs["doc_id"].iloc[i], "text_hash": hashes[i], "vector": vectors[n]} for n, i in enumerate(todo)
-        ]
+    todo.sort(key=lambda i: -len(texts[i]))  # longest first across the corpus, as encode_documents orders one call
+    for start in range(0, len(todo), WRITE_ROWS):
+        part = todo[start : start + WRITE_ROWS]
+        counted = (lambda done, total, *extra, at=start: progress(at + done, len(todo), *extra)) if progress else None
+        vectors = embedder.encode_documents([texts[i] for i in part], progress=counted)
+        rows = [{"doc_id": docs["doc_id"].iloc[i], "text_hash": hashes[i], "vector": vectors[n]} for n, i in enumerate(part)]
         store.write_embeddings(embedder.key, rows)
     store.drop_stale_embeddings(embedder.key, set(docs["doc_id"]))
     embedder.current[store.uri] = (seen, store.version(table))
