@@ -185,3 +185,16 @@ def test_without_validation_queries_nothing_is_fitted_or_scored():
     data = TrainingData({"t": "x"}, {}, {"t": ["d"]}, {}, {}, {"t": {"d": 5}}, {})
     stage, report = ltr.fit_for_run(None, data, None, None, 0.5, 20, {}, {}, cross_encoder=object())
     assert stage.trees == 0 and report["kept"] is None and report["queries"] == 0
+
+
+def test_the_run_note_says_which_stage_ships():
+    from core.training.cross_encoder import fusion_note
+
+    zero = {"fusion_weight": 0.0, "retriever_validation_ndcg@10": 0.675, "fused_validation_ndcg@10": 0.675}
+    kept = {"first_stage": 0.675, "kept": ltr.LEXICAL, "variants": {ltr.LEXICAL: {"trees": 12, "ndcg@10": 0.71, "p": 0.004}}}
+    text = fusion_note(zero | {"ltr": kept})
+    assert "ships the re-ranking stage ltr" in text and "0.675 → 0.710 (one-sided p = 0.004)" in text
+    assert "held-out results equal the retriever's" not in text  # they do not: the stage ships
+    dropped = {"first_stage": 0.675, "kept": None, "variants": {ltr.LEXICAL: {"trees": 3, "ndcg@10": 0.68, "p": 0.3}}}
+    assert "ships the fused retriever" in fusion_note(zero | {"ltr": dropped}) and "ltr 0.680 (p = 0.3)" in fusion_note(zero | {"ltr": dropped})
+    assert "held-out results equal the retriever's" in fusion_note(zero)  # a run from before the stage reads as it did

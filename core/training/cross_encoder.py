@@ -221,7 +221,17 @@ def train_cross_encoder(store: Store, config: TrainConfig, data: TrainingData, r
 
 
 def fusion_note(info: Mapping[str, Any]) -> str:
-    """Why a re-ranker run's 'after' looks the way it does, in words for the Train page and the CLI."""
+    """Why a re-ranker run's 'after' looks the way it does, in words for the Train page and the CLI:
+    the cross-encoder fused on its own, then the re-ranking stage the run ships (training.ltr)."""
+    note = _fusion_note(info)
+    if info.get("ltr") is None:
+        return note
+    from core.training.ltr import note as stage_note
+
+    return note.replace(" and held-out results equal the retriever's", "") + " " + stage_note(info["ltr"])
+
+
+def _fusion_note(info: Mapping[str, Any]) -> str:
     weight, retriever, fused = info.get("fusion_weight"), info.get("retriever_validation_ndcg@10"), info.get("fused_validation_ndcg@10")
     if weight is None or retriever is None:
         return f"Fusion weight {DEFAULT_WEIGHT} (no validation queries to choose it on)."

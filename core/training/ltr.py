@@ -212,6 +212,20 @@ def choose(first: Mapping[str, Ranking], variants: Mapping[str, tuple[LtrStage, 
     return kept or LtrStage(), report
 
 
+def note(report: Mapping[str, Any]) -> str:
+    """What the re-ranking stage of a run did, in words (the Train page, the CLI)."""
+    variants, kept = report.get("variants", {}), report.get("kept")
+    if kept:
+        v = variants[kept]
+        return (f"The run ships the re-ranking stage {kept} (learning to rank from the fused retriever, {v['trees']} trees): validation "
+                f"nDCG@10 {report['first_stage']:.3f} → {v['ndcg@10']:.3f} (one-sided p = {v['p']:.3g}).")
+    if not variants:
+        return f"No re-ranking stage: {report.get('why', '')}."
+    tried = "; ".join(f"{name} {v['ndcg@10']:.3f} (p = {v['p']:.2g})" for name, v in variants.items())
+    return (f"No re-ranking stage beat the fused retriever on validation queries (nDCG@10 {report['first_stage']:.3f}; {tried}), "
+            "so the run ships the fused retriever.")
+
+
 def train_qrels(grades: Mapping[str, Mapping[str, int]], positives: Mapping[str, Sequence[str]], top: Mapping[str, int]) -> Qrels:
     """The train queries' labels: their grades, and each positive that was not graded (a synthetic
     query's source document) at the top of its query's scale."""
