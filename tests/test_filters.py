@@ -7,8 +7,8 @@ from datetime import datetime
 import pytest
 
 from core.errors import InputError
-from core.storage.filters import After, AtLeast, Before, Not, predicate
-from core.storage.schemas import QueryStatus, Split
+from core.storage.filters import After, AtLeast, Before, Not, StartsWith, predicate
+from core.storage.schemas import QueryStatus, Split, parse_target, target
 
 
 def test_each_shape_becomes_the_sql_it_means():
@@ -37,3 +37,29 @@ def test_the_store_reads_counts_updates_and_deletes_with_typed_filters(small_sto
     assert small_store.read_rows("queries", {"query_id": "q1"})[0]["status"] == "approved"
     small_store.delete("judgments", {"query_id": "q1"})
     assert small_store.count("judgments", {"query_id": "q1"}) == 0
+
+
+def test_a_prefix_is_matched_literally_and_a_guard_names_the_stored_row():
+    assert predicate({"reviewer": StartsWith("import:")}) == "starts_with(reviewer, 'import:')"
+    assert predicate({"status": "pending"}, prefix="target.") == "target.status = 'pending'"
+
+
+def test_prefixes_guards_and_named_reads_against_the_store(small_store):
+    assert small_store.count("judgments", {"reviewer": StartsWith("import:")}) == small_store.count("judgments")
+    assert small_store.count("judgments", {"reviewer": StartsWith("import_")}) == 0  # "_" is no wildcard
+    small_store.update_where("queries", {"query_id": ["q2", "q7", "q8"]}, {"status": QueryStatus.pending.value})
+    assert sorted(small_store.split_queries(Split.eval)["query_id"]) == ["q5", "q6"]
+    assert list(small_store.split_queries("train", columns=["query_id", "text"]).columns) == ["query_id", "text"]
+    row = small_store.read_rows("queries", {"query_id": "q2"})[0]
+    small_store.upsert("queries", [{**row, "text": "changed"}], only_if={"status": QueryStatus.approved})  # q2 is pending now
+    assert small_store.read_rows("queries", {"query_id": "q2"})[0]["text"] == row["text"]
+    kept = small_store.put_if("queries", {**row, "text": "changed"}, {"status": Not(QueryStatus.approved)}, ["text"])
+    assert list(kept["text"]) == ["changed"]
+
+
+def test_an_event_target_is_built_and_read_back_by_one_helper():
+    assert target("judgment", "q1", "docs/a/b") == "judgment:q1/docs/a/b"
+    assert parse_target("judgment:q1/docs/a/b") == ("judgment", "q1", "docs/a/b")
+    assert parse_target(target("query", "q/1")) == ("query", "q/1") and parse_target("run:r1") == ("run", "r1")
+    with pytest.raises(ValueError, match="expects 2 id"):
+        target("judgment", "q1")

@@ -2,7 +2,7 @@
 
 The store owns every query string. Callers pass `where={"split": Split.eval, "status":
 QueryStatus.approved}`; a list (or set, tuple) means "one of these", None means "missing", and
-the small types below say "not", "after", "at least" or "before". Values are always quoted here
+the small types below say "not", "after", "at least", "before" or "starts with". Values are always quoted here
 (user text never reaches a filter unquoted) and column names are checked, so a filter built from
 data can never become SQL.
 """
@@ -49,6 +49,14 @@ class Before:
     value: Any
 
 
+@dataclass(frozen=True)
+class StartsWith:
+    """Text that begins with this prefix: an import's judgments (reviewer "import:…"), an LLM judge's
+    suggestions (agent "llm:…"). The prefix is matched literally, never as a pattern."""
+
+    value: str
+
+
 Where = Mapping[str, Any] | str | None  # a str only inside core/storage (a layout test keeps it so)
 
 
@@ -73,9 +81,10 @@ def one_of(column: str, values: Any) -> str:
     return f"{column} IN ({', '.join(items)})" if items else "false"
 
 
-def clause(column: str, value: Any) -> str:
+def clause(column: str, value: Any, prefix: str = "") -> str:
     if not _COLUMN.fullmatch(column):
         raise InputError(f"a filter expects a column name, but got {column!r}")
+    column = prefix + column
     if isinstance(value, Not):
         inner = value.value
         if inner is None:
@@ -89,6 +98,8 @@ def clause(column: str, value: Any) -> str:
         return f"{column} >= {literal(value.value)}"
     if isinstance(value, Before):
         return f"{column} < {literal(value.value)}"
+    if isinstance(value, StartsWith):
+        return f"starts_with({column}, {quote(value.value)})"
     if value is None:
         return f"{column} IS NULL"
     if isinstance(value, _COLLECTIONS):
@@ -96,9 +107,10 @@ def clause(column: str, value: Any) -> str:
     return f"{column} = {literal(value)}"
 
 
-def predicate(where: Where) -> str | None:
-    """The SQL of a filter (None: every row). A str passes through: storage's own key filters."""
+def predicate(where: Where, prefix: str = "") -> str | None:
+    """The SQL of a filter (None: every row). A str passes through: storage's own key filters.
+    `prefix` names the row's side in a guarded upsert ("target.": the stored row)."""
     if where is None or isinstance(where, str):
         return where
-    clauses = [clause(column, value) for column, value in where.items()]
+    clauses = [clause(column, value, prefix) for column, value in where.items()]
     return " AND ".join(clauses) or None

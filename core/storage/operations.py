@@ -29,6 +29,7 @@ import pandas as pd
 from lancedb.pydantic import LanceModel
 
 from core.storage import claims
+from core.storage.filters import Where
 from core.storage.liveness import process_gone
 from core.storage.schemas import ROW_IDS, Event, JournalEntry, now
 from core.storage.store import IN_CHUNK, Store, retrying, sql_in, sql_str, sql_value
@@ -87,14 +88,14 @@ class Operation:
         self._remember(Step(name, new=new, before=before, mark=mark, written=written))
         self.store.upsert(name, records)
 
-    def update(self, name: str, where: str, values: dict) -> None:
+    def update(self, name: str, where: Where, values: dict) -> None:
         """Set columns on matching rows: undone by putting the rows back as they were."""
         before = self.store.read_rows(name, where)
         if before:
             self._remember(Step(name, new=[], before=before))
             self.store.update_where(name, where, values)
 
-    def delete(self, name: str, where: str) -> None:
+    def delete(self, name: str, where: Where) -> None:
         """Delete matching rows: undone by putting them back."""
         before = self.store.read_rows(name, where)
         if before:

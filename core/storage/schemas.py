@@ -170,6 +170,21 @@ class CurvePoint(LanceModel):
 
 
 UNDO_KEY = "undoes"  # an undo event's detail names the event it undoes under this key
+TARGET_IDS = {"judgment": 2}  # how many ids a kind of event target names (1 unless listed)
+
+
+def target(kind: str, *ids: str) -> str:
+    """An event's target: target("query", q) is "query:<q>", target("judgment", q, d) "judgment:<q>/<d>"."""
+    if len(ids) != TARGET_IDS.get(kind, 1):
+        raise ValueError(f"an event target of kind {kind!r} expects {TARGET_IDS.get(kind, 1)} id(s), but got {len(ids)}")
+    return f"{kind}:{'/'.join(ids)}"
+
+
+def parse_target(text: str) -> tuple[str, ...]:
+    """The kind and ids of an event's target: ("judgment", q, d) from "judgment:<q>/<d>". Only the
+    first "/" separates a judgment's ids (a document id may contain more)."""
+    kind, _, rest = text.partition(":")
+    return (kind, *rest.split("/", TARGET_IDS.get(kind, 1) - 1))
 
 
 class Event(LanceModel):
@@ -179,7 +194,7 @@ class Event(LanceModel):
     at: datetime
     actor: str
     action: str  # approve, edit, reject, skip, undo, grade, launch, cancel, import, …
-    target: str  # "query:<id>", "judgment:<qid>/<did>", "run:<id>"
+    target: str  # "query:<id>", "judgment:<qid>/<did>", "run:<id>": built and read with target(), parse_target()
     detail: str = "{}"  # JSON
 
 

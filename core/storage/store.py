@@ -27,7 +27,7 @@ from lancedb.pydantic import LanceModel
 
 from core.errors import InputError
 from core.storage.filters import Where, literal, one_of, predicate, quote
-from core.storage.schemas import IMPORT_REVIEWER, KEYS, ROW_IDS, TABLES, Event, document_text, now
+from core.storage.schemas import IMPORT_REVIEWER, KEYS, ROW_IDS, TABLES, Event, QueryStatus, Split, document_text, now
 
 EMBEDDINGS_PREFIX = "embeddings_"
 PRIMARY_KEY = "lance-schema:unenforced-primary-key"
@@ -191,12 +191,13 @@ class Store:
                 self._after_write(name)
         return len(records)
 
-    def upsert(self, name: str, rows: Iterable[LanceModel | dict], *, only_if: str | None = None) -> Any:
-        """Insert rows, replacing those with the same key; `only_if` guards the update
-        (e.g. "target.status = 'pending'") so a concurrent decision is not overwritten."""
+    def upsert(self, name: str, rows: Iterable[LanceModel | dict], *, only_if: Where = None) -> Any:
+        """Insert rows, replacing those with the same key; `only_if` guards the update, a filter on
+        the stored row (e.g. {"status": "pending"}), so a concurrent decision is not overwritten."""
         records = _records(rows)
         if not records:
             return None
+        only_if = predicate(only_if, prefix="target.")
         with self.lock:
             data = self._arrow(name, records)
 
@@ -208,7 +209,7 @@ class Store:
             self._after_write(name)
             return result
 
-    def put_if(self, name: str, row: LanceModel | dict, only_if: str, columns: Sequence[str]) -> pd.DataFrame:
+    def put_if(self, name: str, row: LanceModel | dict, only_if: Where, columns: Sequence[str]) -> pd.DataFrame:
         """Upsert one row only where `only_if` holds on the stored one, then read that key back:
         the caller sees who won a race (claims, review decisions)."""
         record = _records([row])[0]
@@ -288,6 +289,10 @@ class Store:
         clauses = ([] if query_ids is None else [sql_in("query_id", list(query_ids))]) + ([where] if where else [])
         frame = self.read("queries", where=" AND ".join(clauses) or None, columns=["query_id", "text"])
         return dict(zip(frame["query_id"], frame["text"]))
+
+    def split_queries(self, split: Split | str, columns: Sequence[str] = ("query_id",)) -> pd.DataFrame:
+        """The approved queries of one split: what is trained on (train) and measured on (eval)."""
+        return self.read("queries", where={"split": Split(split), "status": QueryStatus.approved}, columns=list(columns))
 
     def read_rows(self, name: str, where: Where = None) -> list[dict]:
         """Rows as plain dicts, nulls kept as None (pandas would turn them into NaN)."""
