@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pandas as pd
 import pytest
 
 from core.errors import InputError
@@ -42,6 +43,7 @@ def test_the_store_reads_counts_updates_and_deletes_with_typed_filters(small_sto
 def test_a_prefix_is_matched_literally_and_a_guard_names_the_stored_row():
     assert predicate({"reviewer": StartsWith("import:")}) == "starts_with(reviewer, 'import:')"
     assert predicate({"status": "pending"}, prefix="target.") == "target.status = 'pending'"
+    assert predicate({"doc_id": pd.Series(["d1", "d2"]), "query_id": Not({"q1": 1}.keys())}) == "doc_id IN ('d1', 'd2') AND NOT (query_id IN ('q1'))"
 
 
 def test_prefixes_guards_and_named_reads_against_the_store(small_store):

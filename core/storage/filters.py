@@ -1,16 +1,16 @@
 """Typed row filters: how code outside storage says which rows it wants.
 
 The store owns every query string. Callers pass `where={"split": Split.eval, "status":
-QueryStatus.approved}`; a list (or set, tuple) means "one of these", None means "missing", and
-the small types below say "not", "after", "at least", "before" or "starts with". Values are always quoted here
-(user text never reaches a filter unquoted) and column names are checked, so a filter built from
-data can never become SQL.
+QueryStatus.approved}`; a list (or set, tuple, pandas column) means "one of these", None means
+"missing", and the small types below say "not", "after", "at least", "before" or "starts with".
+Values are always quoted here (user text never reaches a filter unquoted) and column names are
+checked, so a filter built from data can never become SQL.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,7 +20,11 @@ import pandas as pd
 from core.errors import InputError
 
 _COLUMN = re.compile(r"[a-z_][a-z0-9_]*")
-_COLLECTIONS = (list, tuple, set, frozenset)
+
+
+def _many(value: Any) -> bool:
+    """A list, set, tuple, but also a pandas column, an array or a dict's keys: "one of these"."""
+    return isinstance(value, Iterable) and not isinstance(value, (str, bytes))
 
 
 @dataclass(frozen=True)
@@ -89,7 +93,8 @@ def clause(column: str, value: Any, prefix: str = "") -> str:
         inner = value.value
         if inner is None:
             return f"{column} IS NOT NULL"
-        if isinstance(inner, _COLLECTIONS):
+        if _many(inner):
+            inner = list(inner)
             return f"NOT ({one_of(column, inner)})" if inner else "true"
         return f"{column} != {literal(inner)}"
     if isinstance(value, After):
@@ -102,7 +107,7 @@ def clause(column: str, value: Any, prefix: str = "") -> str:
         return f"starts_with({column}, {quote(value.value)})"
     if value is None:
         return f"{column} IS NULL"
-    if isinstance(value, _COLLECTIONS):
+    if _many(value):
         return one_of(column, value)
     return f"{column} = {literal(value)}"
 
