@@ -34,8 +34,9 @@ from core.labeling.agreement import quadratic_kappa
 from core.labeling.labels import Scale, consensus, source_scales
 from core.labeling.llm import LLMClient
 from core.search.models import Embedder
+from core.storage.filters import Not, StartsWith
 from core.storage.schemas import FLYWHEEL_TOP, IMPORT_REVIEWER, RunKind, RunStatus, Split
-from core.storage.store import Store, sql_in, sql_str
+from core.storage.store import Store
 
 Pair = tuple[str, str]
 Grader = Callable[[list[Pair]], dict[Pair, int]]
@@ -68,7 +69,7 @@ def reference(store: Store, include_imports: bool = False, query_ids: list[str] 
     """People's consensus grade per pair on its query's scale (query_id, doc_id, grade, top), and how
     many grades the reviewer accepted from a suggestion: left out (agreement: they would count the
     judge against itself), or kept and counted (`keep_accepted`: an audit query needs every grade)."""
-    where = sql_in("query_id", query_ids) if query_ids is not None else None
+    where = {"query_id": query_ids} if query_ids is not None else None
     frame = store.read("judgments", where=where, columns=["query_id", "doc_id", "reviewer", "grade", "hard_negative", "origin"])
     accepted = frame["origin"].fillna("") != ""
     keep = (keep_accepted | ~accepted) & (include_imports | ~frame["reviewer"].str.startswith(IMPORT_REVIEWER))
@@ -169,7 +170,7 @@ def llm_grader(store: Store, agent: str, client: LLMClient | None, max_calls: in
     `max_calls`), and its answers are stored as suggestions like the Grade page's."""
     def grade(pairs: list[Pair]) -> dict[Pair, int]:
         def stored() -> dict[Pair, int]:
-            rows = store.read("suggestions", where=f"agent = {sql_str(agent)} AND grade IS NOT NULL", columns=["query_id", "doc_id", "grade"])
+            rows = store.read("suggestions", where={"agent": agent, "grade": Not(None)}, columns=["query_id", "doc_id", "grade"])
             return {(q, d): int(g) for q, d, g in zip(rows["query_id"], rows["doc_id"], rows["grade"])}
 
         have = stored()
@@ -187,7 +188,7 @@ def llm_grader(store: Store, agent: str, client: LLMClient | None, max_calls: in
 
 # -- building a judge from its name ------------------------------------------------------------
 def _run(store: Store, run_id: str, kinds: tuple[str, ...], source: str) -> dict:
-    rows = store.read("runs", where=f"run_id = {sql_str(run_id)}", columns=["run_id", "kind", "status", "model_path"])
+    rows = store.read("runs", where={"run_id": run_id}, columns=["run_id", "kind", "status", "model_path"])
     if rows.empty or rows["status"].iloc[0] != RunStatus.succeeded.value:
         raise InputError(f"judge '{source}' expects a succeeded run '{run_id}', but there is none; list runs with `flywheel runs`")
     row = rows.iloc[0].to_dict()
@@ -228,8 +229,11 @@ def make(store: Store, source: str, *, client: LLMClient | None = None, max_call
     return Judge(source, kind, grader, HELD_OUT, evals, run_id)
 
 
+LLM_GRADES = {"agent": StartsWith("llm:"), "grade": Not(None)}  # an LLM judge's stored grades (agent "llm:<model>@<prompt>")
+
+
 def _stored_llm_agent(store: Store) -> str:
-    agents = store.read("suggestions", where="agent LIKE 'llm:%' AND grade IS NOT NULL", columns=["agent"])["agent"]
+    agents = store.read("suggestions", where=LLM_GRADES, columns=["agent"])["agent"]
     if agents.empty:
         raise InputError("the LLM judge expects stored LLM grades or a configured LLM, but got neither; set FLYWHEEL_LLM "
                          "(e.g. openai/gpt-4o-mini) and ask it, or pick a run's model as the judge")
@@ -238,8 +242,8 @@ def _stored_llm_agent(store: Store) -> str:
 
 def sources(store: Store, llm: bool = False) -> list[str]:
     """Every judge this workspace can field: the LLM (configured or with stored grades), each succeeded run's models, the retriever."""
-    out = ["llm"] if llm or store.count("suggestions", "agent LIKE 'llm:%' AND grade IS NOT NULL") else []
-    runs = store.read("runs", where=f"status = {sql_str(RunStatus.succeeded.value)}", columns=["run_id", "kind", "model_path", "finished_at"])
+    out = ["llm"] if llm or store.count("suggestions", LLM_GRADES) else []
+    runs = store.read("runs", where={"status": RunStatus.succeeded}, columns=["run_id", "kind", "model_path", "finished_at"])
     for row in runs.sort_values("finished_at", ascending=False).to_dict("records"):
         if not row["model_path"] or not Path(row["model_path"]).exists():
             continue
@@ -323,7 +327,7 @@ def stored_systems(store: Store, query_ids: Iterable[str]) -> dict[str, dict[str
     """Every stored ranking of these queries, by system ('run/stage'): each run's ladder rungs, before and after."""
     import json
 
-    rows = store.read("query_results", where=sql_in("query_id", list(query_ids)), columns=["run_id", "stage", "query_id", "ranking"])
+    rows = store.read("query_results", where={"query_id": list(query_ids)}, columns=["run_id", "stage", "query_id", "ranking"])
     out: dict[str, dict[str, list[tuple[str, float]]]] = {}
     for run, stage, q, ranking in zip(rows["run_id"], rows["stage"], rows["query_id"], rows["ranking"]):
         out.setdefault(f"{run}/{stage}", {})[q] = [(d, float(s)) for d, s in json.loads(ranking)]

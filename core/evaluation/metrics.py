@@ -18,8 +18,8 @@ from core.progress import Progress
 from core.search.models import Embedder
 from core.search.retrieval import Ranking, corpus_matrix, rank_many
 from core.storage.operations import operation
-from core.storage.schemas import Metric, QueryResult, QueryStatus, Split
-from core.storage.store import Store, sql_str
+from core.storage.schemas import Metric, QueryResult, Split
+from core.storage.store import Store
 
 # The metric vocabulary, defined once: names in display order, cut-offs, labels, and the
 # summary set that CLI JSON, run cards, the Train page and benches print.
@@ -35,9 +35,7 @@ DEPTH = 20  # rankings are stored and scored to this depth
 
 def split_query_ids(store: Store, split: Split) -> list[str]:
     """Approved queries of one split, in a stable order."""
-    frame = store.read("queries", where=f"split = {sql_str(Split(split).value)} AND status = {sql_str(QueryStatus.approved.value)}",
-                       columns=["query_id"])
-    return sorted(frame["query_id"])
+    return sorted(store.split_queries(split)["query_id"])
 
 
 def eval_query_ids(store: Store) -> list[str]:
@@ -145,7 +143,7 @@ def save_stage(
         )
         for q, values in per_query.items()
     ]
-    where = f"run_id = {sql_str(run_id)} AND stage = {sql_str(stage)}"
+    where = {"run_id": run_id, "stage": stage}
     with operation(store) as op:
         op.delete("metrics", where)
         op.delete("query_results", where)
@@ -161,7 +159,7 @@ def summary(means: Mapping[str, float], names: Sequence[str] = SUMMARY) -> dict[
 
 def stage_metrics(store: Store, run_id: str) -> dict[str, dict[str, float]]:
     """Stored metrics of one run: {stage: {"recall@10": …}}."""
-    rows = store.read("metrics", where=f"run_id = {sql_str(run_id)}", columns=["stage", "name", "k", "value"])
+    rows = store.read("metrics", where={"run_id": run_id}, columns=["stage", "name", "k", "value"])
     out: dict[str, dict[str, float]] = {}
     for stage, name, k, value in zip(rows["stage"], rows["name"], rows["k"], rows["value"]):
         out.setdefault(stage, {})[f"{name}@{int(k)}"] = float(value)

@@ -19,8 +19,9 @@ from core.errors import InputError
 from core.evaluation import ladder, stats
 from core.evaluation.metrics import HEADLINE_METRIC, KS, LABELS, NAMES
 from core.labeling.labels import graded_qrels
+from core.storage.filters import Not
 from core.storage.schemas import RunKind, RunStatus
-from core.storage.store import Store, sql_in, sql_str
+from core.storage.store import Store
 
 DEFAULT_METRIC = HEADLINE_METRIC
 # What a headline always checks besides the chosen metric: the top result, MRR and ranking quality.
@@ -68,7 +69,7 @@ def _run_record(row: dict) -> dict:
 def runs_frame(store: Store) -> pd.DataFrame:
     """Every training run, newest first, with `has_results` (evaluated after training, not just 'before') and
     snapshot counts. Learning-curve jobs are not runs to read here (they have their own section)."""
-    runs = store.read("runs", where=f"kind != {sql_str(RunKind.curve.value)}")
+    runs = store.read("runs", where={"kind": Not(RunKind.curve)})
     if runs.empty:
         return pd.DataFrame(columns=["run_id", "kind", "base_model", "status", "created_at", "train_pairs", "eval_queries",
                                      "snapshot_hash", "has_results"])
@@ -115,10 +116,10 @@ class RunData:
 
 
 def load_run(store: Store, run_id: str) -> RunData:
-    rows = store.read("runs", where=f"run_id = {sql_str(run_id)}")
+    rows = store.read("runs", where={"run_id": run_id})
     if rows.empty:
         raise InputError(f"a run id is expected, but no run '{run_id}' exists; list runs with `flywheel runs` or on the Train page")
-    where = f"run_id = {sql_str(run_id)}"
+    where = {"run_id": run_id}
     metrics = store.read("metrics", where=where, columns=["stage", "name", "k", "value"])
     results = store.read("query_results", where=where, columns=["stage", "query_id", "first_relevant_rank", "values", "ranking"])
     results["values"] = [_json(v, {}) for v in results["values"]]
@@ -126,7 +127,7 @@ def load_run(store: Store, run_id: str) -> RunData:
     ids = sorted(set(results["query_id"]))
     texts = {}
     if ids:
-        frame = store.read("queries", where=sql_in("query_id", ids), columns=["query_id", "text"])
+        frame = store.read("queries", where={"query_id": ids}, columns=["query_id", "text"])
         texts = dict(zip(frame["query_id"], frame["text"], strict=True))
     return RunData(_run_record(rows.iloc[0].to_dict()), metrics, results, texts)
 
@@ -406,7 +407,7 @@ def drill_down(store: Store, data: RunData, metric: str = DEFAULT_METRIC, *, dir
     rankings = {(s, qid): r for s, qid, r in zip(q["stage"], q["query_id"], q["ranking"], strict=True)}
     doc_ids = {d for qid in ids for d in qrels.get(qid, {})}
     doc_ids |= {row[0] for s in (BEFORE, stage) for qid in ids for row in rankings.get((s, qid), [])[:top]}
-    docs = store.read("documents", where=sql_in("doc_id", sorted(doc_ids)), columns=["doc_id", "title"]) if doc_ids else None
+    docs = store.read("documents", where={"doc_id": sorted(doc_ids)}, columns=["doc_id", "title"]) if doc_ids else None
     titles = dict(zip(docs["doc_id"], docs["title"], strict=True)) if docs is not None else {}
 
     def table(qid: str, s: str) -> pd.DataFrame:
