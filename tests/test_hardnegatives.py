@@ -32,6 +32,12 @@ def test_never_graded_docs_close_to_a_positive_are_offered(small_store, mined):
     assert list(mined["score"]) == sorted(mined["score"], reverse=True)
 
 
+def test_each_candidate_says_why_in_plain_words_with_no_model_number(mined):
+    """Blind mode shows only this sentence: no score, rank or grade in it (issue 24)."""
+    assert mined["why"].str.len().gt(0).all() and set(mined["why"]) <= set(hardnegatives.WHY.values())
+    assert not mined["why"].str.contains(r"\d").any()
+
+
 def test_confirm_and_reject_are_stored_and_not_offered_again(small_store, embedder, mined):
     target = mined.iloc[0]
     other = mined.iloc[1]

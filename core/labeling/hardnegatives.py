@@ -22,7 +22,18 @@ from core.storage.operations import operation
 from core.storage.store import Store, sql_in, sql_str
 
 CONFIRM, REJECT = "confirm-hard-negative", "reject-hard-negative"
-COLUMNS = ["query_id", "query", "doc_id", "title", "text", "source", "score", "grade"]
+COLUMNS = ["query_id", "query", "doc_id", "title", "text", "source", "score", "grade", "why"]
+# Why a pair is a candidate, in words for annotators and with no model number (blind mode shows only these).
+WHY = {
+    "ranked": "Search puts it among the top results for this query, yet people graded it low.",
+    "never graded": "Nobody has graded it for this query, yet it reads much like a document graded relevant.",
+    "logs": "Real users saw it ranked high for this query and gave a thumbs-down; no answer used it.",
+}
+
+
+def why(source: str) -> str:
+    """The annotator's sentence for a candidate's `source` (its engineer's detail: rank, grade, positive, score)."""
+    return next((words for prefix, words in WHY.items() if source.startswith(prefix)), "")
 
 
 def decided_pairs(store: Store) -> set[tuple[str, str]]:
@@ -116,6 +127,7 @@ def mined_candidates(
     if not rows:
         return pd.DataFrame(columns=COLUMNS)
     frame = pd.DataFrame(rows).drop_duplicates(["query_id", "doc_id"])
+    frame["why"] = frame["source"].map(why)
     docs = store.read("documents", where=sql_in("doc_id", set(frame["doc_id"])), columns=["doc_id", "title", "text"])
     frame = frame.merge(docs, on="doc_id", how="left")
     return frame.sort_values(["score", "query_id"], ascending=[False, True]).reset_index(drop=True)[COLUMNS]
