@@ -26,10 +26,15 @@ def _demo(settings: Settings, args) -> int:
 
 
 def _import(settings: Settings, args) -> int:
-    from core.storage.imports import import_path
+    from core.storage.imports import import_name, import_path
+    from core.storage.projects import mixing_warning, summarize
 
+    store = open_store(settings)
+    warning = mixing_warning(settings.project, summarize(store), args.name or import_name(args.path))
+    if warning:  # said, not refused: a second import of one dataset (a new split) is fine
+        print(f"warning: {warning} (flywheel projects create NAME, then --project NAME)", file=sys.stderr)
     with bars(args, "importing") as progress:
-        result = import_path(open_store(settings), args.path, name=args.name, id_prefix=args.id_prefix, progress=progress)
+        result = import_path(store, args.path, name=args.name, id_prefix=args.id_prefix, progress=progress)
     print_json(asdict(result))
     return 0
 

@@ -23,6 +23,7 @@ QUIET = "no progress on stderr (errors and notes still go there); stdout is the 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="flywheel", description="Flywheel: the data flywheel of retrieval.")
     parser.add_argument("--workspace", help="LanceDB URI of the workspace (default: $FLYWHEEL_WORKSPACE or ./workspace)")
+    parser.add_argument("--project", help="the workspace's project to work in (default: the workspace itself; see flywheel projects list)")
     parser.add_argument("--quiet", "-q", action="store_true", help=QUIET)
     subparsers = parser.add_subparsers(dest="command", required=True)
     import core.commands as commands
@@ -53,8 +54,12 @@ def silence_library_bars() -> None:
 def main(argv: list[str] | None = None) -> int:
     silence_library_bars()
     args = build_parser().parse_args(argv)
-    settings = Settings.from_env(args.workspace)
     try:
+        settings = Settings.from_env(args.workspace, args.project)
+        if args.project and args.command != "projects":  # an unknown name must not make a project on the fly
+            from core.storage.projects import find_project
+
+            find_project(settings, args.project)
         return args.handler(settings, args) or 0
     except FlywheelError as error:
         print(f"error: {error}", file=sys.stderr)

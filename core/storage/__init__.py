@@ -7,6 +7,7 @@ workspace data as such.
 - imports: BEIR folders, .zip, JSONL/CSV documents, all or nothing.
 - splits: train/eval assignment.
 - demo: the bundled demo workspace.
+- projects: the workspace's projects (one dataset each), their names and counts.
 - archive: zip export of a workspace.
 - status: counts, milestones and the next step.
 - auth: users file, roles, the permission check; accounts: user changes with their events;

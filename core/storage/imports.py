@@ -291,6 +291,12 @@ def _prefixed(prefix: str, docs: list[Document], queries: list[Query], judgments
         judgment.query_id, judgment.doc_id = prefix + judgment.query_id, prefix + judgment.doc_id
 
 
+def import_name(path: str | Path) -> str:
+    """An import's default name (its documents' source): the file's name without suffix, or the folder's."""
+    path = Path(path)
+    return path.stem if path.is_file() else path.name
+
+
 def import_path(store: Store, path: str | Path, name: str | None = None, actor: str | User = "cli", id_prefix: str = "",
                 progress: Progress | None = None) -> ImportResult:
     """Import a BEIR folder or .zip, a documents .jsonl or a documents .csv, all or nothing;
@@ -299,7 +305,7 @@ def import_path(store: Store, path: str | Path, name: str | None = None, actor: 
     path = Path(path)
     if not path.exists():
         raise InputError(f"no such file or folder: {path}")
-    name = name or (path.stem if path.is_file() else path.name)
+    name = name or import_name(path)
     if progress:
         progress(0, 0, f"reading and checking {path.name}")
     with tempfile.TemporaryDirectory() as scratch:
