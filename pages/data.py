@@ -15,8 +15,8 @@ from core.storage.archive import zip_folder
 from core.storage.auth import Action
 from core.storage.files import IMPORT_KINDS, saved_upload
 from core.storage.imports import import_path
-from ui import auth
-from ui.common import embedder, settings, show_error, store, user
+from ui import auth, projects_view
+from ui.common import embedder, enter_project, settings, show_error, store, user
 from ui.log_upload import log_upload
 from ui.progress import embed_corpus
 from ui.safe_text import code, escape, see_all, show_text
@@ -68,18 +68,24 @@ with import_tab:
         name_col, prefix_col = st.columns(2)
         name = name_col.text_input("Import name", placeholder="default: the file name")
         prefix = prefix_col.text_input("Id prefix", placeholder="optional, when ids clash with another import")
-        if st.button("Import", type="primary", disabled=upload is None):
+        target = projects_view.import_target(name or Path(upload.name).stem) if upload is not None else None
+        if st.button("Import", type="primary", disabled=target is None or not target.ready):
             try:
                 with saved_upload(upload, IMPORT_KINDS) as (path, label), st.spinner("Checking and importing…"):
-                    result = import_path(db, path, name=name or Path(label).stem, actor=user(), id_prefix=prefix)
+                    project, into = projects_view.open_target(target)  # a new project is made once the file name passed
+                    result = import_path(into, path, name=name or Path(label).stem, actor=user(), id_prefix=prefix)
             except FlywheelError as error:
                 show_error(error)
             else:
-                st.success(f"Imported {result.documents:,} documents, {result.queries:,} queries, {result.judgments:,} judgments.")
+                embed_corpus(into, embedder())  # now, with a bar, rather than on the first search or Grade visit
+                done = f"Imported {result.documents:,} documents, {result.queries:,} queries, {result.judgments:,} judgments"
+                if project != settings().project:  # every page now works in the project the data went to
+                    enter_project(project, [f"{done} into project {code(project)}; you are working in it now.", *result.notes])
+                    st.rerun()
+                st.success(f"{done}.")
                 for note in result.notes:
                     st.info(note)
                 st.json(asdict(result))
-                embed_corpus(db, embedder())  # now, with a bar, rather than on the first search or Grade visit
 
 with logs_tab:
     if not auth.can(Action.import_data):

@@ -10,7 +10,7 @@ from core.labeling.audit import audit
 from core.labeling.review import review_summary
 from core.storage.demo import load_demo
 from core.storage.status import milestones, next_step, status
-from ui import curve_view
+from ui import curve_view, projects_view
 from ui.common import embedder, settings, show_error, store, user
 from ui.progress import embed_corpus
 from ui.safe_text import code, escape
@@ -65,3 +65,5 @@ else:
         hide_index=True,
         column_config={"approval_rate": st.column_config.ProgressColumn("approval rate", min_value=0.0, max_value=1.0, format="percent")},
     )
+
+projects_view.section()  # the workspace's projects: this page, and every other, shows the one chosen in the sidebar

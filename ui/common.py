@@ -6,7 +6,8 @@ import streamlit as st
 
 from core.errors import FlywheelError
 from core.search.models import Embedder
-from core.settings import Settings
+from core.settings import DEFAULT_PROJECT, Settings
+from core.storage import projects as core_projects
 from core.storage.auth import User
 from core.storage.store import Store
 from ui import auth, safe_text
@@ -16,13 +17,56 @@ NAME_KEY = "reviewer_name"  # the typed name, kept by the session across pages (
 WORKSPACE_KEY = "workspace"
 OPENED_KEY = "workspace_opened"  # the last workspace that opened, to fall back to when a switch fails
 WORKSPACE_ERROR = "workspace_error"
+PROJECT_KEY = "project"  # the sidebar's project selectbox; also the URL's ?project=, so a reload or a link keeps it
+PROJECT_OPENED = "project_opened"  # the project this session works in (absent: the default one)
+PROJECT_NOTES = "project_notes"  # what to say once on the first run inside a project just entered (created, imported into)
+PROJECTS_TTL_S = 15  # how soon a project made by another server process shows in this one's list
 MAX_NAME = 64
 
 
-def settings() -> Settings:
-    """Settings from the environment; a session may switch to another workspace of the admin's list."""
+def workspace_settings() -> Settings:
+    """The session's workspace (its default project): the env's, or another of the admin's list."""
     chosen = st.session_state.get(OPENED_KEY)
     return Settings.from_env(chosen if chosen in Settings.workspaces() else None)
+
+
+def settings() -> Settings:
+    """Settings inside the session's project: every page's store, models and runs are that project's."""
+    return workspace_settings().for_project(st.session_state.get(PROJECT_OPENED, DEFAULT_PROJECT))
+
+
+@st.cache_data(ttl=PROJECTS_TTL_S, show_spinner=False)
+def _projects(workspace: str) -> list[core_projects.Project]:
+    return core_projects.list_projects(Settings.from_env(workspace))
+
+
+def projects() -> list[core_projects.Project]:
+    """The session's workspace's projects, default first (listed at most every few seconds: on object
+    storage a listing is a request). A workspace whose projects cannot be listed has the default only."""
+    try:
+        return _projects(workspace_settings().workspace)
+    except FlywheelError:
+        return [core_projects.Project(DEFAULT_PROJECT, DEFAULT_PROJECT)]
+
+
+def project_store(slug: str) -> Store:
+    """Another project's Store (to count it, or to import into it), opened once per process like store()."""
+    inside = workspace_settings().for_project(slug)
+    return _store(inside.db_uri, str(inside.models_dir))
+
+
+def enter_project(slug: str, notes: list[str] | None = None) -> None:
+    """Work in project `slug` from the next run on. What this session kept of the last one (a query on
+    screen, a chosen run, a prepared download, a tab) is dropped, so nothing of one project shows in
+    another; who is signed in and the workspace stay. Call st.rerun() after it, outside a callback."""
+    _projects.clear()  # a project just made shows at once
+    keep = {REVIEWER_KEY, NAME_KEY, WORKSPACE_KEY, OPENED_KEY, PROJECT_KEY,
+            auth.USER_KEY, auth.COOKIE_KEY, auth.STAMP_KEY, auth.SIGNED_OUT_KEY, auth.TOKEN_KEY}
+    for key in list(st.session_state):
+        if key not in keep:
+            del st.session_state[key]
+    st.session_state[PROJECT_OPENED] = slug
+    st.session_state[PROJECT_NOTES] = list(notes or [])
 
 
 @st.cache_resource(show_spinner=False)
@@ -39,7 +83,7 @@ def _store(uri: str, models_dir: str) -> Store:
 
 
 def store() -> Store:
-    """One Store per workspace per process, shared by every session (it is thread-safe).
+    """One Store per project per process, shared by every session (it is thread-safe).
     Rollbacks done when it opened (an interrupted import) are shown once per session."""
     opened = _store(settings().db_uri, str(settings().models_dir))
     if opened.recovered and not st.session_state.get("recovery_shown"):
@@ -102,6 +146,51 @@ def _switch_workspace() -> None:
         st.session_state[WORKSPACE_KEY] = settings().workspace
         return
     st.session_state[OPENED_KEY] = uri
+    enter_project(DEFAULT_PROJECT)  # another workspace: its own projects, starting with its default one
+
+
+def _switch_project() -> None:
+    """Open the chosen project; if it cannot be opened, say why and stay on the current one."""
+    slug = st.session_state[PROJECT_KEY]
+    try:
+        project_store(slug)
+    except Exception as error:  # noqa: BLE001 - any LanceDB/object-store failure: keep working on the old one
+        st.session_state[WORKSPACE_ERROR] = (f"Could not open project {safe_text.escape(slug)} ({type(error).__name__}); "
+                                             f"still on {safe_text.escape(settings().project)}.")
+        st.session_state[PROJECT_KEY] = settings().project
+        return
+    enter_project(slug)
+
+
+def _follow_link(listed: list[str]) -> None:
+    """A new session opened from a link (or a reload) with ?project=NAME starts in that project, if it exists."""
+    if PROJECT_OPENED in st.session_state:
+        return
+    wanted = st.query_params.get(PROJECT_KEY, DEFAULT_PROJECT)
+    st.session_state[PROJECT_OPENED] = wanted if wanted in listed else DEFAULT_PROJECT
+    if wanted not in listed:
+        st.session_state[WORKSPACE_ERROR] = f"No project {safe_text.code(wanted, 40)} in this workspace; on {DEFAULT_PROJECT}."
+
+
+def _project_picker() -> None:
+    """The project this session works in: a choice when the workspace has several, else its name."""
+    listed = projects()
+    names = {p.slug: p.name for p in listed}
+    _follow_link(list(names))
+    current = settings().project
+    if len(names) > 1:
+        options = list(names) if current in names else [current, *names]
+        if st.session_state.get(PROJECT_KEY) != current:  # entered elsewhere (Home, an import): the box follows
+            st.session_state[PROJECT_KEY] = current
+        st.selectbox("Project", options, key=PROJECT_KEY, on_change=_switch_project,
+                     format_func=lambda slug: slug if names.get(slug, slug) == slug else f"{names[slug]} · {slug}",
+                     help="One project per dataset: every page works inside the chosen one. Switches this browser session only.")
+    else:
+        st.caption(f"Project {safe_text.code(current, 40)}")
+    if current != DEFAULT_PROJECT:  # page switches drop query parameters: put the project back, so a reload keeps it
+        st.query_params[PROJECT_KEY] = current
+    elif PROJECT_KEY in st.query_params:
+        del st.query_params[PROJECT_KEY]
 
 
 def _identity() -> None:
@@ -138,8 +227,11 @@ def sidebar() -> None:
                          help="The workspaces the admin listed (FLYWHEEL_WORKSPACES). Switches this browser session only.")
         else:
             st.caption(f"Workspace {safe_text.code(current, 60)}")
+        _project_picker()
         if st.session_state.get(WORKSPACE_ERROR):
             st.error(st.session_state.pop(WORKSPACE_ERROR), icon=":material/error:")
+    for note in st.session_state.pop(PROJECT_NOTES, []):  # once, at the top of the page the new project opens on
+        st.success(note, icon=":material/folder_open:")
 
 
 def show_error(error: FlywheelError) -> None:
