@@ -34,8 +34,9 @@ from core.search.retrieval import corpus_matrix, rank_many
 from core.settings import Settings
 from core.storage import splits
 from core.storage.auth import Action, User, actor_name
-from core.storage.schemas import CurvePoint, QueryStatus, RunKind, RunStatus, Split
-from core.storage.store import Store, sql_str
+from core.storage.filters import After
+from core.storage.schemas import CurvePoint, RunKind, RunStatus, Split
+from core.storage.store import Store
 from core.training import curvefit, depth
 from core.training import data as trainingdata
 from core.training.adapter import CORPUS_LIMIT
@@ -92,8 +93,7 @@ class CurveConfig:
 def labels_key(store: Store, settings: Settings, config: CurveConfig) -> str:
     """Hash of the eval qrels, the train queries and their labels, and the config: equal keys, same curve."""
     eval_qrels = labels.graded_qrels(store, metrics.eval_query_ids(store))
-    train = store.read("queries", where=f"split = {sql_str(Split.train.value)} AND status = {sql_str(QueryStatus.approved.value)}",
-                       columns=["query_id", "text"])
+    train = store.split_queries(Split.train, columns=["query_id", "text"])
     ids = sorted(train["query_id"])
     settings_part = asdict(config.resolved())
     if settings_part["by"] == BY[0]:
@@ -250,7 +250,7 @@ def execute(store: Store, settings: Settings, run_id: str, raw: dict[str, Any], 
                          f"{len(train_ids)} (positives: {data.positive_rule}); grade more train queries as positives.")
     key = labels_key(store, settings, config)
     snapshot = data.counts() | {"eval_queries": len(judged), "key": key}
-    store.update_where("runs", f"run_id = {sql_str(run_id)}", {"snapshot": json.dumps(snapshot), "snapshot_hash": metrics.snapshot_hash(qrels)})
+    store.update_where("runs", {"run_id": run_id}, {"snapshot": json.dumps(snapshot), "snapshot_hash": metrics.snapshot_hash(qrels)})
     reporter.phase("evaluating the base model")
     _save_point(store, run_id, 0.0, 0, None, qrels, metrics.rank_with_model(store, base, eval_ids), settings.relevant_grade)
     reporter.phase("scoring pipelines that need no training: BM25 and hybrid")
@@ -299,7 +299,7 @@ def launch(store: Store, settings: Settings, config: CurveConfig, actor: str | U
 
 def curve_runs(store: Store) -> pd.DataFrame:
     """Every curve job, newest first, with its config and snapshot parsed."""
-    runs = store.read("runs", where=f"kind = {sql_str(RunKind.curve.value)}")
+    runs = store.read("runs", where={"kind": RunKind.curve})
     if runs.empty:
         return runs
     runs["config"] = [json.loads(c or "{}") for c in runs["config"]]
@@ -321,7 +321,7 @@ def find(store: Store, settings: Settings, config: CurveConfig) -> str | None:
 def points(store: Store, run_id: str) -> pd.DataFrame:
     """The stored points of one curve: fraction, seed, train_queries, train_pairs, train_judgments (None before it
     was stored), values, per_query (parsed)."""
-    frame = store.read("curve_points", where=f"run_id = {sql_str(run_id)}")
+    frame = store.read("curve_points", where={"run_id": run_id})
     frame["values"] = [json.loads(v) for v in frame["values"]]
     frame["per_query"] = [json.loads(v) for v in frame["per_query"]]
     frame["train_judgments"] = [json.loads(c or "{}").get("train_judgments") for c in frame["counts"]]
@@ -346,7 +346,7 @@ def summarize(store: Store, run_id: str, metric: str = DEFAULT_METRIC) -> dict[s
     trained = frame[frame["fraction"] > 0]
     if trained.empty:
         raise InputError(f"curve {run_id} expects trained points, but has none; run `flywheel curve` again.")
-    run = store.read("runs", where=f"run_id = {sql_str(run_id)}").iloc[0]
+    run = store.read("runs", where={"run_id": run_id}).iloc[0]
     config = json.loads(run["config"])
     by = config.get("by", BY[0])
     queries = sorted(set(trained["per_query"].iloc[0]))
@@ -383,7 +383,7 @@ def summarize(store: Store, run_id: str, metric: str = DEFAULT_METRIC) -> dict[s
 
 def has_judgment_counts(store: Store, run_id: str) -> bool:
     """Whether a curve's points know how many judgments they trained on (curves stored before that cannot be compared)."""
-    counts = store.read("curve_points", where=f"run_id = {sql_str(run_id)} AND fraction > 0", columns=["counts"])["counts"]
+    counts = store.read("curve_points", where={"run_id": run_id, "fraction": After(0)}, columns=["counts"])["counts"]
     return bool(len(counts)) and all(counts)
 
 

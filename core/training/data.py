@@ -29,9 +29,9 @@ from core.labeling.labels import (
 )
 from core.progress import Progress
 from core.search.mining import training_negatives
-from core.storage.schemas import QueryOrigin, QueryStatus, Split
+from core.storage.schemas import QueryOrigin, Split
 from core.storage.splits import normalise
-from core.storage.store import Store, sql_in, sql_str
+from core.storage.store import Store
 
 MIN_PAIRS = 20  # below this, a run is unlikely to beat the base model
 MIN_VALIDATION = 5
@@ -82,14 +82,15 @@ class TrainingData:
 
 
 def _queries(store: Store, split: str) -> dict[str, str]:
-    return store.query_texts(where=f"split = {sql_str(split)} AND status = {sql_str(QueryStatus.approved.value)}")
+    frame = store.split_queries(split, columns=["query_id", "text"])
+    return dict(zip(frame["query_id"], frame["text"]))
 
 
 def _flagged(store: Store, query_ids: list[str]) -> set[tuple[str, str]]:
     flagged: set[tuple[str, str]] = set()
     for start in range(0, len(query_ids), 500):
         rows = store.read(
-            "judgments", where=f"{sql_in('query_id', query_ids[start : start + 500])} AND hard_negative", columns=["query_id", "doc_id"]
+            "judgments", where={"query_id": query_ids[start : start + 500], "hard_negative": True}, columns=["query_id", "doc_id"]
         )
         flagged |= set(zip(rows["query_id"], rows["doc_id"]))
     return flagged
@@ -122,7 +123,7 @@ def build(
     grades, scales = graded_labels(store, ids)  # same aggregation as eval: median over reviewers, on each query's scale
     threshold = {q: positive_threshold(scales.get(q, FLYWHEEL), positive_grade) for q in ids}
     synthetic = store.read(
-        "queries", where=f"{sql_in('query_id', ids)} AND origin = {sql_str(QueryOrigin.synthetic.value)}", columns=["query_id", "source_doc_id"]
+        "queries", where={"query_id": ids, "origin": QueryOrigin.synthetic}, columns=["query_id", "source_doc_id"]
     ) if ids else None
     sources = {} if synthetic is None else {q: d for q, d in zip(synthetic["query_id"], synthetic["source_doc_id"]) if d}
     flagged = _flagged(store, ids)

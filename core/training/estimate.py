@@ -13,14 +13,14 @@ import json
 import pandas as pd
 
 from core.storage.schemas import RunStatus
-from core.storage.store import Store, sql_str
+from core.storage.store import Store
 
 RECENT = 5  # the last few finished runs of a kind
 
 
 def measured_rates(store: Store, kind: str) -> list[float]:
     """Seconds per (training pair × epoch) of this kind's last succeeded runs, newest first."""
-    runs = store.read("runs", where=f"kind = {sql_str(kind)} AND status = {sql_str(RunStatus.succeeded.value)}",
+    runs = store.read("runs", where={"kind": kind, "status": RunStatus.succeeded},
                       columns=["config", "snapshot", "started_at", "finished_at", "created_at"])
     rates = []
     for row in runs.sort_values("created_at", ascending=False).to_dict("records"):

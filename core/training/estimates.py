@@ -22,7 +22,7 @@ from core.evaluation.judges import Judge, judge_qrels, per_query, qrels_of, refe
 from core.labeling import audit
 from core.search.models import Embedder
 from core.storage.schemas import RunStatus
-from core.storage.store import Store, sql_str
+from core.storage.store import Store
 from core.training.pipeline import PIPELINE_FILE, load_pipeline
 
 BASE = "base"  # --against base: the bundled model's dense ranking, what every run starts from
@@ -33,7 +33,7 @@ def run_rankings(store: Store, run_id: str, query_ids: list[str]) -> Rankings:
     """The run's shipped pipeline's top DEPTH for each query (BASE: the base model, dense)."""
     if run_id == BASE:
         return metrics.rank_with_model(store, Embedder(None), query_ids)
-    rows = store.read("runs", where=f"run_id = {sql_str(run_id)}", columns=["status", "model_path"])
+    rows = store.read("runs", where={"run_id": run_id}, columns=["status", "model_path"])
     if rows.empty or rows["status"].iloc[0] != RunStatus.succeeded.value:
         raise InputError(f"an estimate expects a succeeded run, but there is no succeeded run '{run_id}'; list runs with `flywheel runs`")
     pipeline = load_pipeline(Path(rows["model_path"].iloc[0]).parent, store)
@@ -42,7 +42,7 @@ def run_rankings(store: Store, run_id: str, query_ids: list[str]) -> Rankings:
 
 def shipped_runs(store: Store) -> list[str]:
     """Succeeded runs that saved a pipeline (the ones an estimate can serve), newest first."""
-    rows = store.read("runs", where=f"status = {sql_str(RunStatus.succeeded.value)}", columns=["run_id", "model_path", "finished_at"])
+    rows = store.read("runs", where={"status": RunStatus.succeeded}, columns=["run_id", "model_path", "finished_at"])
     rows = rows.sort_values("finished_at", ascending=False)
     return [r for r, path in zip(rows["run_id"], rows["model_path"]) if path and (Path(path).parent / PIPELINE_FILE).exists()]
 

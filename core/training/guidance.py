@@ -16,7 +16,7 @@ import pandas as pd
 from core.evaluation.stats import bootstrap_ci
 from core.labeling.grading import Segment
 from core.labeling.text import query_style
-from core.storage.store import Store, sql_in
+from core.storage.store import Store
 
 __all__ = ["query_style", "segments", "eval_queries_for_width"]
 Z = 1.96  # 95% normal interval, for segment widths
@@ -38,8 +38,8 @@ def segments(store: Store, points: pd.DataFrame, metric: str) -> pd.DataFrame:
     """
     _, today = _today(points, metric)
     ids = sorted(today)
-    queries = store.read("queries", where=sql_in("query_id", ids), columns=["query_id", "text", "source", "origin"])
-    judged = store.read("judgments", where=sql_in("query_id", ids), columns=["query_id", "doc_id"]).drop_duplicates()
+    queries = store.read("queries", where={"query_id": ids}, columns=["query_id", "text", "source", "origin"])
+    judged = store.read("judgments", where={"query_id": ids}, columns=["query_id", "doc_id"]).drop_duplicates()
     per_query = judged.groupby("query_id").size()
     queries = queries.assign(style=[query_style(t) for t in queries["text"]], value=[today[q] for q in queries["query_id"]],
                              judgments=[int(per_query.get(q, 0)) for q in queries["query_id"]])

@@ -25,9 +25,10 @@ from core.evaluation.metrics import VALIDATION_METRIC
 from core.progress import Progress
 from core.settings import Settings
 from core.storage.auth import Action, User, actor_name
+from core.storage.filters import Not
 from core.storage.liveness import HEARTBEAT_EVERY, process_gone, this_host
-from core.storage.schemas import Run, RunKind, RunStatus, now
-from core.storage.store import Store, sql_in, sql_str
+from core.storage.schemas import Run, RunKind, RunStatus, now, target
+from core.storage.store import Store
 
 ACTIVE = (RunStatus.queued.value, RunStatus.running.value)
 FINAL = (RunStatus.succeeded.value, RunStatus.failed.value, RunStatus.cancelled.value, RunStatus.interrupted.value)
@@ -58,12 +59,12 @@ def run_gone(row: dict[str, Any]) -> bool:
 def mark_interrupted(store: Store, models_dir: Path | None = None) -> list[str]:
     """Mark runs left queued/running by a dead process as interrupted, and remove the model
     folders they left half-written; returns their ids."""
-    rows = store.read("runs", where=sql_in("status", ACTIVE), columns=["run_id", "pid", "host", "heartbeat", "created_at", "started_at"])
+    rows = store.read("runs", where={"status": ACTIVE}, columns=["run_id", "pid", "host", "heartbeat", "created_at", "started_at"])
     dead = [row["run_id"] for row in rows.to_dict("records") if run_gone(row)]
     for run_id in dead:
         store.update_where(
             "runs",
-            f"run_id = {sql_str(run_id)} AND {sql_in('status', ACTIVE)}",
+            {"run_id": run_id, "status": ACTIVE},
             {"status": RunStatus.interrupted.value, "error": "The process running it ended before it finished; start it again.", "finished_at": now()},
         )
         if models_dir is not None:
@@ -79,7 +80,7 @@ def sweep_run_folders(store: Store, models_dir: Path) -> list[str]:
     if not names:
         return []
     ended = {RunStatus.failed.value, RunStatus.cancelled.value, RunStatus.interrupted.value}
-    rows = store.read("runs", where=sql_in("run_id", names), columns=["run_id", "status"])
+    rows = store.read("runs", where={"run_id": names}, columns=["run_id", "status"])
     swept = [r for r, status in zip(rows["run_id"], rows["status"], strict=False) if status in ended]
     for run_id in swept:
         shutil.rmtree(models_dir / run_id, ignore_errors=True)
@@ -87,7 +88,7 @@ def sweep_run_folders(store: Store, models_dir: Path) -> list[str]:
 
 
 def read_run(store: Store, run_id: str) -> dict[str, Any]:
-    rows = store.read("runs", where=f"run_id = {sql_str(run_id)}")
+    rows = store.read("runs", where={"run_id": run_id})
     if rows.empty:
         raise FlywheelError(f"no run with id '{run_id}': see `flywheel runs` for the ids.")
     row = rows.iloc[0].to_dict()
@@ -97,7 +98,7 @@ def read_run(store: Store, run_id: str) -> dict[str, Any]:
 
 
 def cancel_requested(store: Store, run_id: str) -> bool:
-    return store.count("events", f"action = 'cancel' AND target = {sql_str('run:' + run_id)}") > 0
+    return store.count("events", {"action": "cancel", "target": target("run", run_id)}) > 0
 
 
 class Reporter:
@@ -184,7 +185,7 @@ class Reporter:
         if not force and time.monotonic() - self._last_write < WRITE_EVERY_S:
             return
         self._last_write = time.monotonic()
-        self.store.update_where("runs", f"run_id = {sql_str(self.run_id)}", {"progress": json.dumps(self.state)})
+        self.store.update_where("runs", {"run_id": self.run_id}, {"progress": json.dumps(self.state)})
 
     def tell(self) -> None:
         """The state as the listener's `Progress`: a phase without a count (loading the model) is
@@ -242,14 +243,14 @@ class Job:
         mark_interrupted(store, settings.models_dir)
         sweep_run_folders(store, settings.models_dir)
         primary = int(os.environ.get("RANK", "0")) == 0
-        if primary and store.count("runs", sql_in("status", ACTIVE)):
-            active = store.read("runs", where=sql_in("status", ACTIVE), columns=["run_id"])
+        if primary and store.count("runs", {"status": ACTIVE}):
+            active = store.read("runs", where={"status": ACTIVE}, columns=["run_id"])
             raise ConflictError(f"run {active['run_id'].iloc[0]} is still going: wait for it or cancel it, one run at a time.")
         run_id = os.environ.get("FLYWHEEL_RUN_ID") or f"{now():%Y%m%d-%H%M%S}-{kind}-{uuid.uuid4().hex[:6]}"
         if primary:
             store.add("runs", [Run(run_id=run_id, kind=kind, base_model=base_model, config=json.dumps(config), pid=os.getpid(),
                               host=this_host(), created_at=now())])
-            store.log(actor, "launch", f"run:{run_id}", kind=kind)
+            store.log(actor, "launch", target("run", run_id), kind=kind)
         return cls(store, settings, run_id, work, config, float(config.get("time_budget_s") or 0))
 
     def start(self) -> Job:
@@ -301,7 +302,7 @@ class Job:
 
     def _set(self, **values: Any) -> None:
         if self.primary:
-            self.store.update_where("runs", f"run_id = {sql_str(self.run_id)}", values)
+            self.store.update_where("runs", {"run_id": self.run_id}, values)
 
     def _finish(self, status: str, error: str, **values: Any) -> None:
         self.reporter.close_phase()
@@ -335,7 +336,7 @@ def request_cancel(store: Store, run_id: str, actor: str | User) -> None:
     row = read_run(store, run_id)
     if row["status"] not in ACTIVE:
         raise ConflictError(f"run {run_id} is already {row['status']}: only a queued or running run can be cancelled.")
-    store.log(actor, "cancel", f"run:{run_id}")
+    store.log(actor, "cancel", target("run", run_id))
     if run_gone(row):
         mark_interrupted(store)
 
@@ -343,11 +344,11 @@ def request_cancel(store: Store, run_id: str, actor: str | User) -> None:
 def list_runs(store: Store, limit: int = 50) -> list[dict[str, Any]]:
     """Training runs newest first (learning-curve jobs are listed by the curve, not here): id, name,
     tags, kind, status, times, error, and the before/after headline numbers."""
-    runs = store.read("runs", where=f"kind != {sql_str(RunKind.curve.value)}",
+    runs = store.read("runs", where={"kind": Not(RunKind.curve)},
                       columns=["run_id", "name", "tags", "kind", "base_model", "status", "error", "model_path", "created_at",
                                "finished_at", "progress"])
     runs = runs.sort_values("created_at", ascending=False).head(limit)
-    metrics = store.read("metrics", where=sql_in("run_id", list(runs["run_id"])) + " AND k = 10 AND name IN ('recall', 'ndcg')") if len(runs) else None
+    metrics = store.read("metrics", where={"run_id": list(runs["run_id"]), "k": 10, "name": ["recall", "ndcg"]}) if len(runs) else None
     out = []
     for row in runs.to_dict("records"):
         item = {k: row[k] for k in ("run_id", "name", "tags", "kind", "base_model", "status", "model_path", "created_at", "finished_at")}
@@ -375,12 +376,12 @@ def rename_run(store: Store, run_id: str, name: str, tags: str, actor: str | Use
     actor = actor_name(actor, Action.train)
     read_run(store, run_id)
     clean_tags = ", ".join(t.strip() for t in tags.split(",") if t.strip())
-    store.update_where("runs", f"run_id = {sql_str(run_id)}", {"name": name.strip(), "tags": clean_tags})
-    store.log(actor, "rename", f"run:{run_id}", name=name.strip(), tags=clean_tags)
+    store.update_where("runs", {"run_id": run_id}, {"name": name.strip(), "tags": clean_tags})
+    store.log(actor, "rename", target("run", run_id), name=name.strip(), tags=clean_tags)
 
 
 def active_run(store: Store) -> str | None:
     """The queued or running run, if any (after marking dead processes' runs interrupted)."""
     mark_interrupted(store)
-    rows = store.read("runs", where=sql_in("status", ACTIVE), columns=["run_id"])
+    rows = store.read("runs", where={"status": ACTIVE}, columns=["run_id"])
     return None if rows.empty else str(rows["run_id"].iloc[0])

@@ -17,7 +17,7 @@ from typing import Any
 from core.errors import InputError
 from core.search.fusion import CANDIDATE_DEPTH, DenseIndex, Ranking, bm25_hits, bm25_rankings, fused_rankings
 from core.search.models import Embedder
-from core.storage.store import Store, sql_in
+from core.storage.store import Store
 
 PIPELINE_FILE = "pipeline.json"
 
@@ -113,7 +113,7 @@ class Pipeline:
         if not 1 <= int(k) <= 1000:
             raise InputError(f"search expects k from 1 to 1000, but got {k}")
         ranking = self.rank({"q": query}, k)["q"]
-        docs = self.store.read("documents", where=sql_in("doc_id", [d for d, _ in ranking]), columns=["doc_id", "title"]) if ranking else None
+        docs = self.store.read("documents", where={"doc_id": [d for d, _ in ranking]}, columns=["doc_id", "title"]) if ranking else None
         titles = dict(zip(docs["doc_id"], docs["title"])) if docs is not None else {}
         return [{"rank": i, "doc_id": d, "score": round(s, 6), "title": titles.get(d, "")} for i, (d, s) in enumerate(ranking, start=1)]
 

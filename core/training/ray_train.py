@@ -23,7 +23,7 @@ from core.settings import Settings
 from core.storage import splits
 from core.storage.auth import User
 from core.storage.schemas import RunKind, RunStatus, now
-from core.storage.store import Store, sql_in, sql_str
+from core.storage.store import Store
 from core.training.config import TrainConfig
 from core.training.jobs import ACTIVE, Job
 from core.training.run import execute
@@ -74,7 +74,7 @@ def train_with_ray(store: Store, settings: Settings, config: TrainConfig, addres
         trainer.fit()
     except Exception as error:  # noqa: BLE001 - Ray wraps every worker failure; the run row records it
         store.update_where(
-            "runs", f"run_id = {sql_str(job.run_id)} AND {sql_in('status', ACTIVE)}",
+            "runs", {"run_id": job.run_id, "status": ACTIVE},
             {"status": RunStatus.failed.value, "error": f"a Ray Train worker failed: {error}", "finished_at": now()},
         )
     return job

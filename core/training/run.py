@@ -23,7 +23,7 @@ from core.settings import Settings
 from core.storage import splits
 from core.storage.auth import User
 from core.storage.schemas import RunKind
-from core.storage.store import Store, sql_str
+from core.storage.store import Store
 from core.training import data as trainingdata
 from core.training.config import TrainConfig
 from core.training.jobs import Job, Reporter
@@ -84,7 +84,7 @@ def _execute(store: Store, settings: Settings, run_id: str, raw: dict[str, Any],
         resolved = asdict(config) | {"resolved_base_model": resolve_model(config.base_model), "positive_rule": data.positive_rule}
         store.update_where(
             "runs",
-            f"run_id = {sql_str(run_id)}",
+            {"run_id": run_id},
             {"snapshot": json.dumps(snapshot), "snapshot_hash": metrics.snapshot_hash(qrels), "config": json.dumps(resolved)},
         )
     reporter.raise_if_cancelled()

@@ -25,9 +25,10 @@ from typing import Any
 from core.labeling.generation import Examples, OfflineGenerator, Style
 from core.search.models import Embedder
 from core.search.retrieval import corpus_matrix, rank_many
+from core.storage.filters import Not
 from core.storage.schemas import QueryOrigin, QueryStatus, Split, document_text
 from core.storage.splits import normalise
-from core.storage.store import Store, sql_in, sql_str
+from core.storage.store import Store
 from core.training.callbacks import ProgressCallback, trainer_arguments, without_printing
 from core.training.config import TrainConfig
 from core.training.jobs import Reporter
@@ -84,16 +85,17 @@ def warm_start(model: Any, store: Store, retriever: Embedder, config: TrainConfi
 
 def held_out_texts(store: Store, validation_ids: list[str]) -> set[str]:
     """Normalised texts of the eval queries and of the run's validation queries: no pre-training query may be one of them."""
-    where = f"split = {sql_str(Split.eval.value)}" + (f" OR {sql_in('query_id', validation_ids)}" if validation_ids else "")
-    return {normalise(t) for t in store.query_texts(where=where).values()}
+    texts = list(store.query_texts(where={"split": Split.eval}).values())
+    texts += list(store.query_texts(validation_ids).values()) if validation_ids else []
+    return {normalise(t) for t in texts}
 
 
 def synthetic_queries(store: Store, held_out: set[str], seed: int = 0, count: int = PRETRAIN_QUERIES) -> list[tuple[str, str]]:
     """(query text, source doc id): the workspace's synthetic queries outside the eval split (not
     rejected), then one offline query for each of more sampled documents, up to `count`; none whose
     text is held out."""
-    rows = store.read("queries", where=f"origin = {sql_str(QueryOrigin.synthetic.value)} AND split != {sql_str(Split.eval.value)} "
-                                       f"AND status != {sql_str(QueryStatus.rejected.value)}", columns=["text", "source_doc_id"])
+    rows = store.read("queries", where={"origin": QueryOrigin.synthetic, "split": Not(Split.eval), "status": Not(QueryStatus.rejected)},
+                      columns=["text", "source_doc_id"])
     docs = store.read("documents", columns=["doc_id", "title", "text"])
     known = set(docs["doc_id"])
     out = [(t, d) for t, d in zip(rows["text"], rows["source_doc_id"]) if d in known and normalise(t) not in held_out]
