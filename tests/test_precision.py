@@ -149,3 +149,14 @@ def test_embed_precision_flag_picks_the_table(small_store, tiny, native, capsys)
         assert main(["embed", "--model", tiny, "--precision", flag, "--quiet"]) == 0
         result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
         assert (result["precision"], result["model_key"], result["embedded"]) == (flag, key, 12)
+
+
+def test_a_run_records_the_precision_it_embedded_and_evaluated_in(small_store, workspace, tiny, monkeypatch):
+    from core.training import jobs
+    from core.training.run import launch
+
+    monkeypatch.setenv(precision.PRECISION_ENV, "bf16")
+    job = launch(small_store, workspace, TrainConfig(kind="adapter", base_model=tiny, max_steps=1))
+    assert job.wait(240) == "succeeded", jobs.read_run(small_store, job.run_id)["error"]
+    assert jobs.read_run(small_store, job.run_id)["snapshot"]["inference_precision"] == "bf16"
+    assert small_store.embeddings_name(model_key(tiny) + "_bf16") in small_store.table_names()

@@ -79,7 +79,8 @@ def _execute(store: Store, settings: Settings, run_id: str, raw: dict[str, Any],
     if not data.pairs:
         raise InputError("training expects positive pairs in the train split, but got none. " + " ".join(data.warnings))
     snapshot = data.counts() | {"eval_queries": len(metrics.judged_queries(qrels, settings.relevant_grade)), "warnings": data.warnings,
-                                "positive_rule": data.positive_rule}
+                                "positive_rule": data.positive_rule,
+                                "inference_precision": base.precision}  # of the corpus vectors, mining and evaluation (issue 26)
     if reporter.primary:
         resolved = asdict(config) | {"resolved_base_model": resolve_model(config.base_model), "positive_rule": data.positive_rule}
         store.update_where(
