@@ -41,8 +41,8 @@ LEXICAL, WITH_CROSS_ENCODER = "ltr", "ltr+cross-encoder"  # the variants, simple
 MAX_TREES = 300
 PATIENCE = 30  # validation rounds without a better nDCG@10 before growing stops
 PARAMS = {  # small trees, slow learning: a few hundred labelled queries, a correction to a strong score
-    "objective": "lambdarank", "learning_rate": 0.05, "num_leaves": 7, "min_child_samples": 20,
-    "deterministic": True, "force_row_wise": True, "n_jobs": 1, "verbose": -1,
+    "objective": "lambdarank", "learning_rate": 0.05, "num_leaves": 7, "min_data_in_leaf": 20,
+    "deterministic": True, "force_row_wise": True, "num_threads": 1, "verbose": -1,
 }
 
 
@@ -173,10 +173,12 @@ def fit_booster(train: Mapping[str, QueryList], train_qrels: Qrels, validation: 
     xv, yv, groups_v, init_v = _arrays(validation, validation_qrels, names)
     if not groups or not groups_v:
         return LtrStage(features=tuple(names))
-    ranker = lgb.LGBMRanker(n_estimators=MAX_TREES, random_state=seed, label_gain=list(range(max(int(y.max()), int(yv.max())) + 1)), **PARAMS)
-    ranker.fit(x, y, group=groups, init_score=init, eval_set=[(xv, yv)], eval_group=[groups_v], eval_init_score=[init_v], eval_at=[10],
-               feature_name=list(names), callbacks=[lgb.early_stopping(PATIENCE, first_metric_only=True, verbose=False)])
-    return LtrStage(ranker.booster_, int(ranker.best_iteration_ or ranker.booster_.current_iteration()), tuple(names))
+    params = PARAMS | {"seed": seed, "metric": "ndcg", "eval_at": [10], "label_gain": list(range(max(int(y.max()), int(yv.max())) + 1))}
+    train_set = lgb.Dataset(x, y, group=groups, init_score=init, feature_name=list(names), free_raw_data=False)
+    validation_set = lgb.Dataset(xv, yv, group=groups_v, init_score=init_v, reference=train_set)
+    booster = lgb.train(params, train_set, num_boost_round=MAX_TREES, valid_sets=[validation_set],
+                        callbacks=[lgb.early_stopping(PATIENCE, first_metric_only=True, verbose=False)])
+    return LtrStage(booster, int(booster.best_iteration or booster.current_iteration()), tuple(names))
 
 
 def one_sided_p(before: Mapping[str, Mapping[str, float]], after: Mapping[str, Mapping[str, float]],
