@@ -18,7 +18,7 @@ import pandas as pd
 from sklearn.metrics import cohen_kappa_score
 
 from core.labeling.grading import GRADES, is_human
-from core.storage.store import Store, sql_in
+from core.storage.store import Store
 
 ACTIVE_GAP_S = 300.0  # a pause longer than this between two grades is a break, not grading time
 IDLE_CAP_S = 60.0  # a gap up to a break counts as at most this much grading time (reading, then a coffee)
@@ -147,8 +147,8 @@ def with_texts(store: Store, items: pd.DataFrame) -> pd.DataFrame:
     """Adds each item's query text and document title, so a reviewer sees what was disagreed on."""
     if items.empty:
         return items.assign(query=pd.Series(dtype=str), title=pd.Series(dtype=str))
-    queries = store.read("queries", where=sql_in("query_id", set(items["query_id"])), columns=["query_id", "text"])
-    docs = store.read("documents", where=sql_in("doc_id", set(items["doc_id"])), columns=["doc_id", "title"])
+    queries = store.read("queries", where={"query_id": set(items["query_id"])}, columns=["query_id", "text"])
+    docs = store.read("documents", where={"doc_id": set(items["doc_id"])}, columns=["doc_id", "title"])
     out = items.merge(queries.rename(columns={"text": "query"}), on="query_id", how="left")
     out = out.merge(docs, on="doc_id", how="left")
     return out.fillna({"query": "", "title": ""})
@@ -163,7 +163,7 @@ def reviewer_stats(store: Store, include_imports: bool = False) -> pd.DataFrame:
     counts = judgments.groupby("reviewer").agg(
         judgments=("grade", "size"), queries=("query_id", "nunique"), hard_negatives=("hard_negative", "sum")
     )
-    events = store.read("events", where="action = 'grade'", columns=["actor", "at"])
+    events = store.read("events", where={"action": "grade"}, columns=["actor", "at"])
     speed = {}
     for actor, group in events.groupby("actor"):
         gaps = group["at"].sort_values().diff().dt.total_seconds().dropna()

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from core.errors import InputError
 from core.storage.schemas import IMPORT_REVIEWER, QueryOrigin, QueryStatus, Split
-from core.storage.store import Store, sql_str
+from core.storage.store import Store
 
 SEED = "audit-v1"
 DEPTH = 10  # a query is audited once one person graded this many of its candidates (or all, when fewer documents)
@@ -32,9 +32,9 @@ def _check_scope(scope: str) -> str:
 
 def scope_queries(store: Store, scope: str) -> list[str]:
     """Approved queries in scope: the eval split, or the queries people typed into the team's app."""
-    where = f"status = {sql_str(QueryStatus.approved.value)} AND " + (
-        f"split = {sql_str(Split.eval.value)}" if _check_scope(scope) == "eval" else f"origin = {sql_str(QueryOrigin.log.value)}")
-    return sorted(store.read("queries", where=where, columns=["query_id"])["query_id"])
+    if _check_scope(scope) == "eval":
+        return sorted(store.split_queries(Split.eval)["query_id"])
+    return sorted(store.read("queries", where={"status": QueryStatus.approved, "origin": QueryOrigin.log}, columns=["query_id"])["query_id"])
 
 
 def _point(query_id: str, seed: str) -> str:

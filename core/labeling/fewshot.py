@@ -14,8 +14,8 @@ import pandas as pd
 
 from core.errors import InputError
 from core.storage.operations import Operation, operation
-from core.storage.schemas import FewShotExample, QueryStatus, now
-from core.storage.store import Store, sql_in, sql_str
+from core.storage.schemas import FewShotExample, QueryStatus, now, target
+from core.storage.store import Store
 
 COLUMNS = ["position", "query_id", "text", "approved_by", "approved_at", "source_doc_id", "doc_title", "pinned_by"]
 
@@ -33,20 +33,20 @@ def set_names(store: Store) -> list[str]:
 
 def members(store: Store, name: str) -> pd.DataFrame:
     """A set's examples in order, with the query text, who approved it and its document's title."""
-    rows = store.read("fewshot", where=f"set_name = {sql_str(_name(name))}", columns=["query_id", "position", "pinned_by"])
+    rows = store.read("fewshot", where={"set_name": _name(name)}, columns=["query_id", "position", "pinned_by"])
     if rows.empty:
         return pd.DataFrame(columns=COLUMNS)
-    queries = store.read("queries", where=sql_in("query_id", rows["query_id"]),
+    queries = store.read("queries", where={"query_id": rows["query_id"]},
                          columns=["query_id", "text", "reviewer", "reviewed_at", "source_doc_id"])
     frame = rows.merge(queries, on="query_id", how="inner").rename(columns={"reviewer": "approved_by", "reviewed_at": "approved_at"})
-    docs = store.read("documents", where=sql_in("doc_id", frame["source_doc_id"].dropna()), columns=["doc_id", "title"])
+    docs = store.read("documents", where={"doc_id": frame["source_doc_id"].dropna()}, columns=["doc_id", "title"])
     frame["doc_title"] = frame["source_doc_id"].map(dict(zip(docs["doc_id"], docs["title"]))).fillna("")
     return frame.sort_values(["position", "query_id"]).reset_index(drop=True)[COLUMNS]
 
 
 def approved_queries(store: Store, limit: int = 500) -> dict[str, str]:
     """query id -> text of approved queries, most recently reviewed first: what can be pinned."""
-    rows = store.read("queries", where=f"status = {sql_str(QueryStatus.approved.value)}", columns=["query_id", "text", "reviewed_at"])
+    rows = store.read("queries", where={"status": QueryStatus.approved}, columns=["query_id", "text", "reviewed_at"])
     rows = rows.sort_values(["reviewed_at", "query_id"], ascending=[False, True], na_position="last").head(limit)
     return dict(zip(rows["query_id"], rows["text"]))
 
@@ -61,7 +61,7 @@ def _write_order(op: Operation, name: str, query_ids: list[str], pinned_by: dict
 def pin(store: Store, actor: str, name: str, query_id: str) -> None:
     """Add an approved query at the end of the set (a no-op when it is already there)."""
     name = _name(name)
-    row = store.read("queries", where=f"query_id = {sql_str(query_id)}", columns=["status"])
+    row = store.read("queries", where={"query_id": query_id}, columns=["status"])
     if row.empty or row["status"].iloc[0] != QueryStatus.approved.value:
         raise InputError(f"a few-shot example expects an approved query, but '{query_id}' is "
                          f"{'unknown' if row.empty else row['status'].iloc[0]}; approve it on the Review page first.")
@@ -70,16 +70,16 @@ def pin(store: Store, actor: str, name: str, query_id: str) -> None:
         return
     with operation(store) as op:
         op.upsert("fewshot", [FewShotExample(set_name=name, query_id=query_id, position=len(current), pinned_by=actor, pinned_at=now())])
-        op.log(actor, "pin", f"query:{query_id}", set=name)
+        op.log(actor, "pin", target("query", query_id), set=name)
 
 
 def unpin(store: Store, actor: str, name: str, query_id: str) -> None:
     name = _name(name)
     with operation(store) as op:
-        op.delete("fewshot", f"set_name = {sql_str(name)} AND query_id = {sql_str(query_id)}")
+        op.delete("fewshot", {"set_name": name, "query_id": query_id})
         rest = members(store, name)
         _write_order(op, name, list(rest["query_id"]), dict(zip(rest["query_id"], rest["pinned_by"])), actor)
-        op.log(actor, "unpin", f"query:{query_id}", set=name)
+        op.log(actor, "unpin", target("query", query_id), set=name)
 
 
 def move(store: Store, actor: str, name: str, query_id: str, offset: int) -> None:
@@ -94,7 +94,7 @@ def move(store: Store, actor: str, name: str, query_id: str, offset: int) -> Non
     order.insert(j, order.pop(i))
     with operation(store) as op:
         _write_order(op, name, order, dict(zip(current["query_id"], current["pinned_by"])), actor)
-        op.log(actor, "reorder", f"query:{query_id}", set=name, position=j)
+        op.log(actor, "reorder", target("query", query_id), set=name, position=j)
 
 
 def examples(store: Store, name: str) -> list[tuple[str, str]]:

@@ -24,8 +24,9 @@ from core.labeling.llm import LLMClient
 from core.labeling.text import content_words
 from core.progress import Progress
 from core.storage.auth import Action, User, actor_name
-from core.storage.schemas import Query, QueryOrigin, QueryStatus, Split, now
-from core.storage.store import Store, sql_in, sql_str
+from core.storage.filters import Not
+from core.storage.schemas import Query, QueryOrigin, QueryStatus, Split, now, target
+from core.storage.store import Store
 
 PROMPT_VERSION = "prompt-v1"
 OFFLINE_GENERATOR = "offline@v1"
@@ -112,7 +113,7 @@ def select_documents(
 
 def queried_doc_ids(store: Store) -> set[str]:
     """Documents that already have a query: a synthetic one from them, or a judgment."""
-    sources = store.read("queries", where="source_doc_id IS NOT NULL", columns=["source_doc_id"])
+    sources = store.read("queries", where={"source_doc_id": Not(None)}, columns=["source_doc_id"])
     judged = store.read("judgments", columns=["doc_id"])
     return set(sources["source_doc_id"]) | set(judged["doc_id"])
 
@@ -120,7 +121,7 @@ def queried_doc_ids(store: Store) -> set[str]:
 # -- few-shot examples ----------------------------------------------------------------------
 def few_shot_examples(store: Store, k: int = 4, seed: int | None = None) -> Examples:
     """Approved queries (most recently reviewed first) with their document's title, and a few rejected ones."""
-    queries = store.read("queries", where=sql_in("status", [QueryStatus.approved.value, QueryStatus.rejected.value]),
+    queries = store.read("queries", where={"status": [QueryStatus.approved, QueryStatus.rejected]},
                          columns=["query_id", "text", "status", "source_doc_id", "reviewed_at", "created_at"])
     if queries.empty:
         return Examples()
@@ -136,7 +137,7 @@ def few_shot_examples(store: Store, k: int = 4, seed: int | None = None) -> Exam
 def _titles(store: Store, doc_ids: set[str]) -> dict[str, str]:
     if not doc_ids:
         return {}
-    rows = store.read("documents", where=sql_in("doc_id", doc_ids), columns=["doc_id", "title"])
+    rows = store.read("documents", where={"doc_id": doc_ids}, columns=["doc_id", "title"])
     return dict(zip(rows["doc_id"], rows["title"], strict=True))
 
 
@@ -295,7 +296,7 @@ def generate(
             result.docs_done += 1
     finally:  # so the audit trail names every query written, also when generation stopped or failed
         if result.written:
-            store.log(actor, "generate", f"generator:{generator.name}", count=len(result.written), docs=result.docs_done,
+            store.log(actor, "generate", target("generator", generator.name), count=len(result.written), docs=result.docs_done,
                       style=style.value, stopped=result.stopped)
     if progress:
         progress(result.docs_done, total, GENERATING)
@@ -303,7 +304,7 @@ def generate(
 
 
 def _existing_texts(store: Store, doc_id: str) -> set[str]:
-    rows = store.read("queries", where=f"source_doc_id = {sql_str(doc_id)}", columns=["text"])
+    rows = store.read("queries", where={"source_doc_id": doc_id}, columns=["text"])
     return {t.lower() for t in rows["text"]}
 
 

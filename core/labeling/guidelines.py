@@ -38,7 +38,7 @@ When unsure between two grades, pick the lower one and add a note."""
 
 def read(store: Store) -> tuple[str, str, object]:
     """(text, who set it, when); the default text, '' and None until someone edits it."""
-    events = store.read("events", where=f"action = '{ACTION}'", columns=["actor", "at", "detail"])
+    events = store.read("events", where={"action": ACTION}, columns=["actor", "at", "detail"])
     if events.empty:
         return DEFAULT, "", None
     latest = events.sort_values("at").iloc[-1]

@@ -23,8 +23,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from core.storage.filters import StartsWith
 from core.storage.schemas import FLYWHEEL_TOP, IMPORT_REVIEWER, QueryOrigin, QueryStatus
-from core.storage.store import Store, sql_in, sql_str
+from core.storage.store import Store
 
 POSITIVE_GRADE = 3  # training positives: grade >= 3 of 5 (relevant … exactly answers)
 NEGATIVE_GRADE = 1  # training negatives: grade <= 1 (irrelevant or marginal), see negative_ceiling
@@ -95,7 +96,7 @@ def reviewer_scale(reviewer: str, scales: Mapping[str, Scale]) -> Scale | None:
 
 def query_scale(store: Store, query_id: str) -> Scale:
     """The scale a query's labels live on: its import's, or 0–5 when no import judged it."""
-    rows = store.read("judgments", where=f"query_id = {sql_str(query_id)} AND reviewer LIKE {sql_str(IMPORT_REVIEWER + '%')}", columns=["reviewer"])
+    rows = store.read("judgments", where={"query_id": query_id, "reviewer": StartsWith(IMPORT_REVIEWER)}, columns=["reviewer"])
     scales = source_scales(store) if len(rows) else {}
     return max((reviewer_scale(r, scales) or FLYWHEEL for r in set(rows["reviewer"])), key=lambda s: s.top, default=FLYWHEEL)
 
@@ -178,7 +179,7 @@ def consensus(judgments: pd.DataFrame, scales: Mapping[str, Scale] | None = None
 
 
 def consensus_labels(store: Store, query_ids: list[str] | None = None) -> pd.DataFrame:
-    where = sql_in("query_id", query_ids) if query_ids is not None else None
+    where = {"query_id": query_ids} if query_ids is not None else None
     judgments = store.read("judgments", where=where, columns=["query_id", "doc_id", "reviewer", "grade", "hard_negative"])
     return consensus(judgments, source_scales(store))
 
@@ -209,7 +210,7 @@ def graded_labels(store: Store, query_ids: Sequence[str]) -> tuple[Qrels, dict[s
     if missing:
         rows = store.read(
             "queries",
-            where=f"{sql_in('query_id', missing)} AND origin = {sql_str(QueryOrigin.synthetic.value)}",
+            where={"query_id": missing, "origin": QueryOrigin.synthetic},
             columns=["query_id", "source_doc_id", "status"],
         )
         for qid, did, status in zip(rows["query_id"], rows["source_doc_id"], rows["status"]):

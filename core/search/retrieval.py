@@ -110,7 +110,5 @@ def search(store: Store, embedder: Embedder | None, query: str, k: int = 10, mod
     hits["rank"] = np.arange(1, len(hits) + 1)
     if hits.empty:
         return hits.assign(title=[], text=[])
-    from core.storage.store import sql_in
-
-    docs = store.read("documents", where=sql_in("doc_id", hits["doc_id"]), columns=["doc_id", "title", "text"])
+    docs = store.read("documents", where={"doc_id": hits["doc_id"]}, columns=["doc_id", "title", "text"])
     return hits.merge(docs, on="doc_id", how="left")
