@@ -9,19 +9,22 @@ nothing a reviewer decides is lost. Rejected queries stay (they teach the genera
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import pandas as pd
 
 from core.errors import ConflictError, InputError
 from core.storage import claims
-from core.storage.schemas import UNDO_KEY, QueryOrigin, QueryStatus, now
-from core.storage.store import Store, sql_in, sql_str
+from core.storage.filters import Not
+from core.storage.schemas import UNDO_KEY, QueryOrigin, QueryStatus, now, parse_target, target
+from core.storage.store import Store
 
 QUEUE = "review"
 DECISIONS = ("approve", "edit", "reject")
 UNDOABLE = (*DECISIONS, "skip")  # the undo stack: every decision and every skip, in the order made
-PENDING = f"status = {sql_str(QueryStatus.pending.value)}"
+PENDING = MappingProxyType({"status": QueryStatus.pending})  # a filter (and a guard on the stored row), read-only
 
 
 @dataclass
@@ -36,15 +39,9 @@ class ReviewItem:
 
 
 # -- reading the queue ----------------------------------------------------------------------
-def _filters(generator: str | None = None, doc_id: str | None = None, status: str | None = None) -> str:
-    parts = []
-    if status:
-        parts.append(f"status = {sql_str(status)}")
-    if generator:
-        parts.append(f"generator = {sql_str(generator)}")
-    if doc_id:
-        parts.append(f"source_doc_id = {sql_str(doc_id)}")
-    return " AND ".join(parts) if parts else "true"
+def _filters(generator: str | None = None, doc_id: str | None = None, status: str | None = None) -> dict[str, str]:
+    given = {"status": status, "generator": generator, "source_doc_id": doc_id}
+    return {column: value for column, value in given.items() if value}
 
 
 def pending_ids(store: Store, generator: str | None = None, doc_id: str | None = None) -> list[str]:
@@ -55,7 +52,7 @@ def pending_ids(store: Store, generator: str | None = None, doc_id: str | None =
 
 def filter_options(store: Store) -> tuple[list[str], list[str]]:
     """Generators and source documents seen among synthetic queries, for the page's filters."""
-    rows = store.read("queries", where="source_doc_id IS NOT NULL", columns=["generator", "source_doc_id"])
+    rows = store.read("queries", where={"source_doc_id": Not(None)}, columns=["generator", "source_doc_id"])
     return sorted(set(rows["generator"]) - {""}), sorted(set(rows["source_doc_id"]))
 
 
@@ -63,7 +60,7 @@ def load_item(store: Store, query_id: str) -> ReviewItem:
     row = _query_row(store, query_id)
     doc = pd.DataFrame()
     if row.get("source_doc_id"):
-        doc = store.read("documents", where=f"doc_id = {sql_str(row['source_doc_id'])}", columns=["title", "text"])
+        doc = store.read("documents", where={"doc_id": row["source_doc_id"]}, columns=["title", "text"])
     return ReviewItem(
         query_id=query_id, text=row["text"], generator=row["generator"], source_doc_id=row.get("source_doc_id"),
         doc_title="" if doc.empty else doc["title"].iloc[0], doc_text="" if doc.empty else doc["text"].iloc[0],
@@ -82,12 +79,12 @@ def next_item(
 
 def texts(store: Store, query_ids: list[str]) -> dict[str, str]:
     """Text of each query in `query_ids` that is still pending."""
-    frame = store.read("queries", where=f"{sql_in('query_id', query_ids)} AND {PENDING}", columns=["query_id", "text"])
+    frame = store.read("queries", where={"query_id": query_ids, **PENDING}, columns=["query_id", "text"])
     return dict(zip(frame["query_id"], frame["text"], strict=True))
 
 
 def _is_pending(store: Store, query_id: str) -> bool:
-    return store.count("queries", f"query_id = {sql_str(query_id)} AND {PENDING}") == 1
+    return store.count("queries", {"query_id": query_id, **PENDING}) == 1
 
 
 def still_mine(store: Store, reviewer: str, query_id: str) -> bool:
@@ -105,7 +102,7 @@ def pending_count(store: Store) -> int:
 
 # -- decisions ------------------------------------------------------------------------------
 def _query_row(store: Store, query_id: str) -> dict:
-    rows = store.read("queries", where=f"query_id = {sql_str(query_id)}")
+    rows = store.read("queries", where={"query_id": query_id})
     if rows.empty:
         raise InputError(f"review expects an existing query id, but got {query_id!r}; reload the page")
     return {k: _none(v) for k, v in rows.iloc[0].to_dict().items()}
@@ -116,7 +113,7 @@ def _none(value):
     return None if not isinstance(value, str | list) and pd.isna(value) else value
 
 
-def _guarded_write(store: Store, row: dict, guard: str, reviewer: str, stamp) -> bool:
+def _guarded_write(store: Store, row: dict, guard: Mapping[str, object], reviewer: str, stamp) -> bool:
     """Upsert `row` only if `guard` holds on the stored row, then read back to confirm it is ours."""
     back = store.put_if("queries", row, guard, ["reviewer", "reviewed_at", "status"])
     if back.empty:
@@ -137,12 +134,12 @@ def _decide(store: Store, reviewer: str, query_id: str, status: QueryStatus, act
         raise ConflictError(f"query {query_id} is being reviewed by another reviewer; skip to the next item")
     stamp = now()
     new = {**row, **changes, "status": status.value, "reviewer": reviewer, "reviewed_at": stamp}
-    if not _guarded_write(store, new, f"target.status = {sql_str(QueryStatus.pending.value)}", reviewer, stamp):
+    if not _guarded_write(store, new, PENDING, reviewer, stamp):
         raise ConflictError(f"query {query_id} was decided by another reviewer a moment ago; moving on to the next item")
     try:
-        store.log(reviewer, action, f"query:{query_id}", generator=row["generator"], **detail)
+        store.log(reviewer, action, target("query", query_id), generator=row["generator"], **detail)
     except Exception:
-        _guarded_write(store, row, f"target.reviewer = {sql_str(reviewer)}", row.get("reviewer"), None)  # undo our write: no decision without its event
+        _guarded_write(store, row, {"reviewer": reviewer}, row.get("reviewer"), None)  # undo our write: no decision without its event
         raise
     release(store, query_id, reviewer)
 
@@ -172,7 +169,7 @@ def reject(store: Store, reviewer: str, query_id: str, reason: str = "") -> None
 def skip(store: Store, reviewer: str, query_id: str) -> None:
     """Leave the item pending for someone else (the page also hides it from this reviewer for the session)."""
     release(store, query_id, reviewer)
-    store.log(reviewer, "skip", f"query:{query_id}")
+    store.log(reviewer, "skip", target("query", query_id))
 
 
 @dataclass
@@ -195,7 +192,7 @@ def undo(store: Store, reviewer: str) -> Undone | None:
     someone else decided since cannot come back: it is taken off the stack all the same and said
     (`restored` False), never passed over for an older decision. None when there is nothing to undo.
     """
-    events = store.read("events", where=f"actor = {sql_str(reviewer)} AND {sql_in('action', [*UNDOABLE, 'undo'])}")
+    events = store.read("events", where={"actor": reviewer, "action": [*UNDOABLE, "undo"]})
     if events.empty:
         return None
     events = events.sort_values("at", ascending=False, kind="stable")
@@ -203,7 +200,7 @@ def undo(store: Store, reviewer: str) -> Undone | None:
     for event in events[events["action"].isin(UNDOABLE)].itertuples():
         if event.event_id in undone:
             continue
-        query_id = event.target.removeprefix("query:")
+        query_id = parse_target(event.target)[1]
         row = _query_row(store, query_id)
         if event.action == "skip":
             return _undo_skip(store, reviewer, query_id, row, event.event_id)
@@ -212,10 +209,9 @@ def undo(store: Store, reviewer: str) -> Undone | None:
         restored = {**row, "status": QueryStatus.pending.value, "reviewer": None, "reviewed_at": None, "reject_reason": None}
         if event.action == "edit" and row.get("original_text"):
             restored.update(text=row["original_text"], original_text=None)
-        guard = f"target.reviewer = {sql_str(reviewer)} AND target.status = {sql_str(row['status'])}"
-        if not _guarded_write(store, restored, guard, None, None):
+        if not _guarded_write(store, restored, {"reviewer": reviewer, "status": row["status"]}, None, None):
             raise ConflictError(f"query {query_id} changed while undoing; reload the page")
-        store.log(reviewer, "undo", f"query:{query_id}", **{UNDO_KEY: event.event_id}, was=row["status"])
+        store.log(reviewer, "undo", target("query", query_id), **{UNDO_KEY: event.event_id}, was=row["status"])
         claims.try_claim(store, QUEUE, query_id, reviewer)
         return Undone(query_id, event.action, reason=(row.get("reject_reason") or "") if event.action == "reject" else "")
     return None
@@ -224,19 +220,19 @@ def undo(store: Store, reviewer: str) -> Undone | None:
 def _undo_skip(store: Store, reviewer: str, query_id: str, row: dict, event_id: str) -> Undone:
     """A skip comes back as the reviewer's item; one another reviewer decided since is only taken off the stack."""
     if row["status"] != QueryStatus.pending.value:
-        store.log(reviewer, "undo", f"query:{query_id}", **{UNDO_KEY: event_id}, was="skipped", now=row["status"])
+        store.log(reviewer, "undo", target("query", query_id), **{UNDO_KEY: event_id}, was="skipped", now=row["status"])
         return Undone(query_id, "skip", restored=False, status_now=row["status"])
     if not claims.try_claim(store, QUEUE, query_id, reviewer):
         raise ConflictError(f"query {query_id}, the one you skipped last, is being reviewed by another reviewer now; "
                             "press undo again once they are done")
-    store.log(reviewer, "undo", f"query:{query_id}", **{UNDO_KEY: event_id}, was="skipped")
+    store.log(reviewer, "undo", target("query", query_id), **{UNDO_KEY: event_id}, was="skipped")
     return Undone(query_id, "skip")
 
 
 # -- summaries and history ------------------------------------------------------------------
 def review_summary(store: Store) -> pd.DataFrame:
     """Per generator of synthetic queries: pending, approved, rejected, approval_rate (approved / decided; NaN before any decision)."""
-    rows = store.read("queries", where=f"origin = {sql_str(QueryOrigin.synthetic.value)}", columns=["generator", "status"])
+    rows = store.read("queries", where={"origin": QueryOrigin.synthetic}, columns=["generator", "status"])
     columns = ["generator", "pending", "approved", "rejected", "approval_rate"]
     if rows.empty:
         return pd.DataFrame(columns=columns)
@@ -254,14 +250,14 @@ def history(store: Store, query_ids: list[str]) -> pd.DataFrame:
     """The events of these queries, newest first: at, actor, action, query_id, detail."""
     if not query_ids:
         return pd.DataFrame(columns=["at", "actor", "action", "query_id", "detail"])
-    events = store.read("events", where=sql_in("target", [f"query:{q}" for q in query_ids]), columns=["at", "actor", "action", "target", "detail"])
-    events["query_id"] = events["target"].str.removeprefix("query:")
+    events = store.read("events", where={"target": [target("query", q) for q in query_ids]}, columns=["at", "actor", "action", "target", "detail"])
+    events["query_id"] = [parse_target(t)[1] for t in events["target"]]
     return events.drop(columns="target").sort_values("at", ascending=False).reset_index(drop=True)
 
 
 def decided(store: Store, *, generator: str | None = None, doc_id: str | None = None, status: str | None = None, limit: int = 500) -> pd.DataFrame:
     """Decided queries (newest first) with a one-line history each, for the table view."""
-    where = _filters(generator, doc_id, status) + f" AND origin = {sql_str(QueryOrigin.synthetic.value)}" + ("" if status else " AND status != 'pending'")
+    where = {"status": Not(QueryStatus.pending)} | _filters(generator, doc_id, status) | {"origin": QueryOrigin.synthetic}
     rows = store.read("queries", where=where, columns=["query_id", "text", "status", "original_text", "reject_reason", "reviewer", "reviewed_at", "generator", "source_doc_id"])
     rows = rows.sort_values("reviewed_at", ascending=False, na_position="last").head(limit).reset_index(drop=True)
     events = history(store, list(rows["query_id"]))
