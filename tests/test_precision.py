@@ -160,3 +160,19 @@ def test_a_run_records_the_precision_it_embedded_and_evaluated_in(small_store, w
     assert job.wait(240) == "succeeded", jobs.read_run(small_store, job.run_id)["error"]
     assert jobs.read_run(small_store, job.run_id)["snapshot"]["inference_precision"] == "bf16"
     assert small_store.embeddings_name(model_key(tiny) + "_bf16") in small_store.table_names()
+
+
+def test_a_copy_of_a_bf16_model_runs_its_own_weights(tiny):
+    """Quantisation and other tools deep-copy the model: the copy's forward must be the copy's."""
+    import copy
+
+    import torch
+
+    model = Embedder(tiny, precision="bf16").model
+    clone = copy.deepcopy(model)
+    with torch.no_grad():
+        for parameter in clone.parameters():
+            parameter.zero_()
+    texts = ["gold hmo deductible", "what is an HSA"]
+    assert not np.allclose(clone.encode(texts), model.encode(texts), atol=1e-3)
+    assert _linear_dtypes(clone, lambda: clone.encode(texts)) == {"torch.bfloat16"}

@@ -13,7 +13,6 @@ It lives in search, the lowest stage that runs models; training's rule (core.tra
 
 from __future__ import annotations
 
-import functools
 import os
 from contextlib import nullcontext
 from functools import lru_cache
@@ -82,23 +81,28 @@ def autocast(model: Any, precision: str):
     return torch.autocast(model_device(model), dtype=torch.bfloat16)
 
 
+class Bf16Forward:
+    """A module's forward under bf16 autocast, a fresh context per call (threads sharing a cached model
+    share no state). An object holding the module, not a closure: `copy.deepcopy` of the model (as
+    quantisation does) then gets a wrapper of the copy, where a closure would still run the original."""
+
+    def __init__(self, module: Any):
+        self.module = module
+
+    def __call__(self, *args, **kwargs):
+        with autocast(self.module, "bf16"):
+            return type(self.module).forward(self.module, *args, **kwargs)
+
+
 def for_inference(model: Any, precision: str | None = None) -> Any:
     """`model` (a SentenceTransformer or CrossEncoder kept for encoding or scoring, never trained)
     with its forward pass in the inference precision, so that every caller's `encode`, `predict`
     and the library's own (mine_hard_negatives) run in it; `model.flywheel_precision` says which.
-    bf16 wraps the forward in autocast (PyTorch's documented use as a decorator of `forward`),
-    a fresh context per call, so threads sharing a cached model do not share its state."""
+    bf16 runs the forward under autocast (PyTorch documents autocast as a decorator of `forward`)."""
     resolved = inference_precision(precision, model_device(model))
-    if getattr(model, "flywheel_precision", None) == "bf16":
+    if isinstance(vars(model).get("forward"), Bf16Forward):
         del model.forward  # an earlier call's wrapper: back to the class's forward
     if resolved == "bf16":
-        forward = model.forward
-
-        @functools.wraps(forward)
-        def bf16_forward(*args, **kwargs):
-            with autocast(model, "bf16"):
-                return forward(*args, **kwargs)
-
-        model.forward = bf16_forward
+        model.forward = Bf16Forward(model)
     model.flywheel_precision = resolved
     return model
