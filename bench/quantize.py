@@ -70,7 +70,7 @@ def bench(dataset: str, repeats: int) -> dict:
     store = workspace(dataset)
     docs = store.read("documents", columns=["doc_id", "title", "text"])
     doc_ids, texts = list(docs["doc_id"]), [document_text(t, x) for t, x in zip(docs["title"], docs["text"], strict=True)]
-    base = Embedder().model
+    base = Embedder(precision="fp32").model  # float32 on every CPU: the inference default is bf16 where native
     models = {"float32": base, "int8": int8(base)}
     seconds: dict[str, list[float]] = {name: [] for name in models}
     vectors = {}
