@@ -14,8 +14,9 @@ from pydantic import BaseModel, Field
 
 from core.labeling.labels import FLYWHEEL_TOP, GRADE_MEANINGS
 from core.labeling.llm import LLMClient
+from core.storage.filters import Not
 from core.storage.schemas import IMPORT_REVIEWER, RunKind, RunStatus, Split, Suggestion, now
-from core.storage.store import Store, sql_in, sql_str
+from core.storage.store import Store
 
 PROMPT_VERSION = "judge-v1"
 MAX_DOC_CHARS = 4000  # long documents are cut before they reach the judge
@@ -38,8 +39,8 @@ def build_messages(query: str, title: str, text: str) -> list[dict]:
 
 
 def _pairs(store: Store, query_id: str, doc_ids: list[str]) -> tuple[str, pd.DataFrame]:
-    query = store.read("queries", where=f"query_id = {sql_str(query_id)}", columns=["text"])
-    docs = store.read("documents", where=sql_in("doc_id", doc_ids), columns=["doc_id", "title", "text"])
+    query = store.read("queries", where={"query_id": query_id}, columns=["text"])
+    docs = store.read("documents", where={"doc_id": doc_ids}, columns=["doc_id", "title", "text"])
     order = {d: i for i, d in enumerate(doc_ids)}
     docs = docs.assign(_order=docs["doc_id"].map(order)).sort_values("_order")
     return (str(query["text"].iloc[0]) if not query.empty else ""), docs
@@ -59,7 +60,7 @@ def llm_suggest(store: Store, client: LLMClient, query_id: str, doc_ids: list[st
 
 def latest_cross_encoder(store: Store) -> dict | None:
     """The newest succeeded cross-encoder run whose model folder still exists, or None."""
-    runs = store.read("runs", where=f"kind = {sql_str(RunKind.cross_encoder.value)} AND status = {sql_str(RunStatus.succeeded.value)}",
+    runs = store.read("runs", where={"kind": RunKind.cross_encoder, "status": RunStatus.succeeded},
                       columns=["run_id", "model_path", "finished_at", "created_at"])
     if runs.empty:
         return None
@@ -110,7 +111,7 @@ def offline_suggest(store: Store, query_id: str, candidates: pd.DataFrame | list
 
 def suggestions_for(store: Store, query_id: str) -> pd.DataFrame:
     """All stored suggestions for a query: doc_id, agent, grade, score, reason."""
-    return store.read("suggestions", where=f"query_id = {sql_str(query_id)}", columns=["doc_id", "agent", "grade", "score", "reason"])
+    return store.read("suggestions", where={"query_id": query_id}, columns=["doc_id", "agent", "grade", "score", "reason"])
 
 
 def confidence_words(probability: float) -> str:
@@ -145,7 +146,7 @@ MODEL_AGENTS = ("cross-encoder:",)  # agents that trained on this workspace's tr
 
 def people_grades(store: Store, query_ids: list[str] | None = None) -> pd.DataFrame:
     """People's own grades (no imported qrels, no grade accepted from a suggestion): query_id, doc_id, reviewer, grade."""
-    where = sql_in("query_id", query_ids) if query_ids is not None else None
+    where = {"query_id": query_ids} if query_ids is not None else None
     frame = store.read("judgments", where=where, columns=["query_id", "doc_id", "reviewer", "grade", "origin"])
     own = ~frame["reviewer"].str.startswith(IMPORT_REVIEWER) & (frame["origin"].fillna("") == "")
     return frame[own].drop(columns="origin").reset_index(drop=True)
@@ -154,13 +155,13 @@ def people_grades(store: Store, query_ids: list[str] | None = None) -> pd.DataFr
 def track_records(store: Store) -> dict[str, dict[str, float]]:
     """Per agent with graded suggestions: pairs compared with people's own grades, exact and
     within-one shares. A model agent counts only on eval-split queries (it trained on the rest)."""
-    found = store.read("suggestions", where="grade IS NOT NULL", columns=["query_id", "doc_id", "agent", "grade"])
+    found = store.read("suggestions", where={"grade": Not(None)}, columns=["query_id", "doc_id", "agent", "grade"])
     if found.empty:
         return {}
     people = people_grades(store, sorted(set(found["query_id"])))
     if people.empty:
         return {}
-    evals = set(store.read("queries", where=f"split = {sql_str(Split.eval.value)}", columns=["query_id"])["query_id"])
+    evals = set(store.read("queries", where={"split": Split.eval}, columns=["query_id"])["query_id"])
     both = found.merge(people, on=["query_id", "doc_id"], suffixes=("_judge", ""))
     both = both[~both["agent"].str.startswith(MODEL_AGENTS) | both["query_id"].isin(evals)]
     out = {}
