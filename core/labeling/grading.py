@@ -34,9 +34,10 @@ from core.labeling.text import query_style
 from core.search.models import Embedder
 from core.search.retrieval import SearchMode, corpus_matrix, rank_many, search
 from core.storage import claims
+from core.storage.filters import After, AtLeast
 from core.storage.operations import Operation, operation
-from core.storage.schemas import UNDO_KEY, Event, Judgment, QueryStatus, now
-from core.storage.store import Store, sql_in, sql_str
+from core.storage.schemas import UNDO_KEY, Event, Judgment, QueryStatus, now, parse_target, target
+from core.storage.store import Store
 
 QUEUE = "grade"
 OVERLAP_QUEUE = "grade-overlap"
@@ -114,13 +115,13 @@ def _check_reviewer(reviewer: str) -> str:
 # -- reads ---------------------------------------------------------------------------------
 def gradeable_queries(store: Store) -> pd.DataFrame:
     """Approved queries of any split, oldest first (the order they were created)."""
-    frame = store.read("queries", where=f"status = {sql_str(QueryStatus.approved.value)}",
+    frame = store.read("queries", where={"status": QueryStatus.approved},
                        columns=["query_id", "text", "split", "source", "origin", "created_at"])
     return frame.sort_values(["created_at", "query_id"], kind="stable").reset_index(drop=True)
 
 
 def query_text(store: Store, query_id: str) -> str:
-    rows = store.read("queries", where=f"query_id = {sql_str(query_id)}", columns=["text"])
+    rows = store.read("queries", where={"query_id": query_id}, columns=["text"])
     if rows.empty:
         raise InputError(f"grading expects a known query id, but got '{query_id}'. Pick a query from the list.")
     return str(rows["text"].iloc[0])
@@ -128,9 +129,7 @@ def query_text(store: Store, query_id: str) -> str:
 
 def judgments_for(store: Store, query_id: str, reviewer: str | None = None) -> pd.DataFrame:
     """Judgments of one query (one reviewer's, when given)."""
-    where = f"query_id = {sql_str(query_id)}"
-    if reviewer is not None:
-        where += f" AND reviewer = {sql_str(reviewer)}"
+    where = {"query_id": query_id} | ({"reviewer": reviewer} if reviewer is not None else {})
     return store.read("judgments", where=where, columns=["query_id", "doc_id", "reviewer", "grade", "hard_negative", "note", "created_at", "updated_at"])
 
 
@@ -144,7 +143,7 @@ def candidates(
     hits = search(store, embedder, query_text(store, query_id), int(k), mode)
     missing = [d for d in include if d not in set(hits["doc_id"])]
     if missing:
-        extra = store.read("documents", where=sql_in("doc_id", missing), columns=["doc_id", "title", "text"])
+        extra = store.read("documents", where={"doc_id": missing}, columns=["doc_id", "title", "text"])
         extra = extra.assign(score=float("nan"), rank=0)
         hits = pd.concat([hits, extra[hits.columns]], ignore_index=True)
     return hits
@@ -154,8 +153,7 @@ def candidates(
 def stored_grade(store: Store, reviewer: str, query_id: str, doc_id: str) -> list[dict]:
     """This reviewer's stored judgment of the pair, as a list of at most one row (read once and
     handed to the write, which needs it both as "previous" and as what to restore on failure)."""
-    where = f"query_id = {sql_str(query_id)} AND doc_id = {sql_str(doc_id)} AND reviewer = {sql_str(reviewer)}"
-    return store.read_rows("judgments", where)[:1]
+    return store.read_rows("judgments", {"query_id": query_id, "doc_id": doc_id, "reviewer": reviewer})[:1]
 
 
 def _plain(row: dict | None) -> dict | None:
@@ -193,7 +191,7 @@ def write_grade(op: Operation, reviewer: str, query_id: str, doc_id: str, value:
     row = Judgment(query_id=query_id, doc_id=doc_id, reviewer=reviewer, grade=int(value), hard_negative=bool(hard_negative),
                    note=note or "", created_at=created, updated_at=stamp, origin=origin or "")
     detail = {"grade": int(value), "hard_negative": bool(hard_negative), "note": note or "", "origin": origin or "", "previous": previous}
-    event = Event(event_id=uuid.uuid4().hex, at=stamp, actor=reviewer, action="grade", target=f"judgment:{query_id}/{doc_id}", detail=json.dumps(detail))
+    event = Event(event_id=uuid.uuid4().hex, at=stamp, actor=reviewer, action="grade", target=target("judgment", query_id, doc_id), detail=json.dumps(detail))
     op.add("events", [event])  # the event first: a grade is never stored without its undo record
     op.upsert("judgments", [row], mark="updated_at", before=stored)
     return previous
@@ -214,10 +212,9 @@ def set_hard_negative(store: Store, reviewer: str, query_id: str, doc_id: str, f
 def undo_last(store: Store, reviewer: str) -> tuple[str, str] | None:
     """Undo this reviewer's latest grade not yet undone; returns its (query_id, doc_id), or None."""
     reviewer = _check_reviewer(reviewer)
-    since = (now() - UNDO_WINDOW).isoformat(sep=" ")
     events = store.read(
         "events",
-        where=f"actor = {sql_str(reviewer)} AND action IN ('grade', 'undo') AND at > TIMESTAMP {sql_str(since)}",
+        where={"actor": reviewer, "action": ["grade", "undo"], "at": After(now() - UNDO_WINDOW)},
         columns=["event_id", "at", "action", "target", "detail"],
     )
     if events.empty:
@@ -228,9 +225,9 @@ def undo_last(store: Store, reviewer: str) -> tuple[str, str] | None:
     if grades.empty:
         return None
     last = grades.iloc[-1]
-    query_id, doc_id = last["target"].removeprefix("judgment:").split("/", 1)
+    _, query_id, doc_id = parse_target(last["target"])
     previous = json.loads(last["detail"]).get("previous")
-    key = f"query_id = {sql_str(query_id)} AND doc_id = {sql_str(doc_id)} AND reviewer = {sql_str(reviewer)}"
+    key = {"query_id": query_id, "doc_id": doc_id, "reviewer": reviewer}
     undo_event = Event(event_id=uuid.uuid4().hex, at=now(), actor=reviewer, action="undo", target=last["target"],
                        detail=json.dumps({UNDO_KEY: last["event_id"]}))
     with operation(store) as op:
@@ -361,7 +358,7 @@ def _fewer_candidates(store: Store, query_ids: list[str], need: int, mode: Searc
     (vector and hybrid search rank every document), so other modes cost nothing here."""
     if SearchMode(mode) is not SearchMode.fts or not query_ids:
         return {}
-    texts = store.read("queries", where=sql_in("query_id", query_ids), columns=["query_id", "text"])
+    texts = store.read("queries", where={"query_id": query_ids}, columns=["query_id", "text"])
     found = {q: len(search(store, None, text, need, SearchMode.fts)) for q, text in zip(texts["query_id"], texts["text"])}
     return {q: max(1, n) for q, n in found.items() if n < need}
 
@@ -369,7 +366,7 @@ def _fewer_candidates(store: Store, query_ids: list[str], need: int, mode: Searc
 def _finished_by_another(store: Store, query_id: str, reviewer: str, k: int, mode: SearchMode | str = SearchMode.hybrid) -> bool:
     """True when another person finished this query and `reviewer` has not started it: the queue
     was read before they released it, and handing it out would grade it twice by accident."""
-    who = store.read("judgments", where=f"query_id = {sql_str(query_id)}", columns=["reviewer"])["reviewer"]
+    who = store.read("judgments", where={"query_id": query_id}, columns=["reviewer"])["reviewer"]
     if (who == reviewer).any() or who.empty:
         return False
     need = _documents_to_finish(store, k)
@@ -425,7 +422,7 @@ def uncertainty(store: Store, embedder: Embedder, query_ids: list[str] | None = 
     texts = {}
     if cross_encoder is not None:
         needed = {d for ranking in rankings for d, _ in ranking}
-        docs = store.read("documents", where=sql_in("doc_id", needed), columns=["doc_id", "title", "text"])
+        docs = store.read("documents", where={"doc_id": needed}, columns=["doc_id", "title", "text"])
         texts = {d: f"{t}\n{x}" if t else x for d, t, x in zip(docs["doc_id"], docs["title"], docs["text"], strict=False)}
     out: dict[str, float] = {}
     thumbs_down = logs.thumbs_down_share(store)
@@ -446,8 +443,8 @@ def my_progress(store: Store, reviewer: str) -> dict[str, int]:
     stamp = now()
     day = stamp.replace(hour=0, minute=0, second=0, microsecond=0)
     week = day - timedelta(days=day.weekday())
-    events = store.read("events", where=f"action = 'grade' AND actor = {sql_str(reviewer)} AND at >= TIMESTAMP {sql_str(week.isoformat(sep=' '))}",
+    events = store.read("events", where={"action": "grade", "actor": reviewer, "at": AtLeast(week)},
                         columns=["at", "target"])
     today = events[events["at"] >= pd.Timestamp(day)] if not events.empty else events
-    queries = {t.removeprefix("judgment:").split("/", 1)[0] for t in today["target"]} if not today.empty else set()
+    queries = {parse_target(t)[1] for t in today["target"]} if not today.empty else set()
     return {"today": len(today), "week": len(events), "queries_today": len(queries)}
