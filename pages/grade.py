@@ -123,6 +123,12 @@ def suggestion(doc_id: str) -> tuple[int | None, str, list[str], list[str]]:
             [words for (g, words), _ in described if words and g is None])
 
 
+@st.cache_data(ttl=60, show_spinner=False)
+def track_records(uri: str, versions: tuple) -> dict:
+    """How often each suggesting agent agreed with people here, read once per state of the two tables."""
+    return judge.track_records(db)
+
+
 def ask_judge() -> None:
     """The LLM judge costs a call per document: asked for by the reviewer, for this query, beside the toggle."""
     try:
@@ -199,6 +205,9 @@ if view == "One at a time":
     actions[4].button("Next query", key="g_query", shortcut="q", on_click=ui.on_leave, width="stretch")
     for words in ([] if blind else similar):
         st.caption(f":material/lightbulb: {words}")
+    record = judge.record_words(track_records(db.uri, (db.version("suggestions"), db.version("judgments"))).get(agent)) if agent else ""
+    if suggested is not None and record:
+        st.caption(f":material/verified: {escape(record, 300)}")
     current = mine.get(doc["doc_id"])
     status = f"Your grade: **{current['grade']}** ({GRADE_MEANINGS[current['grade']]})" if current else "Not graded by you yet"
     st.markdown(f"{status}{' · flagged hard negative' if flagged else ''}")

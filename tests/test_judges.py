@@ -232,3 +232,25 @@ def test_the_llm_judge_through_the_providers_api(small_store, workspace, monkeyp
     assert small_store.count("suggestions", "agent = 'llm:openai/judge-mini@judge-v1'") == 10
     assert main(base) == 0  # stored grades are enough now, without asking
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["judges"][0]["pairs"] == 10
+
+
+def test_grade_shows_the_judges_track_record_beside_its_suggestion(small_store):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT
+
+    at = AppTest.from_file(str(ROOT / "pages" / "grade.py"), default_timeout=120)
+    at.session_state["reviewer"], at.session_state["g_mode"], at.session_state["g_k"] = "ann", "full-text", 3
+    at.run()
+    query = next(c.value for c in at.caption if c.value.startswith("Query `")).split("`")[1]
+    doc = next(c.value for c in at.caption if c.value.startswith("`d")).strip("`")
+    graded = next(p for p in [("q6", "d3"), ("q7", "d6")] if p != (query, doc))  # an eval pair people graded, not the one shown
+    grading.grade(small_store, "bob", *graded, 5)
+    stamp = now()
+    small_store.upsert("suggestions", [Suggestion(query_id=graded[0], doc_id=graded[1], agent="cross-encoder:r1", grade=4.0, created_at=stamp),
+                                       Suggestion(query_id=query, doc_id=doc, agent="cross-encoder:r1", grade=3.0, created_at=stamp)])
+    at.toggle(key="g_suggest").set_value(True).run()
+    assert not at.exception, at.exception
+    shown = [c.value.replace("\\", "") for c in at.caption if "Track record" in c.value]
+    assert shown == [":material/verified: Track record here: agrees with people 100% within one grade, 0% exactly, on 1 graded pairs "
+                     "(eval-split queries, which it did not train on)."]
