@@ -19,7 +19,8 @@ from core.search.mining import mine_pairs
 from core.search.models import Embedder
 from core.search.retrieval import corpus_matrix, rank_many
 from core.storage.operations import operation
-from core.storage.store import Store, sql_in, sql_str
+from core.storage.schemas import parse_target, target
+from core.storage.store import Store
 
 CONFIRM, REJECT = "confirm-hard-negative", "reject-hard-negative"
 COLUMNS = ["query_id", "query", "doc_id", "title", "text", "source", "score", "grade", "why"]
@@ -38,9 +39,9 @@ def why(source: str) -> str:
 
 def decided_pairs(store: Store) -> set[tuple[str, str]]:
     """(query_id, doc_id) pairs someone confirmed or rejected, or already flagged."""
-    events = store.read("events", where=f"action IN ({sql_str(CONFIRM)}, {sql_str(REJECT)})", columns=["target"])
-    pairs = {tuple(t.removeprefix("judgment:").split("/", 1)) for t in events["target"]}
-    flagged = store.read("judgments", where="hard_negative = true", columns=["query_id", "doc_id"])
+    events = store.read("events", where={"action": [CONFIRM, REJECT]}, columns=["target"])
+    pairs = {parse_target(t)[1:] for t in events["target"]}
+    flagged = store.read("judgments", where={"hard_negative": True}, columns=["query_id", "doc_id"])
     return pairs | set(zip(flagged["query_id"], flagged["doc_id"], strict=False))
 
 
@@ -110,7 +111,7 @@ def mined_candidates(
         queries = queries[queries["query_id"].isin(query_ids)]
     if queries.empty:
         return pd.DataFrame(columns=COLUMNS)
-    judgments = store.read("judgments", where=sql_in("query_id", queries["query_id"]),
+    judgments = store.read("judgments", where={"query_id": queries["query_id"]},
                            columns=["query_id", "doc_id", "reviewer", "grade", "hard_negative"])
     labels = consensus(judgments, source_scales(store))
     labels["positive"] = positive_mask(labels, positive_grade)
@@ -128,7 +129,7 @@ def mined_candidates(
         return pd.DataFrame(columns=COLUMNS)
     frame = pd.DataFrame(rows).drop_duplicates(["query_id", "doc_id"])
     frame["why"] = frame["source"].map(why)
-    docs = store.read("documents", where=sql_in("doc_id", set(frame["doc_id"])), columns=["doc_id", "title", "text"])
+    docs = store.read("documents", where={"doc_id": set(frame["doc_id"])}, columns=["doc_id", "title", "text"])
     frame = frame.merge(docs, on="doc_id", how="left")
     return frame.sort_values(["score", "query_id"], ascending=[False, True]).reset_index(drop=True)[COLUMNS]
 
@@ -142,7 +143,7 @@ def confirm(store: Store, reviewer: str, query_id: str, doc_id: str, grade: int 
     with operation(store) as op:
         grading.write_grade(op, reviewer, query_id, doc_id, grade, hard_negative=True,
                             note=note or (stored[0]["note"] or "" if stored else ""), stored=stored)
-        op.log(reviewer, CONFIRM, f"judgment:{query_id}/{doc_id}", grade=grade)
+        op.log(reviewer, CONFIRM, target("judgment", query_id, doc_id), grade=grade)
 
 
 def reject(store: Store, reviewer: str, query_id: str, doc_id: str) -> None:
@@ -150,18 +151,18 @@ def reject(store: Store, reviewer: str, query_id: str, doc_id: str) -> None:
     (flag and event together)."""
     with operation(store) as op:
         grading.set_hard_negative(store, reviewer, query_id, doc_id, False, op=op)
-        op.log(reviewer, REJECT, f"judgment:{query_id}/{doc_id}")
+        op.log(reviewer, REJECT, target("judgment", query_id, doc_id))
 
 
 def confirmed(store: Store, query_ids: list[str] | None = None) -> pd.DataFrame:
     """Confirmed hard negatives per query: query_id, query, doc_id, title, reviewers, grade."""
-    where = "hard_negative = true" + (f" AND {sql_in('query_id', query_ids)}" if query_ids is not None else "")
+    where = {"hard_negative": True} | ({"query_id": query_ids} if query_ids is not None else {})
     flagged = store.read("judgments", where=where, columns=["query_id", "doc_id", "reviewer", "grade"])
     columns = ["query_id", "query", "doc_id", "title", "reviewers", "grade"]
     if flagged.empty:
         return pd.DataFrame(columns=columns)
     out = flagged.groupby(["query_id", "doc_id"]).agg(reviewers=("reviewer", lambda r: ", ".join(sorted(r))), grade=("grade", "median")).reset_index()
-    queries = store.read("queries", where=sql_in("query_id", set(out["query_id"])), columns=["query_id", "text"]).rename(columns={"text": "query"})
-    docs = store.read("documents", where=sql_in("doc_id", set(out["doc_id"])), columns=["doc_id", "title"])
+    queries = store.read("queries", where={"query_id": set(out["query_id"])}, columns=["query_id", "text"]).rename(columns={"text": "query"})
+    docs = store.read("documents", where={"doc_id": set(out["doc_id"])}, columns=["doc_id", "title"])
     out = out.merge(queries, on="query_id", how="left").merge(docs, on="doc_id", how="left")
     return out.sort_values(["query_id", "doc_id"]).reset_index(drop=True)[columns]
