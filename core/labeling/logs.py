@@ -35,9 +35,9 @@ from core.progress import Progress
 from core.search.models import Embedder
 from core.storage.auth import Action, User, actor_name
 from core.storage.operations import Operation, operation
-from core.storage.schemas import Interaction, Query, QueryOrigin, QueryStatus, Split, Suggestion, now
+from core.storage.schemas import Interaction, Query, QueryOrigin, QueryStatus, Split, Suggestion, now, target
 from core.storage.splits import normalise
-from core.storage.store import Store, sql_in, sql_str
+from core.storage.store import Store
 
 AGENT = "logs"
 MERGE_SIMILARITY = 0.93  # cosine between two logged texts above which they are one query (typos, word order)
@@ -168,7 +168,7 @@ def import_logs(store: Store, path: str | Path, *, embedder: Embedder | None = N
     seen: set[str] = set()
     ids = [line.interaction_id for line in lines]
     for start in range(0, len(ids), 500):
-        seen |= set(store.read("interactions", where=sql_in("interaction_id", ids[start : start + 500]), columns=["interaction_id"])["interaction_id"])
+        seen |= set(store.read("interactions", where={"interaction_id": ids[start : start + 500]}, columns=["interaction_id"])["interaction_id"])
     new = [line for line in lines if line.interaction_id not in seen]
     result.already_imported = len(lines) - len(new)
     known = set(store.read("documents", columns=["doc_id"])["doc_id"])
@@ -187,7 +187,7 @@ def import_logs(store: Store, path: str | Path, *, embedder: Embedder | None = N
         op.add("queries", queries)
         op.add("interactions", rows)
         result.likely_relevant, result.likely_hard_negatives = refresh_suggestions(store, sorted(set(mapping.values())), op)
-        op.log(actor, "import-logs", f"log:{result.name}", interactions=len(rows), new_queries=len(queries), file=str(path))
+        op.log(actor, "import-logs", target("log", result.name), interactions=len(rows), new_queries=len(queries), file=str(path))
     result.interactions, result.new_queries = len(rows), len(queries)
     return result
 
@@ -195,7 +195,7 @@ def import_logs(store: Store, path: str | Path, *, embedder: Embedder | None = N
 # -- reading interactions ------------------------------------------------------------------
 def interactions(store: Store, query_ids: list[str] | None = None) -> pd.DataFrame:
     """Stored interactions with their lists decoded (retrieved, cited, clicked)."""
-    where = None if query_ids is None else sql_in("query_id", query_ids)
+    where = None if query_ids is None else {"query_id": query_ids}
     frame = store.read("interactions", where=where)
     for column in ("retrieved", "cited", "clicked"):
         frame[column] = [json.loads(v) for v in frame[column]]
@@ -242,7 +242,7 @@ def refresh_suggestions(store: Store, query_ids: list[str], op: Operation) -> tu
                                    score=s["down_high"] / max(s["shown"], 1),
                                    reason=f"{HARD_NEGATIVE}: ranked #{s['best_rank']} under {s['down_high']} thumbs-down, never cited or clicked",
                                    created_at=stamp))
-    op.delete("suggestions", f"agent = {sql_str(AGENT)} AND {sql_in('query_id', query_ids)}")
+    op.delete("suggestions", {"agent": AGENT, "query_id": query_ids})
     op.add("suggestions", rows)
     hard = sum(r.grade == HARD_NEGATIVE_GRADE for r in rows)
     return len(rows) - hard, hard
@@ -250,9 +250,7 @@ def refresh_suggestions(store: Store, query_ids: list[str], op: Operation) -> tu
 
 def hard_negative_candidates(store: Store, query_ids: list[str] | None = None) -> pd.DataFrame:
     """Likely hard negatives from the logs: query_id, doc_id, score, source."""
-    where = f"agent = {sql_str(AGENT)} AND grade = {HARD_NEGATIVE_GRADE}"
-    if query_ids is not None:
-        where += f" AND {sql_in('query_id', query_ids)}"
+    where = {"agent": AGENT, "grade": HARD_NEGATIVE_GRADE} | ({"query_id": query_ids} if query_ids is not None else {})
     rows = store.read("suggestions", where=where, columns=["query_id", "doc_id", "score", "reason"])
     return pd.DataFrame({"query_id": rows["query_id"], "doc_id": rows["doc_id"], "score": rows["score"],
                          "source": "logs: " + rows["reason"].str.removeprefix(HARD_NEGATIVE + ": ")})
@@ -284,14 +282,14 @@ def promote(store: Store, reviewer: str | User, query_id: str, to: str) -> None:
         raise InputError(f"promoting a logged query expects 'review' or 'eval', but got '{to}'")
     if not (reviewer or "").strip():
         raise InputError("promoting a logged query expects a reviewer name, but got none. Enter your name in the sidebar.")
-    if not store.count("queries", f"query_id = {sql_str(query_id)}"):
+    if not store.count("queries", {"query_id": query_id}):
         raise InputError(f"promoting expects a known query id, but got '{query_id}'. Pick a query from the list.")
     values = ({"status": QueryStatus.pending.value, "reviewer": None, "reviewed_at": None} if to == "review" else
               {"status": QueryStatus.approved.value, "split": Split.eval.value, "reviewer": reviewer.strip(), "reviewed_at": now()})
-    row = store.read_rows("queries", f"query_id = {sql_str(query_id)}")[0]
+    row = store.read_rows("queries", {"query_id": query_id})[0]
     with operation(store) as op:
         op.upsert("queries", [row | values])
-        op.log(reviewer.strip(), "promote", f"query:{query_id}", to=to)
+        op.log(reviewer.strip(), "promote", target("query", query_id), to=to)
 
 
 # -- the Logs page -------------------------------------------------------------------------
@@ -300,7 +298,7 @@ def overview(store: Store) -> dict:
     frame = interactions(store)
     if frame.empty:
         return {"interactions": 0}
-    queries = store.read("queries", where=sql_in("query_id", set(frame["query_id"])), columns=["query_id", "text", "origin", "status", "split"])
+    queries = store.read("queries", where={"query_id": set(frame["query_id"])}, columns=["query_id", "text", "origin", "status", "split"])
     per_day = frame.groupby(frame["at"].dt.floor("D")).size().rename("interactions").rename_axis("day").reset_index()
     grouped = frame.groupby("query_id")
     top = pd.DataFrame({
@@ -325,15 +323,14 @@ def overview(store: Store) -> dict:
 
 def variants(store: Store, query_id: str) -> pd.DataFrame:
     """The texts as typed that were merged into one query, with their counts (the visible merge)."""
-    frame = store.read("interactions", where=f"query_id = {sql_str(query_id)}", columns=["query"])
+    frame = store.read("interactions", where={"query_id": query_id}, columns=["query"])
     return frame["query"].value_counts().rename_axis("typed").reset_index(name="interactions")
 
 
 def eval_coverage(store: Store, embedder: Embedder, threshold: float = COVERAGE_SIMILARITY) -> dict:
     """Share of logged traffic whose query has an eval query within `threshold` cosine (by nearest eval query)."""
     frame = store.read("interactions", columns=["query_id", "query"])
-    evals = store.read("queries", where=f"split = {sql_str(Split.eval.value)} AND status = {sql_str(QueryStatus.approved.value)}",
-                       columns=["query_id", "text"])
+    evals = store.split_queries(Split.eval, columns=["query_id", "text"])
     if frame.empty:
         return {"covered_share": 0.0, "interactions": 0, "eval_queries": len(evals), "threshold": threshold}
     texts = sorted(set(frame["query"]))
