@@ -47,6 +47,9 @@ with st.expander("Queue and view settings", expanded=linked):
                             help="Share of finished queries also given to a second reviewer, so agreement can be measured.")
     view = right.radio("View", ["One at a time", "List"], key="g_view")
 st.session_state[ui.OPTIONS] = {"k": int(k), "mode": mode, "strategy": strategy, "overlap": float(overlap), "segment": segment}
+if strategy in (grading.Strategy.audit.value, grading.Strategy.audit_logs.value):
+    st.caption(":material/shuffle: Audit sample: queries come in a fixed random order. Grade every candidate, in order and without "
+               "suggestions: estimates with a judge (Results) are valid only on a random sample, so a skipped query holds the rest back.")
 
 toggles = st.columns(3)
 blind = toggles[0].toggle("Blind mode", value=True, key="g_blind", help="Hide model scores and other reviewers' grades while grading.")

@@ -86,3 +86,18 @@ def test_home_shows_the_audit_progress(small_store):
     at.run()
     assert not at.exception, at.exception
     assert any("Audit sample: 1 of 4 eval-split queries graded in full" in c.value for c in at.caption)
+
+
+def test_the_grade_page_explains_why_the_audit_sample_is_random(small_store):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT
+
+    at = AppTest.from_file(str(ROOT / "pages" / "grade.py"), default_timeout=120)
+    at.session_state["reviewer"], at.session_state["g_mode"], at.session_state["g_k"] = "ann", "full-text", 3
+    at.session_state["g_strategy"] = grading.Strategy.audit.value
+    at.run()
+    assert not at.exception, at.exception
+    assert any("valid only on a random sample" in c.value for c in at.caption)
+    query = next(c.value for c in at.caption if c.value.startswith("Query `")).split("`")[1]
+    assert query == audit.audit(small_store, "eval").order[0]
