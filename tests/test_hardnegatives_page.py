@@ -1,6 +1,8 @@
-"""The Hard negatives page through AppTest: mining with progress, then a queue decided one candidate at a time."""
+"""The Hard negatives page through AppTest: it opens with candidates mined in the background, decided one at a time."""
 
 from __future__ import annotations
+
+import time
 
 from streamlit.testing.v1 import AppTest
 
@@ -11,18 +13,27 @@ PAGE = str(ROOT / "pages" / "hard_negatives.py")
 
 
 def card(at: AppTest) -> str:
-    return next(m.value for m in at.markdown if m.value.startswith("**Query**"))
+    """The card's caption: why it is offered, and the query and document ids."""
+    return next(c.value for c in at.caption if "query `" in c.value and "document `" in c.value)
 
 
-def test_mine_then_decide_one_candidate_at_a_time(small_store):
+def opened(reviewer: str = "ann") -> AppTest:
+    """The page as a visit finds it once the background pass is done (a real browser polls with a fragment)."""
     at = AppTest.from_file(PAGE, default_timeout=180)
-    at.session_state["reviewer"] = "ann"
+    at.session_state["reviewer"] = reviewer
     at.run()
-    assert any("Mine candidates to start the queue" in c.value for c in at.caption)
-    at.button(key="FormSubmitter:hn_mine-Mine candidates").click().run()
+    deadline = time.time() + 120
+    while "hn_candidates" not in at.session_state and time.time() < deadline and not at.exception:
+        time.sleep(0.2)
+        at.run()
     assert not at.exception, at.exception
+    return at
+
+
+def test_opens_with_candidates_then_decides_one_at_a_time(small_store):
+    at = opened()
     queue = at.session_state["hn_candidates"]
-    assert queue and sum(m.value.startswith("**Query**") for m in at.markdown) == 1  # one candidate on screen, not a wall
+    assert queue and sum("query `" in c.value and "document `" in c.value for c in at.caption) == 1  # one candidate on screen
     assert any(f"Candidate 1 of {len(queue)}" in p.proto.text for p in at.get("progress"))
     first = queue[0]
     assert f"`{first['doc_id']}`" in card(at)
@@ -43,6 +54,18 @@ def test_mine_then_decide_one_candidate_at_a_time(small_store):
     at.button(key="hn_next").click().run()
     assert f"`{queue[3]['doc_id']}`" in card(at)  # skipped past the third: nothing stored for it
     at.segmented_control(key="hn_source").set_value("never graded").run()
-    assert "never graded" in card(at)
+    assert hardnegatives.WHY["never graded"] in card(at)
     at.text_input(key="hn_filter").set_value("no query says this").run()
     assert any("No undecided candidate here" in s.value for s in at.success)
+
+
+def test_blind_mode_hides_the_score_and_a_second_visitor_gets_the_shared_pass_less_what_was_decided(small_store):
+    at = opened()
+    first = at.session_state["hn_candidates"][0]
+    assert "score" not in card(at) and first["why"] in card(at)  # blind by default: words, no model number
+    at.toggle(key="hn_blind").set_value(False).run()
+    assert f"score {first['score']:.3f}" in card(at)
+    at.button(key="hn_yes").click().run()
+    bob = opened("bob")
+    assert (first["query_id"], first["doc_id"]) not in {(r["query_id"], r["doc_id"]) for r in bob.session_state["hn_candidates"]}
+    assert len(bob.session_state["hn_candidates"]) == len(at.session_state["hn_candidates"])

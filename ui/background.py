@@ -1,4 +1,5 @@
-"""Work off the script thread whose result a page polls: a Future, on a daemon thread.
+"""Work off the script thread whose result a page polls: a Future, on a daemon thread; the search
+model loading that way, once per process.
 
 concurrent.futures' pools join their threads when the interpreter exits, so a server asked to
 stop while the search model loads or a workspace is mined waited for it (tens of seconds on a
@@ -12,6 +13,10 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
+
+import streamlit as st
+
+from core.search.models import Embedder
 
 
 def start(work: Callable[..., Any], *args: Any, name: str) -> Future:
@@ -28,3 +33,24 @@ def start(work: Callable[..., Any], *args: Any, name: str) -> Future:
 
     threading.Thread(target=run, name=name, daemon=True).start()
     return future
+
+
+_PRELOADED: dict[str, Embedder] = {}  # written once by the launcher, before the server serves; read-only after
+
+
+def preload_embedder(model: str = "") -> None:
+    """Load the model before the server serves (ui/launch.py): a first Grade or Hard negatives visit
+    then finds it ready, instead of waiting 5–10 s for torch and the weights."""
+    _PRELOADED[model] = Embedder(model or None)
+
+
+@st.cache_resource(show_spinner=False)
+def loading_embedder(model: str = "") -> Future[Embedder]:
+    """The model, once per process ('' is the bundled MiniLM): the launcher's, or loading off the script
+    thread (another model, or an app started without the launcher). Pages take it with
+    ui.common.embedder (a spinner while it loads); background work (mining) waits on the future itself."""
+    if model in _PRELOADED:
+        ready: Future = Future()
+        ready.set_result(_PRELOADED[model])
+        return ready
+    return start(Embedder, model or None, name="model-load")

@@ -59,8 +59,25 @@ def server_environment(environ: MutableMapping[str, str] = os.environ) -> Mutabl
     return environ
 
 
+def preload() -> None:
+    """Load the search model on the main thread before serving (~5–10 s, once): a first Grade or Hard
+    negatives visit found the page waiting for it. Not in a thread while pages run: a page importing
+    scipy while another thread was half-way through importing torch failed ("partially initialized
+    module 'torch' has no attribute 'Tensor'"); scipy looks at sys.modules["torch"] without importing it."""
+    if str(APP.parent) not in sys.path:
+        sys.path.insert(0, str(APP.parent))  # as Streamlit does for app.py, a little earlier
+    from core.errors import FlywheelError
+    from ui.background import preload_embedder
+
+    try:
+        preload_embedder()
+    except FlywheelError:
+        pass  # the pages that search say why, as they did before
+
+
 def main() -> None:
-    server_environment()
+    server_environment()  # before torch loads its OpenMP runtime
+    preload()
     from streamlit.runtime.pages_manager import PagesManager
     from streamlit.web import cli
 
