@@ -7,15 +7,21 @@
   model, InformationRetrievalEvaluator before, SentenceTransformerTrainer with the same
   arguments and validation schedule, save, evaluator after. Target <= 1.10.
 - embed_ratio: throughput of Flywheel's embed-and-store (`ensure_corpus_embeddings` into a fresh
-  embeddings table) over raw `model.encode` of the same texts. Target >= 0.95.
+  embeddings table) over raw `model.encode` of the same texts, both in the inference precision
+  (the Embedder's model, bf16 autocast where native). Target >= 0.95.
 - reeval_ratio: re-evaluating an unchanged model (rankings + pytrec_eval) over its first
   evaluation, which embedded the corpus. Target <= 0.10.
 - grade_during_training_ratio: grade key -> next document in headless Chromium on the app's Grade
   page while a bi-encoder run (launched from the Train page, same server process) is training,
   over the same latency idle. Target <= 2.
+- bf16_embed_speedup, bf16_ndcg_delta: the demo corpus embedded by Flywheel in bf16 autocast
+  (`Embedder.encode_documents`) over raw float32 `model.encode`, and nDCG@10 of the eval queries
+  minus float32's (bench/inference.py). Target >= 1.5 at >= -0.005 where the CPU has native bf16.
+- onnx_speedup, onnx_ndcg_delta (and onnx_int8_*): the same for the transformer on ONNX Runtime,
+  float32 (and dynamic int8); null without the [onnx] extra.
 
 The machine this runs on may be shared: each ratio compares two things timed in this run.
-The last stdout line is JSON with the four ratios.
+The last stdout line is JSON with the ratios.
 """
 
 from __future__ import annotations
@@ -123,6 +129,7 @@ def raw_run(store: Store, settings: Settings, steps: int, eval_every: int, out: 
     from core.evaluation import metrics
     from core.labeling.labels import graded_qrels
     from core.search.models import Embedder, document_text
+    from core.search.precision import autocast, inference_precision
     from core.training import bi_encoder
     from core.training import data as trainingdata
     from core.training.config import TrainConfig
@@ -152,7 +159,8 @@ def raw_run(store: Store, settings: Settings, steps: int, eval_every: int, out: 
         evaluator = InformationRetrievalEvaluator({q: queries[q] for q in relevant}, corpus, relevant, name=name, write_csv=False,
                                                   batch_size=64, ndcg_at_k=[10], mrr_at_k=[10], accuracy_at_k=[5],
                                                   precision_recall_at_k=[5, 10], map_at_k=[10])
-        return evaluator(model)
+        with autocast(model, inference_precision()):  # Flywheel's before/after embed in the inference precision too
+            return evaluator(model)
 
     evaluate("before")
     train = Dataset.from_dict(rows)
@@ -259,6 +267,19 @@ def grade_during_training_ratio(tmp: Path, presses: int, train_threads: int) -> 
     return result
 
 
+# -- inference precision and backend -----------------------------------------------------------
+def inference_ratios(store: Store, repeats: int) -> dict:
+    from inference import compare
+
+    result = compare("demo", repeats=repeats, variants=["bf16", "onnx", "onnx-int8"], store=store)
+    keys = {"bf16": ("bf16_embed_speedup", "bf16_ndcg_delta"), "onnx": ("onnx_speedup", "onnx_ndcg_delta"),
+            "onnx-int8": ("onnx_int8_speedup", "onnx_int8_ndcg_delta")}
+    out = {}
+    for variant, (speedup, delta) in keys.items():
+        out[speedup], out[delta] = result.get(variant, {}).get("speedup"), result.get(variant, {}).get("ndcg@10_delta")
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=10, help="max steps of both training runs")
@@ -266,12 +287,15 @@ def main() -> int:
     parser.add_argument("--presses", type=int, default=12)
     parser.add_argument("--train-threads", type=int, default=0, help="FLYWHEEL_TRAIN_THREADS for the app server (0 = its default)")
     parser.add_argument("--embed-docs", type=int, default=0, help="embed only this many demo documents (0 = all 373)")
-    parser.add_argument("--skip", default="", help="comma-separated: embed, reeval, train, grade")
+    parser.add_argument("--inference-repeats", type=int, default=2, help="timed passes of each inference variant (best counts)")
+    parser.add_argument("--skip", default="", help="comma-separated: embed, reeval, train, grade, inference")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     tmp = Path(tempfile.mkdtemp(prefix="raw-ratio-"))
     print(f"load: {os.getloadavg()}, cpus: {os.cpu_count()}, workspace: {tmp}", flush=True)
-    ratios: dict[str, float | None] = dict.fromkeys(("train_ratio", "embed_ratio", "reeval_ratio", "grade_during_training_ratio"))
+    ratios: dict[str, float | None] = dict.fromkeys(("train_ratio", "embed_ratio", "reeval_ratio", "grade_during_training_ratio",
+                                                     "bf16_embed_speedup", "bf16_ndcg_delta", "onnx_speedup", "onnx_ndcg_delta",
+                                                     "onnx_int8_speedup", "onnx_int8_ndcg_delta"))
     store, settings = demo_workspace(tmp, "embed")
     if "embed" not in skip:
         ratios["embed_ratio"] = embed_ratio(demo_workspace(tmp, "embed-only")[0], limit=args.embed_docs)["embed_ratio"]
@@ -279,6 +303,8 @@ def main() -> int:
         ratios["reeval_ratio"] = reeval_ratio(store, settings)["reeval_ratio"]
     if "train" not in skip:
         ratios["train_ratio"] = train_ratio(tmp, args.steps, args.eval_steps)["train_ratio"]
+    if "inference" not in skip:
+        ratios |= inference_ratios(demo_workspace(tmp, "inference")[0], args.inference_repeats)
     if "grade" not in skip:
         ratios["grade_during_training_ratio"] = grade_during_training_ratio(tmp, args.presses, args.train_threads)["grade_during_training_ratio"]
     print(f"load after: {os.getloadavg()}", flush=True)
