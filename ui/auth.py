@@ -23,6 +23,7 @@ import streamlit as st
 from core.settings import Settings
 from core.storage import sessions
 from core.storage.auth import Action, Role, User, Users, minimum_role
+from core.storage.schemas import target
 from core.storage.throttle import SignInThrottle, message
 from ui.safe_text import escape
 
@@ -94,7 +95,7 @@ def signed_in() -> bool:
 def _log(name: str, action: str, **detail) -> None:
     from ui.common import store
 
-    store().log(name[:64], action, f"user:{name[:64]}", **detail)
+    store().log(name[:64], action, target("user", name[:64]), **detail)
 
 
 def _check_password() -> None:

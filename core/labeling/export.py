@@ -19,7 +19,7 @@ from core.search.mining import MARGIN, NEGATIVES_PER_QUERY, training_negatives
 from core.search.models import Embedder, Progress, document_text
 from core.search.retrieval import corpus_matrix
 from core.storage.auth import Action, User, actor_name
-from core.storage.schemas import QueryStatus, Split
+from core.storage.schemas import QueryStatus, Split, target
 from core.storage.store import Store
 
 TRIPLET_COLUMNS = ["query_id", "anchor", "positive", "negative", "split"]
@@ -196,5 +196,5 @@ def export(store: Store, fmt: ExportFormat | str, out: str | Path, actor: str | 
         counts = export_cohere(store, Path(out), relevant_grade)
     else:
         counts = EXPORTERS[fmt](store, Path(out))
-    store.log(actor, "export", f"export:{fmt.value}", **counts)
+    store.log(actor, "export", target("export", fmt.value), **counts)
     return counts

@@ -8,11 +8,12 @@ signed-in admin from the app (whose role is checked first).
 from __future__ import annotations
 
 from core.storage.auth import Action, Role, User, Users, actor_name
+from core.storage.schemas import target
 from core.storage.store import Store
 
 
 def _log(store: Store, actor: str, action: str, name: str, **detail) -> None:
-    store.log(actor, action, f"user:{name}", **detail)
+    store.log(actor, action, target("user", name), **detail)
 
 
 def add_user(store: Store, users: Users, actor: str | User, name: str, role: Role | str, password: str | None) -> User:

@@ -21,7 +21,7 @@ from datetime import datetime
 import pyarrow as pa
 
 from core.errors import InputError
-from core.storage.schemas import KEYS, TABLES
+from core.storage.schemas import KEYS, TABLES, target
 from core.storage.store import PRIMARY_KEY, Store, retrying, sql_str
 
 META = "meta"
@@ -117,7 +117,7 @@ def migrate(store: Store, found: int) -> list[str]:
         return []
     if write_meta(store, {VERSION_KEY: str(SCHEMA_VERSION)}, expect={VERSION_KEY: old}):
         write_meta(store, {WRITTEN_BY_KEY: flywheel_version()})
-        store.log("flywheel", "migrate", f"schema:{SCHEMA_VERSION}", from_version=found, to_version=SCHEMA_VERSION,
+        store.log("flywheel", "migrate", target("schema", str(SCHEMA_VERSION)), from_version=found, to_version=SCHEMA_VERSION,
                   flywheel=flywheel_version(), steps=done)
         return done
     return []
