@@ -122,7 +122,7 @@ def main() -> int:
         mined, shown, ready = browser_flow(url, args.decisions)
     finally:
         stop_app(process)
-    stored = store.read("events", where="actor = 'bench'", columns=["action"])["action"].value_counts().to_dict()
+    stored = store.read("events", where={"actor": "bench"}, columns=["action"])["action"].value_counts().to_dict()
     print(f"Mine candidates (first visit, embeds the corpus): {mined:.1f} s")
     print(summary("key press → next candidate on screen (stored before it shows)", shown))
     print(summary("key press → page ready for the next key", ready))

@@ -39,7 +39,8 @@ from common import ROOT
 
 from core.settings import Settings
 from core.storage.demo import load_demo
-from core.storage.store import Store, sql_in
+from core.storage.filters import Not
+from core.storage.store import Store
 from core.training.precision import trainer_precision
 
 
@@ -62,7 +63,7 @@ def embed_ratio(store: Store, repeats: int = 2, limit: int = 0) -> dict:
     embedder = Embedder()
     if limit:  # the same texts on both sides: keep only the first `limit` documents in the workspace
         keep = store.read("documents", columns=["doc_id"], limit=limit)["doc_id"]
-        store.delete("documents", f"NOT ({sql_in('doc_id', keep)})")
+        store.delete("documents", {"doc_id": Not(keep)})
     docs = store.read("documents", columns=["doc_id", "title", "text"])
     texts = [document_text(t, x) for t, x in zip(docs["title"], docs["text"])]
     embedder.model.encode(texts[:64], batch_size=64)  # warm-up

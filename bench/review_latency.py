@@ -120,7 +120,7 @@ def main() -> int:
         generated, shown, ready = browser_flow(url, args.decisions)
     finally:
         stop_app(process)
-    mine = store.read("queries", where="reviewer = 'bench'", columns=["status"])["status"].value_counts().to_dict()
+    mine = store.read("queries", where={"reviewer": "bench"}, columns=["status"])["status"].value_counts().to_dict()
     print(f"offline generator, 20 queries through the Generate button: {generated:.1f} s")
     print(summary("key press → next review item on screen (stored before it shows)", shown))
     print(summary("key press → page ready for the next key", ready))
