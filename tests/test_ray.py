@@ -106,7 +106,7 @@ def test_train_on_ray_completes_with_metrics_written_once(store, workspace, tiny
     assert list(runs["run_id"]) == [result["run_id"]]  # the driver made one row; the ranks wrote into it
     metrics = store.read("metrics", where=f"run_id = '{result['run_id']}'", columns=["stage", "name", "k"])
     assert not metrics.duplicated().any()  # rank 0 alone wrote the metrics
-    assert set(metrics["stage"]) == {"before", "after"}
+    assert set(metrics["stage"]) == {"before", "after", "bm25", "hybrid", "tuned-dense", "tuned-hybrid"}  # the ladder, once
 
 
 @needs_ray
