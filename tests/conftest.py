@@ -119,7 +119,7 @@ def start_app(workspace: str, env: dict | None = None) -> tuple[subprocess.Popen
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
+    deadline = time.time() + 120  # the launcher loads the search model before it serves: ~5 s, far more on a busy machine
     while time.time() < deadline:
         try:
             if urllib.request.urlopen(url + "/_stcore/health", timeout=2).status == 200:
@@ -127,7 +127,7 @@ def start_app(workspace: str, env: dict | None = None) -> tuple[subprocess.Popen
         except OSError:
             time.sleep(0.3)
     process.kill()
-    raise RuntimeError("streamlit did not start within 60 s")
+    raise RuntimeError("streamlit did not start within 120 s")
 
 
 @pytest.fixture

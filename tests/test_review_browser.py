@@ -10,7 +10,7 @@ import pytest
 from core.labeling import review
 from core.labeling.generation import OfflineGenerator, generate
 from core.storage.store import Store
-from tests.conftest import fill_small, start_app
+from tests.conftest import fill_small, start_app, stop_app
 
 pytestmark = pytest.mark.browser
 
@@ -58,8 +58,7 @@ def test_approve_with_the_keyboard_in_chromium(browser, workspace, tmp_path):
         page.screenshot(path=str(tmp_path / "review.png"), full_page=True)
         print(f"\nreview decision, key press to next item on screen (ms): {[round(t * 1000) for t in timings]}")
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop_app(process)  # stops, or is killed: torch makes a busy server slow to exit
 
 
 def open_review(browser, url: str, texts: dict, first: str):
@@ -105,5 +104,4 @@ def test_undo_takes_back_the_skip_and_a_reason_box_hands_back_the_keys(browser, 
         assert review.review_summary(store)["rejected"].sum() == 2
         page.screenshot(path="/tmp/review.png", full_page=False)
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop_app(process)  # stops, or is killed: torch makes a busy server slow to exit

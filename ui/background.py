@@ -35,13 +35,15 @@ def start(work: Callable[..., Any], *args: Any, name: str) -> Future:
     return future
 
 
-_PRELOADED: dict[str, Embedder] = {}  # written once by the launcher, before the server serves; read-only after
+_PRELOADED: dict[str, Future] = {}  # written once by the launcher, before the server serves; read-only after
 
 
 def preload_embedder(model: str = "") -> None:
-    """Load the model before the server serves (ui/launch.py): a first Grade or Hard negatives visit
-    then finds it ready, instead of waiting 5–10 s for torch and the weights."""
-    _PRELOADED[model] = Embedder(model or None)
+    """Load the model before the server serves (ui/launch.py), so a first Grade or Hard negatives visit
+    finds it ready instead of waiting 5–10 s for torch, sentence-transformers and the weights."""
+    loaded: Future = Future()
+    loaded.set_result(Embedder(model or None))
+    _PRELOADED[model] = loaded
 
 
 @st.cache_resource(show_spinner=False)
@@ -49,8 +51,4 @@ def loading_embedder(model: str = "") -> Future[Embedder]:
     """The model, once per process ('' is the bundled MiniLM): the launcher's, or loading off the script
     thread (another model, or an app started without the launcher). Pages take it with
     ui.common.embedder (a spinner while it loads); background work (mining) waits on the future itself."""
-    if model in _PRELOADED:
-        ready: Future = Future()
-        ready.set_result(_PRELOADED[model])
-        return ready
-    return start(Embedder, model or None, name="model-load")
+    return _PRELOADED.get(model) or start(Embedder, model or None, name="model-load")

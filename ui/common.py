@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import wait
+
 import streamlit as st
 
 from core.errors import FlywheelError
@@ -10,7 +12,7 @@ from core.settings import DEFAULT_PROJECT, Settings
 from core.storage import projects as core_projects
 from core.storage.auth import User
 from core.storage.store import Store
-from ui import auth, safe_text
+from ui import auth, background, safe_text
 
 REVIEWER_KEY = "reviewer"
 NAME_KEY = "reviewer_name"  # the typed name, kept by the session across pages (the widget's own key is not)
@@ -93,10 +95,17 @@ def store() -> Store:
     return opened
 
 
-@st.cache_resource(show_spinner="Loading the embedding model…")
 def embedder(model: str = "") -> Embedder:
-    """One loaded model per process; '' is the bundled MiniLM."""
-    return Embedder(model or None)
+    """The loaded model ('' is the bundled MiniLM), loaded once per process off the script thread
+    (ui.background.loading_embedder); a page that needs it before it is loaded says so while it
+    waits. A failed load is not kept: the next call tries again (a bad path may be fixed meanwhile)."""
+    future = background.loading_embedder(model)
+    if not future.done():
+        with st.spinner("Loading the search model (once after a restart)…", show_time=True):
+            wait([future])
+    if future.exception() is not None:
+        background.loading_embedder.clear(model)
+    return future.result()
 
 
 def typed_reviewer() -> str:

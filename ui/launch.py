@@ -61,9 +61,9 @@ def server_environment(environ: MutableMapping[str, str] = os.environ) -> Mutabl
 
 def preload() -> None:
     """Load the search model on the main thread before serving (~5–10 s, once): a first Grade or Hard
-    negatives visit found the page waiting for it. Not in a thread while pages run: a page importing
-    scipy while another thread was half-way through importing torch failed ("partially initialized
-    module 'torch' has no attribute 'Tensor'"); scipy looks at sys.modules["torch"] without importing it."""
+    negatives visit waited that long for it (issue 24). Not in a thread while pages run: a page
+    importing scipy while torch was half-imported failed ("partially initialized module 'torch' has no
+    attribute 'Tensor'"); scipy looks at sys.modules["torch"] without importing it."""
     if str(APP.parent) not in sys.path:
         sys.path.insert(0, str(APP.parent))  # as Streamlit does for app.py, a little earlier
     from core.errors import FlywheelError
