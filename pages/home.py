@@ -9,7 +9,7 @@ from core.evaluation.results import latest_headline
 from core.labeling.audit import audit
 from core.labeling.review import review_summary
 from core.storage.demo import load_demo
-from core.storage.status import milestones, next_step, status
+from core.storage.status import milestones, next_step, status, waiting_review
 from ui import curve_view, projects_view
 from ui.common import embedder, settings, show_error, store, user
 from ui.progress import embed_corpus
@@ -26,7 +26,8 @@ cols[2].metric("Judged pairs", f"{counts['judged_pairs']:,}")
 cols[3].metric("Hard negatives", f"{counts['hard_negatives']:,}")
 cols[4].metric("Reviewers", len(counts["reviewers"]), help=escape(", ".join(counts["reviewers"]), 500) or "none yet")
 
-step = (curve_view.next_step(store(), settings()) if counts["runs_by_status"].get("succeeded") else None) or next_step(counts)
+step = waiting_review(counts) or (curve_view.next_step(store(), settings()) if counts["runs_by_status"].get("succeeded") else None) \
+    or next_step(counts)
 st.info(f"**Next:** {step}", icon=":material/arrow_forward:")
 if not counts["documents"] and st.button("Load the demo data", icon=":material/download:", type="primary",
                                          help="A synthetic help centre of a fictional health insurer: documents, queries and grades."):
