@@ -18,7 +18,7 @@ from core.storage.imports import import_path
 from ui import auth, projects_view
 from ui.common import embedder, enter_project, settings, show_error, store, user
 from ui.log_upload import log_upload
-from ui.progress import embed_corpus
+from ui.progress import embed_corpus, progress_bar
 from ui.safe_text import code, escape, see_all, show_text
 
 EXPORT_HELP = {
@@ -71,13 +71,15 @@ with import_tab:
         target = projects_view.import_target(name or Path(upload.name).stem) if upload is not None else None
         if st.button("Import", type="primary", disabled=target is None or not target.ready):
             try:
-                with saved_upload(upload, IMPORT_KINDS) as (path, label), st.spinner("Checking and importing…"):
+                with saved_upload(upload, IMPORT_KINDS) as (path, label), progress_bar("Checking and importing") as update:
                     project, into = projects_view.open_target(target)  # a new project is made once the file name passed
-                    result = import_path(into, path, name=name or Path(label).stem, actor=user(), id_prefix=prefix)
+                    result = import_path(into, path, name=name or Path(label).stem, actor=user(), id_prefix=prefix, progress=update)
             except FlywheelError as error:
                 show_error(error)
             else:
-                embed_corpus(into, embedder())  # now, with a bar, rather than on the first search or Grade visit
+                # Embedded now, with its bar right under the button and before the result (which reads as "done"),
+                # rather than on the first search or Grade visit.
+                embed_corpus(into, embedder())
                 done = f"Imported {result.documents:,} documents, {result.queries:,} queries, {result.judgments:,} judgments"
                 if project != settings().project:  # every page now works in the project the data went to
                     enter_project(project, [f"{done} into project {code(project)}; you are working in it now.", *result.notes])
