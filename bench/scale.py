@@ -1,11 +1,18 @@
 """100,000 documents: import, embedding, vector index, full-text and hybrid search, grading and Home.
 
-    python bench/scale.py [--docs 100000] [--judgments 100000] [--embed-sample 256] [--queries 50] [--presses 12] [--think 0]
+    python bench/scale.py [--docs 100000] [--judgments 100000] [--embed-sample 256] [--embed-docs 0] [--embed-kill]
+        [--queries 50] [--presses 12] [--think 0]
 
 1. Writes a generated BEIR corpus and imports it with `flywheel import` in a child process:
    wall time and the child's peak RSS (target <= 4 GB).
 2. Embedding throughput of the bundled MiniLM through `ensure_corpus_embeddings` on a sample,
-   extrapolated to the whole corpus (said so in the output).
+   extrapolated to the whole corpus (said so in the output). With `--embed-docs N`, real embedding
+   as a user runs it: what `flywheel embed` runs, in a child process, on the first N generated documents (the
+   bundled model, the inference precision: bf16 autocast where native; longest first, batches of
+   64, written every 4,096), its docs/s and peak RSS; with `--embed-kill` a first run is killed once
+   it wrote its first part, and the second embeds only the rest. Then the time to the first
+   search in a fresh process (model load, corpus check, query embedding, vector search), and the
+   docs/s extrapolated to `--docs` (said so in the output).
 3. Stores one vector per document (synthetic, clustered, unit length: embedding 100,000
    documents on a shared 2-core machine takes hours) under the model's key with each
    document's real text hash, so the app treats them as current. Exact search latency, then the
@@ -90,6 +97,102 @@ def embed_throughput(store, embedder, sample: int, total: int) -> dict:
     rate = len(texts) / elapsed
     result = {"sample_docs": len(texts), "docs_per_s": round(rate, 1), "extrapolated_full_corpus_min": round(total / rate / 60, 1)}
     print("embedding (sample, extrapolated):", json.dumps(result), flush=True)
+    return result
+
+
+def peak_rss_mb(process: subprocess.Popen, stop=None) -> tuple[float, bool]:
+    """The child's peak RSS, sampled every 0.2 s until it exits (or is killed once `stop()` is true)."""
+    import psutil
+
+    child, peak = psutil.Process(process.pid), 0
+    while process.poll() is None:
+        try:
+            peak = max(peak, child.memory_info().rss)
+        except psutil.NoSuchProcess:
+            break
+        if stop is not None and stop():
+            process.kill()  # as a crash or a closed laptop would: no clean shutdown
+            process.wait()
+            return peak / 2**20, True
+        time.sleep(0.2)
+    return peak / 2**20, False
+
+
+# What `flywheel embed` runs, with the model load and the embedding timed apart.
+EMBED_CHILD = """import json, sys, time
+from core.search.models import Embedder
+from core.search.retrieval import ensure_corpus_embeddings
+from core.settings import Settings
+from core.storage.store import Store
+store, started = Store(Settings(workspace=sys.argv[1]).db_uri), time.perf_counter()
+embedder = Embedder()
+loaded = time.perf_counter()
+embedded = ensure_corpus_embeddings(store, embedder)
+print(json.dumps({"model_key": embedder.key, "precision": embedder.precision, "embedded": embedded,
+                  "rows": store.count(store.embeddings_name(embedder.key)), "model_load_s": round(loaded - started, 2),
+                  "embed_s": round(time.perf_counter() - loaded, 2)}))
+"""
+# A fresh process's first search: model load, the corpus check (every document read and hashed), the query, the vector search.
+FIRST_SEARCH_CHILD = """import json, sys, time
+started = time.perf_counter()
+from core.search.models import Embedder
+from core.search.retrieval import search
+from core.settings import Settings
+from core.storage.store import Store
+store, embedder = Store(Settings(workspace=sys.argv[1]).db_uri), Embedder()
+loaded = time.perf_counter()
+hits = search(store, embedder, "claim appeal deductible", 10, "vector")
+done = time.perf_counter()
+print(json.dumps({"imports_and_model_load_s": round(loaded - started, 2), "first_search_s": round(done - loaded, 2),
+                  "total_s": round(done - started, 2), "hits": len(hits)}))
+"""
+
+
+def real_embedding(tmp: Path, docs: int, total: int, kill: bool) -> dict:
+    """What `flywheel embed` runs, on the first `docs` generated documents in a child process: throughput, peak RSS,
+    resume after a kill, time to the first search; docs/s extrapolated to `total` documents."""
+    from core.settings import Settings
+    from core.storage.store import Store
+
+    folder, workspace = tmp / f"corpus-{docs}", str(tmp / f"embed-{docs}")
+    write_corpus(folder, docs)  # the same seed: the first `docs` documents of the big corpus
+    import_corpus(workspace, folder)
+    command = [sys.executable, "-c", EMBED_CHILD, workspace]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    store = Store(Settings(workspace=workspace).db_uri)
+    result: dict = {"docs": docs}
+    if kill:
+        def rows() -> int:
+            names = [n for n in store.table_names() if n.startswith("embeddings_")]
+            return store.count(names[0]) if names else 0
+
+        started = time.perf_counter()
+        first = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        peak, killed = peak_rss_mb(first, lambda: rows() > 0)
+        result["killed_run"] = {"killed_after_s": round(time.perf_counter() - started, 1), "killed": killed, "rows_kept": rows(),
+                                "peak_rss_mb": round(peak)}
+    with tempfile.TemporaryFile("w+") as err:  # a file, not a pipe: a full pipe would stall the child while it is sampled
+        second = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=err, text=True)
+        peak, _ = peak_rss_mb(second)
+        out = second.stdout.read()
+        if second.returncode:
+            err.seek(0)
+            raise RuntimeError(err.read()[-2000:])
+    done = json.loads(out.strip().splitlines()[-1])
+    embedded, seconds = done["embedded"], done["embed_s"]
+    if "killed_run" in result:  # the longest documents went first, so the rest alone would flatter the rate: count both runs
+        # The killed run's embedding time: its wall time less a model load as long as the second run's (approximate).
+        embedded += result["killed_run"]["rows_kept"]
+        seconds += max(0.0, result["killed_run"]["killed_after_s"] - done["model_load_s"])
+    rate = embedded / seconds if embedded and seconds else 0.0
+    result |= {"run": done, "peak_rss_mb": round(peak), "docs_per_s": round(rate, 1)}
+    if rate:
+        result["extrapolated_to"] = {"docs": total, "hours": round(total / rate / 3600, 2), "note": f"from {embedded} documents embedded here"}
+    first_search = subprocess.run([sys.executable, "-c", FIRST_SEARCH_CHILD, workspace], cwd=ROOT, env=env, capture_output=True, text=True)
+    if first_search.returncode:
+        raise RuntimeError(first_search.stderr[-2000:])
+    result["time_to_first_search"] = json.loads(first_search.stdout.strip().splitlines()[-1])
+    print(f"real embedding ({docs} documents, ensure_corpus_embeddings in a child process):", json.dumps(result), flush=True)
     return result
 
 
@@ -277,6 +380,9 @@ def main() -> int:
     parser.add_argument("--docs", type=int, default=100_000)
     parser.add_argument("--judgments", type=int, default=100_000)
     parser.add_argument("--embed-sample", type=int, default=256)
+    parser.add_argument("--embed-docs", type=int, default=0, help="real `flywheel embed` of this many generated documents (0: skip)")
+    parser.add_argument("--embed-kill", action="store_true", help="--embed-docs: kill the first embed once it wrote its first part, then resume")
+    parser.add_argument("--only-embed", action="store_true", help="run the --embed-docs step alone")
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("--presses", type=int, default=12)
     parser.add_argument("--think", type=float, default=0.0, help="seconds before each timed Grade press (reading time)")
@@ -289,9 +395,17 @@ def main() -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="flywheel-scale-"))
     print(f"load: {os.getloadavg()}, cpus: {os.cpu_count()}, workspace: {tmp}", flush=True)
+    if args.embed_docs:
+        embedded = real_embedding(tmp, args.embed_docs, args.docs, args.embed_kill)
+        if args.only_embed:
+            print(f"load after: {os.getloadavg()}", flush=True)
+            print(json.dumps({"real_embedding": embedded}))
+            return 0
     settings = Settings(workspace=str(tmp / "workspace"))
     write_corpus(tmp / "corpus", args.docs)
     report = {"import": import_corpus(settings.workspace, tmp / "corpus")}
+    if args.embed_docs:
+        report["real_embedding"] = embedded
     store = Store(settings.db_uri)
     embedder = Embedder()
     report["embedding"] = embed_throughput(store, embedder, args.embed_sample, args.docs)
