@@ -75,8 +75,9 @@ def wait_idle(page, timeout_ms: int = 60_000) -> None:
 
 
 def press_until(page, key: str, text: str) -> None:
+    """Press `key`, then wait until the item on screen is the query `text` (the skipped list may name it too)."""
     page.keyboard.press(key)
-    page.get_by_text(text, exact=True).wait_for(timeout=30_000)
+    page.get_by_test_id("review-query").and_(page.get_by_text(text, exact=True)).wait_for(timeout=30_000)
     wait_idle(page)
 
 
