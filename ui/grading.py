@@ -314,7 +314,8 @@ def move(step: int) -> None:
     pos = st.session_state.get(POS, 0) + step
     if pos >= len(rows):
         item = current_item()
-        if item is not None:  # past the last document the next query opens at once: the page says so, and Q knows
+        done, total = graded_counts()
+        if item is not None and done == total:  # finished: the next query opens at once; the page says so, and Q knows
             st.session_state[DONE] = (item.query_id, grading.query_text(store(), item.query_id))
         leave_query()
     else:
