@@ -63,8 +63,9 @@ def test_grade_page_shows_log_suggestions(small_store, tmp_path):
     at.run()
     at.toggle(key="g_suggest").set_value(True).run()
     assert not at.exception
-    shown = [c.value for c in at.caption if c.value.startswith("Suggestion from `logs`")]
-    assert shown and "grade 3" in shown[0] and "likely relevant" in shown[0] and "cited in 1 of 1 answers" in shown[0]  # shown escaped (data renders as text)
+    badge = at.button(key="grade_3")  # a suggestion is a badge on its grade, its words on hover (the Grade page since #24)
+    assert "suggested" in badge.label and not any("suggested" in at.button(key=f"grade_{g}").label for g in (0, 1, 2, 4, 5))
+    assert "likely relevant" in badge.help and "cited in 1 of 1 answers" in badge.help  # shown escaped (data renders as text)
     assert small_store.count("judgments", "reviewer = 'ann'") == 0  # a suggestion is never a judgment
 
 
