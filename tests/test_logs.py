@@ -15,7 +15,7 @@ from core.errors import InputError
 from core.evaluation import metrics, production, results
 from core.labeling import grading, hardnegatives, logs
 from core.labeling.log_format import read_log
-from core.storage.schemas import Run, now
+from core.storage.schemas import Judgment, Run, Source, now
 from core.storage.status import status
 from core.training import data as training_data
 from flywheel_log import log_interaction
@@ -240,3 +240,15 @@ def test_demo_log_is_small_and_realistic():
     assert len(lines) == 2000 and DEMO_LOG.stat().st_size < 1_000_000
     assert sum(line.thumbs == "down" for line in lines) > 100 and sum(bool(line.cited) for line in lines) > 1000
     assert len({line.query for line in lines}) < 1000  # repeats
+
+
+def test_a_log_hard_negative_graded_relevant_on_binary_qrels_is_not_offered(small_store, tmp_path, embedder):
+    """The relevance rule is each query's top band: a 1 on binary qrels is relevant (it was `grade >= 3`)."""
+    stamp = now()
+    small_store.add("sources", [Source(source="small", top_grade=1, created_at=stamp)])
+    small_store.upsert("judgments", [Judgment(query_id="q2", doc_id="d6", reviewer="import:small", grade=1, created_at=stamp, updated_at=stamp)])
+    write_log(tmp_path / "l.jsonl", [interaction(1, "do I need a PA for an MRI", ["d6", "d4"], cited=["d4"], feedback={"thumbs": "down"})])
+    logs.import_logs(small_store, tmp_path / "l.jsonl")
+    assert len(logs.hard_negative_candidates(small_store, ["q2"]).query("doc_id == 'd6'")) == 1  # the log names it...
+    found = hardnegatives.mined_candidates(small_store, embedder)
+    assert not ((found["query_id"] == "q2") & (found["doc_id"] == "d6")).any()  # ...but a person's label says relevant

@@ -83,7 +83,8 @@ def _similar_to_positive(store: Store, embedder: Embedder, queries: pd.DataFrame
 def _from_logs(store: Store, queries: pd.DataFrame, labels: pd.DataFrame) -> list[dict]:
     """Production's likely hard negatives, unless a reviewer already graded the pair relevant."""
     found = logs.hard_negative_candidates(store, list(queries["query_id"]))
-    relevant = {(q, d) for q, d, g in zip(labels["query_id"], labels["doc_id"], labels["grade"]) if g >= 3}  # logged interactions are on 0–5
+    positives = labels[labels["positive"]]  # the caller's positive rule: by default each query's top band, as training reads it
+    relevant = set(zip(positives["query_id"], positives["doc_id"]))
     text_of = dict(zip(queries["query_id"], queries["text"]))
     return [{"query_id": q, "query": text_of[q], "doc_id": d, "source": source, "score": float(score), "grade": None}
             for q, d, score, source in zip(found["query_id"], found["doc_id"], found["score"], found["source"]) if (q, d) not in relevant]
