@@ -98,6 +98,8 @@ def test_undo_takes_back_the_skip_and_a_reason_box_hands_back_the_keys(browser, 
         box.click()
         box.fill("not answerable from this document")
         box.press("Enter")  # the reason is taken, the keys go back to the page
+        page.wait_for_function("() => document.activeElement?.tagName !== 'INPUT'")
+        time.sleep(0.5)  # the rerun that commits the reason may not have shown its status widget yet
         wait_idle(page)
         press_until(page, "x", texts[ids[2]])
         rejected = review._query_row(store, ids[1])
