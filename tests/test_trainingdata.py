@@ -216,8 +216,7 @@ def test_validation_counts_as_relevant_what_the_eval_does(small_store, tmp_path,
     from sentence_transformers.sentence_transformer import evaluation as bi_evaluation
 
     from core.search.models import Embedder
-    from core.training.bi_encoder import train_bi_encoder
-    from core.training.cross_encoder import train_cross_encoder
+    from core.training.trainers import TrainingInputs, train
 
     stamp = now()
     small_store.add("queries", [Query(query_id=f"v{i}", text=f"{SMALL_DOCS[i][1]}?", split="train", created_at=stamp) for i in range(8)])
@@ -234,10 +233,10 @@ def test_validation_counts_as_relevant_what_the_eval_does(small_store, tmp_path,
     with pytest.raises(_Evaluator) as caught:
         if kind == "bi-encoder":
             monkeypatch.setattr(bi_evaluation, "InformationRetrievalEvaluator", evaluator)
-            train_bi_encoder(config, data, tiny, tmp_path / "model", tmp_path / "checkpoints", None)
+            train(TrainingInputs(small_store, config, data, Embedder(tiny), tmp_path / "model", None))
         else:
             monkeypatch.setattr(cross_evaluation, "CrossEncoderRerankingEvaluator", evaluator)
-            train_cross_encoder(small_store, config, data, Embedder(tiny), tmp_path / "model", tmp_path / "checkpoints", None)
+            train(TrainingInputs(small_store, config, data, Embedder(tiny), tmp_path / "model", None))
     given = caught.value.args[0]
     if kind == "bi-encoder":
         relevant = {(q, d) for q, docs in given.items() for d in docs}

@@ -11,19 +11,14 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from core.evaluation.metrics import VALIDATION_METRIC
-from core.search.models import ADAPTER_FILE, Embedder
+from core.search.models import ADAPTER_FILE
 from core.search.retrieval import corpus_matrix
-from core.storage.store import Store
-from core.training.config import TrainConfig
-from core.training.data import TrainingData
-from core.training.jobs import Reporter
+from core.training.trainers import TrainingInputs
 
 CORPUS_LIMIT = 50_000
 SCALE = 20.0  # the usual cosine temperature (MultipleNegativesRankingLoss's scale)
@@ -38,14 +33,15 @@ def _ndcg10(scores: np.ndarray, gains: np.ndarray) -> float:
     return float(np.mean(np.where(ideal > 0, dcg / np.maximum(ideal, 1e-12), 0.0)))
 
 
-def train_adapter(store: Store, config: TrainConfig, data: TrainingData, base: Embedder, model_dir: Path, reporter: Reporter,
-                  query_vectors: Mapping[str, np.ndarray] | None = None, corpus: tuple[list[str], np.ndarray] | None = None) -> dict[str, Any]:
-    """`query_vectors` (query id → raw base-model vector) and `corpus` (doc ids, matrix) spare a caller that trains
-    many adapters on the same data (the learning curve) re-embedding queries and re-reading the corpus each time."""
+def train_adapter(inputs: TrainingInputs) -> dict[str, Any]:
+    """`inputs.query_vectors` (query id → raw base-model vector) and `inputs.corpus` (doc ids, matrix) spare a caller that
+    trains many adapters on the same data (the learning curve) re-embedding queries and re-reading the corpus each time."""
     import torch
 
+    config, data, base, reporter, corpus = inputs.config, inputs.data, inputs.base, inputs.reporter, inputs.corpus
+
     torch.manual_seed(config.seed)
-    doc_ids, matrix = corpus if corpus is not None else corpus_matrix(store, base)
+    doc_ids, matrix = corpus if corpus is not None else corpus_matrix(inputs.store, base)
     index = {d: i for i, d in enumerate(doc_ids)}
     pairs = [(q, d) for q, d in data.pairs if d in index]
     if len(doc_ids) > CORPUS_LIMIT:  # keep the candidates the training data names
@@ -55,7 +51,7 @@ def train_adapter(store: Store, config: TrainConfig, data: TrainingData, base: E
         pairs = [(q, d) for q, d in pairs if d in index]
     queries = sorted({q for q, _ in pairs} | set(data.validation))
     # Raw base-model query vectors: the saved adapter applies to exactly these.
-    known = query_vectors or {}
+    known = inputs.query_vectors or {}
     qvec = {q: known[q] for q in queries if q in known}
     missing = [q for q in queries if q not in qvec]
     if missing:
@@ -126,6 +122,7 @@ def train_adapter(store: Store, config: TrainConfig, data: TrainingData, base: E
     reporter.raise_if_cancelled()
     if reporter.stop_reason and not val_ids:
         best_weight = weight.detach().clone()
+    model_dir = inputs.model_dir
     model_dir.mkdir(parents=True, exist_ok=True)
     np.save(model_dir / "adapter.npy", best_weight.numpy().astype(np.float32))
     (model_dir / ADAPTER_FILE).write_text(json.dumps({"base_model": base.path, "matrix": "adapter.npy", "dim": dim}))

@@ -8,15 +8,13 @@ best checkpoint is the one saved.
 from __future__ import annotations
 
 import random
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from core.training.callbacks import VALIDATION_NAME, ProgressCallback, trainer_arguments, without_printing
-from core.training.config import TrainConfig
 from core.training.data import TrainingData, bi_encoder_rows
-from core.training.jobs import Reporter
+from core.training.trainers import TrainingInputs
 
 FIT_PERCENTILE = 95  # training reads this share of texts whole; the longest 5% are cut
 MIN_SEQ_LENGTH = 32
@@ -41,8 +39,9 @@ def fitted_length(tokenizer: Any, texts: list[str], limit: int) -> int:
     return max(MIN_SEQ_LENGTH, min(limit, -(-fitted // 8) * 8))  # a multiple of 8
 
 
-def train_bi_encoder(config: TrainConfig, data: TrainingData, base_path: str, model_dir: Path, checkpoints: Path, reporter: Reporter) -> dict[str, Any]:
-    """Fine-tune, keep the best checkpoint by validation nDCG@10, save to `model_dir`."""
+def train_bi_encoder(inputs: TrainingInputs) -> dict[str, Any]:
+    """Fine-tune `inputs.base`, keep the best checkpoint by validation nDCG@10, save to `inputs.model_dir`."""
+    config, data, reporter = inputs.config, inputs.data, inputs.reporter
     from datasets import Dataset
     from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from sentence_transformers.base.training_args import BatchSamplers
@@ -50,7 +49,7 @@ def train_bi_encoder(config: TrainConfig, data: TrainingData, base_path: str, mo
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
     from transformers import EarlyStoppingCallback
 
-    model = SentenceTransformer(base_path)
+    model = SentenceTransformer(inputs.base.path)
     rows = bi_encoder_rows(data, config.negatives_per_query, config.seed)
     saved_length = model.max_seq_length
     model.max_seq_length = fitted_length(model.tokenizer, sorted({t for column in rows.values() for t in column}), saved_length)
@@ -70,7 +69,7 @@ def train_bi_encoder(config: TrainConfig, data: TrainingData, base_path: str, mo
         )
         key = f"eval_{VALIDATION_NAME}_cosine_ndcg@10"
     args = SentenceTransformerTrainingArguments(
-        **trainer_arguments(config, checkpoints, len(train_dataset), key), batch_sampler=sampler, dataloader_drop_last=False
+        **trainer_arguments(config, inputs.checkpoint_dir, len(train_dataset), key), batch_sampler=sampler, dataloader_drop_last=False
     )
     callbacks = [ProgressCallback(reporter, key)]
     if evaluator:
@@ -86,7 +85,7 @@ def train_bi_encoder(config: TrainConfig, data: TrainingData, base_path: str, mo
     model_length = model.max_seq_length
     model.max_seq_length = saved_length  # the saved model reads whole documents again at search time
     if reporter.primary:
-        model.save(str(model_dir))
+        model.save(str(inputs.model_dir))
     best = trainer.state.best_metric
     return {
         "steps": trainer.state.global_step, "train_loss": round(float(output.training_loss), 5), "rows": len(train_dataset),

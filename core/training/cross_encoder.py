@@ -24,7 +24,6 @@ from core.errors import InputError
 from core.evaluation import metrics, stats
 from core.progress import Progress
 from core.search.fusion import WEIGHTS, convex
-from core.search.models import Embedder
 from core.search.precision import autocast, for_inference, inference_precision, model_device
 from core.search.retrieval import Ranking
 from core.storage.store import Store
@@ -32,6 +31,7 @@ from core.training.callbacks import VALIDATION_NAME, ProgressCallback, trainer_a
 from core.training.config import TrainConfig
 from core.training.data import TrainingData, cross_encoder_lists, cross_encoder_rows
 from core.training.jobs import Reporter
+from core.training.trainers import TrainingInputs
 
 RERANKER_FILE = "flywheel_reranker.json"
 DEFAULT_WEIGHT = 0.5
@@ -153,10 +153,9 @@ def training_set(model: Any, config: TrainConfig, data: TrainingData) -> tuple[A
     return Dataset.from_dict(lists), LambdaLoss(model, mini_batch_size=config.batch_size), replace(config, batch_size=queries)
 
 
-def train_cross_encoder(store: Store, config: TrainConfig, data: TrainingData, retriever: Embedder, model_dir: Path, checkpoints: Path,
-                        reporter: Reporter, first_stage: Mapping[str, Ranking] | None = None) -> dict[str, Any]:
+def train_cross_encoder(inputs: TrainingInputs) -> dict[str, Any]:
     """Train on the graded pairs; early stopping and the fusion weight look at each validation
-    query's `first_stage` ranking (the hybrid a run ships under it), or the retriever's alone."""
+    query's `inputs.first_stage` ranking (the hybrid a run ships under it), or the retriever's (`inputs.base`) alone."""
     import torch
     from sentence_transformers import CrossEncoder, CrossEncoderTrainer, CrossEncoderTrainingArguments
     from sentence_transformers.cross_encoder.evaluation import CrossEncoderRerankingEvaluator
@@ -164,6 +163,8 @@ def train_cross_encoder(store: Store, config: TrainConfig, data: TrainingData, r
 
     from core.search.models import resolve_model
 
+    store, config, data, retriever, reporter = inputs.store, inputs.config, inputs.data, inputs.base, inputs.reporter
+    checkpoints, first_stage, model_dir = inputs.checkpoint_dir, inputs.first_stage, inputs.model_dir
     with torch.random.fork_rng(devices=[]):  # a seeded fresh head, without reseeding the app's global RNG
         torch.manual_seed(config.seed)
         model = CrossEncoder(resolve_model(config.base_model), num_labels=1, max_length=256)

@@ -32,16 +32,16 @@ from core.progress import Progress
 from core.search.models import Embedder, resolve_model
 from core.search.retrieval import corpus_matrix, rank_many
 from core.settings import Settings
-from core.storage import splits
-from core.storage.auth import Action, User, actor_name
+from core.storage.auth import User
 from core.storage.filters import After
 from core.storage.schemas import CurvePoint, RunKind, RunStatus, Split
 from core.storage.store import Store
-from core.training import curvefit, depth
+from core.training import curvefit, depth, jobs, trainers
 from core.training import data as trainingdata
 from core.training.adapter import CORPUS_LIMIT
 from core.training.config import TrainConfig
 from core.training.jobs import Job, Reporter
+from core.training.trainers import TrainingInputs
 
 KINDS = (RunKind.adapter.value, RunKind.bi_encoder.value)
 BY = ("queries", "judgments")  # what the fractions take a share of
@@ -188,20 +188,18 @@ class Frozen:
 def _train_point(store: Store, config: TrainConfig, data: trainingdata.TrainingData, base: Embedder, folder: Path,
                  reporter: PointReporter, eval_ids: list[str], frozen: Frozen | None = None) -> tuple[dict[str, metrics.Ranking], dict]:
     """Train one subset and rank the eval queries with the result (nothing is kept on disk)."""
+    inputs = TrainingInputs(store, config, data, base, folder / "model", reporter)
     if config.kind == RunKind.adapter.value:
-        from core.training.adapter import train_adapter
-
-        info = train_adapter(store, config, data, base, folder / "model", reporter, query_vectors=frozen and frozen.queries,
-                             corpus=frozen and (frozen.doc_ids, frozen.matrix))
+        if frozen is not None:
+            inputs.query_vectors, inputs.corpus = frozen.queries, (frozen.doc_ids, frozen.matrix)
+        info = trainers.train(inputs)
         weights = np.load(folder / "model" / "adapter.npy").astype(np.float32)
         if frozen is not None:
             return frozen.rank(weights), info
         adapted = copy.copy(base)  # same base model and cached corpus embeddings; only queries change
         adapted.adapter = weights
         return metrics.rank_with_model(store, adapted, eval_ids), info
-    from core.training.bi_encoder import train_bi_encoder
-
-    info = train_bi_encoder(config, data, base.path, folder / "model", folder / "checkpoints", reporter)
+    info = trainers.train(inputs)
     model = Embedder(str(folder / "model"))
     reporter.phase("scoring the eval set")
     docs = store.document_texts()  # embedded in memory: no embeddings table per throwaway model
@@ -285,16 +283,8 @@ def launch(store: Store, settings: Settings, config: CurveConfig, actor: str | U
            progress: Progress | None = None) -> Job:
     """A curve job (one job at a time, like any run), in a thread or in the foreground; `progress`
     hears the curve's progress as its row does (the CLI's bar)."""
-    actor = actor_name(actor, Action.train)
     resolved = config.resolved()
-    splits.assign_unassigned(store, actor)
-    job = Job.create(store, settings, RunKind.curve.value, resolved.base_model or "bundled:all-MiniLM-L6-v2", asdict(resolved), execute,
-                     actor=actor)
-    job.reporter.listener = progress
-    if background:
-        return job.start()
-    job.run()
-    return job
+    return jobs.launch(store, settings, RunKind.curve.value, asdict(resolved), execute, actor, background, progress)
 
 
 def curve_runs(store: Store) -> pd.DataFrame:

@@ -20,14 +20,15 @@ from core.progress import Progress
 from core.search.models import Embedder, resolve_model
 from core.search.retrieval import corpus_matrix
 from core.settings import Settings
-from core.storage import splits
 from core.storage.auth import User
 from core.storage.schemas import RunKind
 from core.storage.store import Store
 from core.training import data as trainingdata
+from core.training import jobs, trainers
 from core.training.config import TrainConfig
 from core.training.jobs import Job, Reporter
 from core.training.pipeline import PipelineSpec
+from core.training.trainers import TrainingInputs
 
 MINING_PHASE = "building training data: mining negatives"
 
@@ -111,10 +112,10 @@ def _execute(store: Store, settings: Settings, run_id: str, raw: dict[str, Any],
     model_dir = run_dir / "model"
     choices = {"hybrid": baseline.choice}
     if config.kind == RunKind.cross_encoder.value:
-        from core.training.cross_encoder import Reranker, train_cross_encoder
+        from core.training.cross_encoder import Reranker
 
-        info = train_cross_encoder(store, config, data, base, model_dir, run_dir / "checkpoints", reporter,
-                                   first_stage=baseline.validation_first_stage(config.rerank_depth))
+        info = trainers.train(TrainingInputs(store, config, data, base, model_dir, reporter,
+                                             first_stage=baseline.validation_first_stage(config.rerank_depth)))
         # The re-ranking rung: learning to rank from the fused score (training.ltr), the cross-encoder's logit one feature.
         weight, depth = baseline.choice["weight"], config.rerank_depth
         spec = PipelineSpec(["bm25", "dense", "rerank"], dense_model=config.retriever, fusion_weight=weight, reranker="model", rerank_depth=depth)
@@ -130,14 +131,7 @@ def _execute(store: Store, settings: Settings, run_id: str, raw: dict[str, Any],
                                                      cross_encoder, reporter.progress("re-ranking eval queries", "pairs"))
         shipped = ladder.RERANK
     else:
-        if config.kind == RunKind.bi_encoder.value:
-            from core.training.bi_encoder import train_bi_encoder
-
-            info = train_bi_encoder(config, data, base.path, model_dir, run_dir / "checkpoints", reporter)
-        else:
-            from core.training.adapter import train_adapter
-
-            info = train_adapter(store, config, data, base, model_dir, reporter)
+        info = trainers.train(TrainingInputs(store, config, data, base, model_dir, reporter, corpus=(doc_ids, matrix)))
         if reporter.primary:
             tuned = ladder.FirstStage(store, Embedder(str(model_dir)), eval_ids, validation, texts, settings.relevant_grade,
                                       lexical=baseline.lexical, progress=reporter.progress("embedding the corpus with the new model", "documents"))
@@ -203,13 +197,6 @@ def write_card(run_dir: Path, config: TrainConfig, snapshot: dict, info: dict, b
 
 def launch(store: Store, settings: Settings, config: TrainConfig, actor: str | User = "cli", background: bool = True,
            progress: Progress | None = None) -> Job:
-    """Create the run row and start the job (in a thread, or in the foreground); `progress` hears
-    the run's phases, counts, loss and validation score as the row does (the CLI's bar)."""
+    """A training run, as `jobs.launch` starts any job (config checked first: a bad one makes no row)."""
     resolved = config.resolved()
-    splits.assign_unassigned(store, actor)
-    job = Job.create(store, settings, resolved.kind, resolved.base_model or "bundled:all-MiniLM-L6-v2", asdict(resolved), execute, actor=actor)
-    job.reporter.listener = progress
-    if background:
-        return job.start()
-    job.run()
-    return job
+    return jobs.launch(store, settings, resolved.kind, asdict(resolved), execute, actor, background, progress)
