@@ -24,6 +24,7 @@ from core.errors import ConflictError, FlywheelError
 from core.evaluation.metrics import VALIDATION_METRIC
 from core.progress import Progress
 from core.settings import Settings
+from core.storage import splits
 from core.storage.auth import Action, User, actor_name
 from core.storage.filters import Not
 from core.storage.liveness import HEARTBEAT_EVERY, process_gone, this_host
@@ -385,3 +386,27 @@ def active_run(store: Store) -> str | None:
     mark_interrupted(store)
     rows = store.read("runs", where={"status": ACTIVE}, columns=["run_id"])
     return None if rows.empty else str(rows["run_id"].iloc[0])
+
+
+BUNDLED_BASE = "bundled:all-MiniLM-L6-v2"  # a run row's base_model when its config names none
+
+
+def new_run(store: Store, settings: Settings, kind: str, config: dict[str, Any], work: Work, actor: str | User = "cli") -> Job:
+    """The row of a run or a curve, made the same way by every launcher (app, CLI, curve, Ray): the
+    role checked first, then approved queries with no side drawn into splits (a fresh import trains
+    as it is), then the row."""
+    actor_name(actor, Action.train)
+    splits.assign_unassigned(store, actor)
+    return Job.create(store, settings, kind, config.get("base_model") or BUNDLED_BASE, config, work, actor=actor)
+
+
+def launch(store: Store, settings: Settings, kind: str, config: dict[str, Any], work: Work, actor: str | User = "cli",
+           background: bool = True, progress: Progress | None = None) -> Job:
+    """Start a run or a curve in a thread (the app), or in the foreground (the CLI); `progress`
+    hears the phases, counts, loss and validation score as the row does (the CLI's bar)."""
+    job = new_run(store, settings, kind, config, work, actor)
+    job.reporter.listener = progress
+    if background:
+        return job.start()
+    job.run()
+    return job

@@ -20,12 +20,11 @@ from typing import Any
 from core.errors import InputError
 from core.search.ray_embed import connect
 from core.settings import Settings
-from core.storage import splits
 from core.storage.auth import User
 from core.storage.schemas import RunKind, RunStatus, now
 from core.storage.store import Store
 from core.training.config import TrainConfig
-from core.training.jobs import ACTIVE, Job
+from core.training.jobs import ACTIVE, Job, new_run
 from core.training.run import execute
 
 
@@ -56,14 +55,13 @@ def train_with_ray(store: Store, settings: Settings, config: TrainConfig, addres
         raise InputError(f"train --ray expects --kind bi-encoder, but got '{resolved.kind}'; the other kinds train in one process.")
     if workers < 1:
         raise InputError(f"train --ray expects --workers of 1 or more, but got {workers}.")
-    splits.assign_unassigned(store, actor)
     connect(address)
     from ray.train import RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
 
     if settings.is_local:  # workers do not share the driver's working folder
         settings = replace(settings, workspace=str(Path(settings.workspace).resolve()))
-    job = Job.create(store, settings, resolved.kind, resolved.base_model or "bundled:all-MiniLM-L6-v2", asdict(resolved), execute, actor=actor)
+    job = new_run(store, settings, resolved.kind, asdict(resolved), execute, actor)
     payload = {"settings": settings, "models_dir": str(settings.models_dir.resolve()), "run_id": job.run_id, "config": job.config,
                "use_gpu": use_gpu}
     trainer = TorchTrainer(
