@@ -63,24 +63,32 @@ def distillation_rows(store: Store, retriever: Embedder, seed: int = 0, queries:
     return rows
 
 
-def warm_start(model: Any, store: Store, retriever: Embedder, config: TrainConfig, checkpoints: Path, reporter: Reporter) -> dict[str, Any]:
-    """One epoch of distillation into `model` (in place); returns what it did, for the run's info."""
+def one_epoch(model: Any, rows: dict[str, list], loss: Any, config: TrainConfig, folder: Path, reporter: Reporter, phase: str) -> float:
+    """One epoch of CrossEncoderTrainer on `rows` into `model` (in place), whatever the run's own
+    epochs and step cap; returns the training loss."""
     from datasets import Dataset
     from sentence_transformers import CrossEncoderTrainer, CrossEncoderTrainingArguments
+
+    dataset = Dataset.from_dict(rows)
+    once = TrainConfig(**{**config.__dict__, "epochs": 1.0, "max_steps": 0})
+    args = CrossEncoderTrainingArguments(**trainer_arguments(once, folder, len(dataset), ""))
+    trainer = without_printing(CrossEncoderTrainer(model=model, args=args, train_dataset=dataset, loss=loss,
+                                                   callbacks=[ProgressCallback(reporter, phase=phase)]))
+    output = trainer.train()
+    reporter.raise_if_cancelled()
+    return round(float(output.training_loss), 5)
+
+
+def warm_start(model: Any, store: Store, retriever: Embedder, config: TrainConfig, checkpoints: Path, reporter: Reporter) -> dict[str, Any]:
+    """One epoch of distillation into `model` (in place); returns what it did, for the run's info."""
     from sentence_transformers.cross_encoder.losses import MSELoss
 
     reporter.phase(PHASE)
     rows = distillation_rows(store, retriever, config.seed)
     if not rows["query"]:
         return {"warm_start_pairs": 0}
-    dataset = Dataset.from_dict(rows)
-    warm = TrainConfig(**{**config.__dict__, "epochs": 1.0, "max_steps": 0})
-    args = CrossEncoderTrainingArguments(**trainer_arguments(warm, checkpoints / "warm", len(dataset), ""))
-    trainer = without_printing(CrossEncoderTrainer(model=model, args=args, train_dataset=dataset, loss=MSELoss(model),
-                                                   callbacks=[ProgressCallback(reporter, phase=PHASE)]))
-    output = trainer.train()
-    reporter.raise_if_cancelled()
-    return {"warm_start_pairs": len(dataset), "warm_start_loss": round(float(output.training_loss), 5)}
+    loss = one_epoch(model, rows, MSELoss(model), config, checkpoints / "warm", reporter, PHASE)
+    return {"warm_start_pairs": len(rows["query"]), "warm_start_loss": loss}
 
 
 def held_out_texts(store: Store, validation_ids: list[str]) -> set[str]:
@@ -145,8 +153,6 @@ def pretrain_rows(store: Store, retriever: Embedder, queries: list[tuple[str, st
 def pretrain(model: Any, store: Store, retriever: Embedder, config: TrainConfig, checkpoints: Path, reporter: Reporter,
              validation_ids: list[str]) -> dict[str, Any]:
     """One epoch of source-document-positive training into `model` (in place); returns what it did, for the run's info."""
-    from datasets import Dataset
-    from sentence_transformers import CrossEncoderTrainer, CrossEncoderTrainingArguments
     from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
 
     reporter.phase(PRETRAIN_PHASE)
@@ -154,11 +160,5 @@ def pretrain(model: Any, store: Store, retriever: Embedder, config: TrainConfig,
     rows = pretrain_rows(store, retriever, queries, config.seed)
     if not rows["query"]:
         return {"pretrain_pairs": 0}
-    dataset = Dataset.from_dict(rows)
-    once = TrainConfig(**{**config.__dict__, "epochs": 1.0, "max_steps": 0})
-    args = CrossEncoderTrainingArguments(**trainer_arguments(once, checkpoints / "pretrain", len(dataset), ""))
-    trainer = without_printing(CrossEncoderTrainer(model=model, args=args, train_dataset=dataset, loss=BinaryCrossEntropyLoss(model),
-                                                   callbacks=[ProgressCallback(reporter, phase=PRETRAIN_PHASE)]))
-    output = trainer.train()
-    reporter.raise_if_cancelled()
-    return {"pretrain_queries": len(queries), "pretrain_pairs": len(dataset), "pretrain_loss": round(float(output.training_loss), 5)}
+    loss = one_epoch(model, rows, BinaryCrossEntropyLoss(model), config, checkpoints / "pretrain", reporter, PRETRAIN_PHASE)
+    return {"pretrain_queries": len(queries), "pretrain_pairs": len(rows["query"]), "pretrain_loss": loss}
