@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # /work/shared next to the main checkout; a worktree one level deeper finds it one level up
 SHARED = next((p for p in (ROOT.parent / "shared" / "datasets", ROOT.parent.parent / "shared" / "datasets") if p.is_dir()),
               ROOT.parent / "shared" / "datasets")
+PASSWORD = "a long password"  # every test user's
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 

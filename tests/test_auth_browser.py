@@ -7,9 +7,8 @@ import pytest
 
 from core.storage import sessions
 from core.storage.auth import Users
-from tests.conftest import start_app, stop_app
-
-PASSWORD = "a long password"
+from tests.browser_steps import sign_in
+from tests.conftest import PASSWORD, start_app, stop_app
 
 
 def sign_in_form(page) -> None:
@@ -29,11 +28,7 @@ def test_a_sign_in_survives_a_reload_and_a_sign_out_does_not(browser, small_stor
         context = browser.new_context(viewport={"width": 1400, "height": 900})
         page = context.new_page()
         page.goto(url)
-        sign_in_form(page)
-        page.get_by_role("textbox", name="Name").fill("ann")
-        page.get_by_role("textbox", name="Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        signed_in_as(page, "ann")
+        sign_in(page, "ann")
         assert page.get_by_role("link", name="Grade").count() == 1 and page.get_by_role("link", name="Users").count() == 0
         page.wait_for_function(f"document.cookie.includes('{sessions.COOKIE}=')", timeout=30_000)
         cookie = next(c for c in context.cookies() if c["name"] == sessions.COOKIE)
@@ -60,10 +55,7 @@ def test_a_sign_in_survives_a_reload_and_a_sign_out_does_not(browser, small_stor
         page.wait_for_timeout(1500)
         assert page.get_by_text("Signed in as").count() == 0
 
-        page.get_by_role("textbox", name="Name").fill("ada")  # an admin has the Users page in the menu
-        page.get_by_role("textbox", name="Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        signed_in_as(page, "ada")
+        sign_in(page, "ada")  # an admin has the Users page in the menu
         page.get_by_role("link", name="Users").click()
         page.get_by_role("tab", name="Change role").wait_for(timeout=60_000)
     finally:
@@ -81,11 +73,7 @@ def test_a_cookie_copied_before_sign_out_is_refused_after_it_by_every_server(bro
         context = browser.new_context(viewport={"width": 1400, "height": 900})
         page = context.new_page()
         page.goto(url)
-        sign_in_form(page)
-        page.get_by_role("textbox", name="Name").fill("ann")
-        page.get_by_role("textbox", name="Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        signed_in_as(page, "ann")
+        sign_in(page, "ann")
         page.wait_for_function(f"document.cookie.includes('{sessions.COOKIE}=')", timeout=30_000)
         copied = next(c for c in context.cookies() if c["name"] == sessions.COOKIE)
         tab = context.new_page()  # a second tab of the same browser session, in through the cookie
@@ -108,10 +96,7 @@ def test_a_cookie_copied_before_sign_out_is_refused_after_it_by_every_server(bro
             assert replay.get_by_text("Signed in as").count() == 0
             fresh.close()
 
-        page.get_by_role("textbox", name="Name").fill("ann")  # a fresh sign-in works
-        page.get_by_role("textbox", name="Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        signed_in_as(page, "ann")
+        sign_in(page, "ann")  # a fresh sign-in works
     finally:
         stop_app(process)
         stop_app(other)

@@ -7,9 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.storage.auth import Users
 from core.storage.schemas import QueryStatus
-from tests.conftest import ROOT
-
-PASSWORD = "a long password"
+from tests.conftest import PASSWORD, ROOT
 
 
 @pytest.fixture(autouse=True)

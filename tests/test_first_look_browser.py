@@ -8,10 +8,8 @@ import pytest
 
 from core.labeling.generation import OfflineGenerator, generate
 from core.storage.auth import Users
-from tests.conftest import start_app, stop_app
+from tests.conftest import PASSWORD, start_app, stop_app
 from tests.results_seed import seed_results
-
-PASSWORD = "a long password"
 
 
 @pytest.mark.browser

@@ -11,6 +11,7 @@ import pytest
 
 from core.labeling import agreement
 from core.storage.store import Store
+from tests.browser_steps import choose, wait_idle
 from tests.conftest import start_app, stop_app
 
 
@@ -30,27 +31,6 @@ def open_grade_page(browser, url: str, reviewer: str):
     wait_idle(page)
     page.locator("h1").first.click()  # move focus off the text box so keys reach the shortcuts
     return page
-
-
-def wait_idle(page, timeout_ms: int = 60_000) -> None:
-    """Until Streamlit's 'running' indicator is gone: a key pressed mid-run can be lost."""
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms)
-
-
-def choose(page, label: str, option: str) -> None:
-    """Pick a selectbox option; the list can close again while Streamlit re-renders, so retry."""
-    for _ in range(5):
-        wait_idle(page)
-        page.get_by_role("combobox", name=label).click()
-        choice = page.get_by_role("option", name=option)
-        try:
-            choice.wait_for(timeout=5_000)
-            choice.click()
-            wait_idle(page)
-            return
-        except Exception:  # noqa: BLE001 - playwright's TimeoutError: try once more
-            page.keyboard.press("Escape")
-    raise AssertionError(f"could not choose {option!r} in {label!r}")
 
 
 def current_doc(page) -> str:
@@ -120,7 +100,7 @@ def test_two_reviewers_side_by_side_then_agreement(browser, grade_app, workspace
     graded = store.read("judgments", where="reviewer = 'ann'")
     assert len(graded) == 10
     bob.get_by_text("Queue and view settings").click()
-    choose(bob, "What to grade next", "overlap first")
+    choose(bob, bob.get_by_role("combobox", name="What to grade next"), "overlap first")
     bob.get_by_role("button", name="Next query").click()
     bob.get_by_text("second opinion").wait_for(timeout=60_000)
     wait_idle(bob)

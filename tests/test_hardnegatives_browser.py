@@ -9,21 +9,18 @@ import pytest
 
 from core.labeling import hardnegatives
 from core.storage.store import Store
+from tests.browser_steps import wait_idle
 
 pytestmark = pytest.mark.browser
 
 VIEWPORT = {"width": 1400, "height": 900}
 
 
-def wait_idle(page, timeout_ms: int = 120_000) -> None:
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms)
-
-
 def test_hard_negatives_open_with_candidates_blind_and_keys_above_the_fold(browser, live_app, workspace):
     page = browser.new_page(viewport=VIEWPORT)
     page.goto(live_app + "/?reviewer=ann")
     page.get_by_text("Flywheel milestones").wait_for(timeout=60_000)
-    wait_idle(page)
+    wait_idle(page, 120_000)
 
     clicked = time.perf_counter()
     page.get_by_role("link", name="Hard negatives").click()
@@ -32,7 +29,7 @@ def test_hard_negatives_open_with_candidates_blind_and_keys_above_the_fold(brows
     loading = time.perf_counter() - clicked
     card.wait_for(timeout=180_000)  # no form to fill in first: mined in the background
     ready = time.perf_counter() - clicked
-    wait_idle(page)
+    wait_idle(page, 120_000)
     page.screenshot(path="/tmp/hard_negatives.png")
     words = card.inner_text()
     assert any(why in words for why in hardnegatives.WHY.values()) and "score" not in words  # blind by default

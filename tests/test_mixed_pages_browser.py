@@ -9,9 +9,9 @@ import pytest
 
 from core.storage.schemas import Split
 from core.storage.store import Store
+from tests.browser_steps import settled, start_small_adapter_run
 from tests.conftest import start_app, stop_app
 from tests.mixed_seed import build_mixed
-from tests.test_whole_flow_browser import settled
 
 pytestmark = pytest.mark.browser
 BROKEN = "[data-testid=stException]"  # Streamlit's "This app has encountered an error" box
@@ -47,14 +47,7 @@ def test_every_page_takes_a_workspace_of_mixed_origins(browser, workspace, tmp_p
             walk(page, url, path)
 
         # Train on the mix from the page: the seeded split is drawn first, over every origin.
-        page.goto(f"{url}/train?reviewer=ann")
-        page.get_by_text("adapter", exact=True).click(timeout=60_000)
-        settled(page)
-        steps = page.get_by_label("Max steps (0 = no cap)")
-        steps.fill("10")
-        steps.press("Enter")
-        settled(page)
-        page.get_by_role("button", name="Train", exact=True).click()
+        start_small_adapter_run(page, url, steps=10)
         ended = page.get_by_text("status succeeded").or_(page.get_by_text("Run failed"))
         ended.or_(page.locator(BROKEN)).or_(page.get_by_text("unexpected error")).first.wait_for(timeout=300_000)
         assert_whole(page, "train, after the run")

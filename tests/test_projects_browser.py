@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.browser_steps import choose, settled
 from tests.conftest import start_app, stop_app
-from tests.test_grade_browser import wait_idle
 from tests.test_projects import astro_zip
-from tests.test_whole_flow_browser import settled
 
 pytestmark = pytest.mark.browser
 
@@ -25,20 +24,7 @@ def open_tab(page, name: str):
 
 
 def choose_project(page, option: str) -> None:
-    """Pick the sidebar's project; the list can close again while Streamlit re-renders, so retry."""
-    box = page.get_by_test_id("stSidebarUserContent").get_by_role("combobox", name="Project", exact=True)
-    for _ in range(5):
-        wait_idle(page)
-        box.click()
-        choice = page.get_by_role("option", name=option, exact=True)
-        try:
-            choice.wait_for(timeout=5_000)
-            choice.click()
-            settled(page)
-            return
-        except Exception:  # noqa: BLE001 - playwright's TimeoutError: try once more
-            page.keyboard.press("Escape")
-    raise AssertionError(f"could not choose project {option!r}")
+    choose(page, page.get_by_test_id("stSidebarUserContent").get_by_role("combobox", name="Project", exact=True), option)
 
 
 def chosen(page, label: str) -> str:

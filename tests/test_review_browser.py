@@ -10,6 +10,7 @@ import pytest
 from core.labeling import review
 from core.labeling.generation import OfflineGenerator, generate
 from core.storage.store import Store
+from tests.browser_steps import wait_idle
 from tests.conftest import fill_small, start_app, stop_app
 
 pytestmark = pytest.mark.browser
@@ -68,10 +69,6 @@ def open_review(browser, url: str, texts: dict, first: str):
     wait_idle(page)
     page.get_by_role("heading", name="Review synthetic queries").click()  # focus the page
     return page
-
-
-def wait_idle(page, timeout_ms: int = 60_000) -> None:
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms)
 
 
 def press_until(page, key: str, text: str) -> None:

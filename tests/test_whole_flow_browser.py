@@ -12,8 +12,9 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from core.evaluation import results
 from core.storage.store import Store
+from tests.browser_steps import settled, start_small_adapter_run
 from tests.conftest import start_app, stop_app
-from tests.test_grade_browser import current_doc, wait_for_doc_change, wait_idle
+from tests.test_grade_browser import current_doc, wait_for_doc_change
 
 pytestmark = pytest.mark.browser
 
@@ -26,12 +27,6 @@ def until(condition, timeout_s: float = 120.0, what: str = "condition"):
             return value
         time.sleep(0.3)
     raise AssertionError(f"{what}: not met within {timeout_s:.0f} s")
-
-
-def settled(page) -> None:
-    """Until the page's script run is over (the app root says so) and no spinner shows."""
-    page.locator("[data-testid=stApp][data-test-script-state=notRunning]").wait_for(timeout=300_000)
-    wait_idle(page, 300_000)
 
 
 def download_report(page, target) -> None:
@@ -101,17 +96,7 @@ def test_a_new_user_runs_the_whole_flywheel(browser, workspace, tmp_path):
         assert store.count("events", "actor = 'ann' AND action = 'grade'") >= 2
 
         # 4. Train: a small adapter run, named, watched until it ends.
-        page.goto(url + "/train?reviewer=ann")
-        page.get_by_text("adapter", exact=True).click(timeout=60_000)
-        settled(page)
-        steps = page.get_by_label("Max steps (0 = no cap)")
-        steps.fill("10")
-        steps.press("Enter")
-        settled(page)
-        page.get_by_role("textbox", name="Run name (optional)").fill("flow adapter")
-        page.get_by_role("textbox", name="Run name (optional)").press("Enter")
-        settled(page)
-        page.get_by_role("button", name="Train", exact=True).click()
+        start_small_adapter_run(page, url, steps=10, name="flow adapter")
         page.get_by_text("status succeeded").or_(page.get_by_text("Run failed")).first.wait_for(timeout=300_000)
         run = store.read("runs").iloc[0].to_dict()
         assert run["status"] == "succeeded" and run["name"] == "flow adapter" and run["kind"] == "adapter"
