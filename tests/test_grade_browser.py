@@ -139,6 +139,7 @@ def test_keys_work_after_clicking_a_toggle_and_q_after_an_auto_advance(browser, 
     query = page.locator("h3").first.inner_text()
     page.get_by_text("Blind mode").click()
     wait_idle(page)
+    page.get_by_role("switch", name="Blind mode").focus()  # the worst case: the toggle holds the focus when the key comes
     page.keyboard.press("1")  # the query's last document: the next query opens by itself
     page.get_by_text("the next query is loaded").wait_for(timeout=30_000)
     wait_idle(page)
@@ -188,16 +189,17 @@ def test_a_suggestion_is_a_badge_on_its_grade_with_its_reason_on_hover_and_enter
 
 
 @pytest.mark.browser
-def test_a_first_grade_visit_takes_at_most_3_s(browser, grade_app):
+def test_a_first_grade_visit_never_waits_for_the_model(browser, grade_app):
     """Issue 24: the first Grade visit took 12 s (torch and the model loading for it); the launcher loads the
-    model before it serves, so the first visit only fetches the query's candidates."""
+    model before it serves, so the first visit never shows the model's loading spinner. (How long a visit
+    takes is bench/grade_latency.py's measure, not a test's.)"""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(grade_app + "/?reviewer=ann")
     page.get_by_text("Flywheel milestones").wait_for(timeout=60_000)
     wait_idle(page)
-    clicked = time.perf_counter()
+    page.evaluate("""() => { window.__sawModelLoading = false;
+        new MutationObserver(() => { if (document.body.innerText.includes('Loading the search model')) window.__sawModelLoading = true; })
+          .observe(document.body, {childList: true, subtree: true, characterData: true}); }""")
     page.get_by_role("link", name="Grade").click()
     page.locator(".st-key-g_document").wait_for(timeout=60_000)
-    took = time.perf_counter() - clicked
-    print(f"\nfirst Grade visit: {took:.2f} s")
-    assert took <= 3.0
+    assert page.evaluate("() => window.__sawModelLoading") is False

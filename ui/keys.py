@@ -8,7 +8,9 @@ Streamlit ignores shortcut keys while the focus is in an <input>, and a click on
 checkbox, radio or a selectbox's choice leaves it there: 0–5, H or Q then did nothing until the
 page was clicked (issue 24). The same listener gives the focus back to the page after such a
 click, and after Enter (or Escape) in a one-line text box, once Streamlit has taken its value:
-type a reason, press Enter, then X. Text areas keep Enter for new lines.
+type a reason, press Enter, then X. Text areas keep Enter for new lines. A letter or digit that
+still lands on a toggle or radio (pressed before the focus was given back, or after a re-render
+focused it again) is handed to the page as the same key, so no timing can make a key go dead.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ _SCRIPT = """<script>
   if (window.__flywheelKeys) return;
   window.__flywheelKeys = true;
   const NOT_TEXT = ['checkbox', 'radio', 'range', 'button', 'file', 'reset', 'submit', 'color'];
+  const STICKY = ['checkbox', 'radio', 'range'];  // controls a click leaves the focus in
   const isText = (el) => el && (el.isContentEditable || ['TEXTAREA', 'SELECT'].includes(el.tagName)
                                 || (el.tagName === 'INPUT' && !NOT_TEXT.includes(el.type)));
   const release = () => {  // the focus back to the page, unless the reviewer is typing or choosing
@@ -37,6 +40,18 @@ _SCRIPT = """<script>
   document.addEventListener('change', soon, true);
   document.addEventListener('keydown', (event) => {
     const target = event.target;
+    const plain = /^[a-z0-9]$/i.test(event.key) && !event.ctrlKey && !event.metaKey && !event.altKey;
+    if (plain && event.isTrusted && target && target.tagName === 'INPUT' && STICKY.includes(target.type)) {
+      // A toggle or radio still holds the focus (clicked a moment ago, or focused again by its re-render):
+      // Streamlit ignores shortcuts in an input element, so hand this key to the page instead. Space, Enter,
+      // Tab and arrows still work the control from the keyboard.
+      event.stopImmediatePropagation();
+      event.preventDefault();
+      target.blur();
+      document.body.dispatchEvent(new KeyboardEvent('keydown', {key: event.key, code: event.code, keyCode: event.keyCode,
+                                                                which: event.which, shiftKey: event.shiftKey, bubbles: true, cancelable: true}));
+      return;
+    }
     const typing = isText(target);
     const panels = document.querySelectorAll('[data-fw-keys]');
     if (event.key === '?' && !typing) {
