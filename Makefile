@@ -28,11 +28,13 @@ $(BIN)/.ray: $(BIN)/.installed
 	touch $@
 
 ## Create the environment and run the tests (slow ones excluded; `make test-all` runs them too).
+## Two workers: the browser and Ray tests run in turn on one (tests/conftest.py groups them), the rest spread.
+PYTEST_WORKERS ?= -n 2 --dist loadgroup
 test: $(BIN)/.installed $(BIN)/.ray browser
-	$(BIN)/pytest -m "not slow" -q
+	$(BIN)/pytest -m "not slow" -q $(PYTEST_WORKERS)
 
 test-all: $(BIN)/.installed $(BIN)/.ray browser
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q $(PYTEST_WORKERS)
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

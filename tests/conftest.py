@@ -161,3 +161,15 @@ def stop_app(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=10)
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Under `pytest -n 2 --dist loadgroup` (make test), the tests that start a server or drive
+    Chromium run one after another on one worker, and so do the Ray tests: two servers and two
+    browsers on a 2-core machine only slow each other down. The rest spread over both workers."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if item.get_closest_marker("browser") or fixtures & {"browser", "live_app"}:
+            item.add_marker(pytest.mark.xdist_group("browser"))
+        elif item.nodeid.startswith("tests/test_ray.py"):
+            item.add_marker(pytest.mark.xdist_group("ray"))
