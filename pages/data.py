@@ -15,7 +15,7 @@ from core.storage.archive import zip_folder
 from core.storage.auth import Action
 from core.storage.files import IMPORT_KINDS, saved_upload
 from core.storage.imports import import_path
-from ui import auth, projects_view
+from ui import auth, projects_view, run_search
 from ui.common import embedder, enter_project, settings, show_error, store, user
 from ui.log_upload import log_upload
 from ui.progress import embed_corpus, progress_bar
@@ -35,17 +35,22 @@ search_tab, import_tab, logs_tab, export_tab = st.tabs(["Browse & search", "Impo
                                                      key="data_tab", on_change="rerun")  # stays on its tab across reruns (an upload)
 
 with search_tab:
+    run = run_search.run_choice(db)
     left, middle, right = st.columns([4, 2, 1])
     text = left.text_input("Search documents", placeholder="e.g. silver ppo deductible 2026")
-    mode = middle.segmented_control("Mode", [m.value for m in SearchMode], default=SearchMode.hybrid.value)
+    mode = middle.segmented_control("Mode", [m.value for m in SearchMode], default=SearchMode.hybrid.value, disabled=run is not None,
+                                    help="A run's pipeline has its own mode" if run is not None else None)
     k = right.number_input("Top k", 1, 100, 10)
     # One slot for progress and results: its first write (the bar) replaces the previous results at once.
     with st.empty().container():
         if text.strip():
-            model = embedder()
-            if mode != SearchMode.fts.value:
-                embed_corpus(db, model)
-            hits = search(db, model, text, int(k), mode or SearchMode.hybrid.value)
+            if run is not None:
+                hits = run_search.hits(db, run, text, int(k))
+            else:
+                model = embedder()
+                if mode != SearchMode.fts.value:
+                    embed_corpus(db, model)
+                hits = search(db, model, text, int(k), mode or SearchMode.hybrid.value)
             if hits.empty:
                 st.info("No documents match. Try another mode or other words.")
             for row in hits.itertuples():

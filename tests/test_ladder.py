@@ -143,3 +143,19 @@ def test_a_run_ships_its_ladder_to_the_results_page_and_the_report(small_store, 
     assert any("Grey pipelines need no labels" in c.value for c in at.caption)
     html = report.render_report(small_store, job.run_id)
     assert "against the best one that needs no labels" in html and "BM25" in html
+
+    # The Data page searches with the run's shipped pipeline, as `flywheel search --run` does.
+    from core.training.pipeline import served_runs
+
+    [served] = served_runs(small_store)
+    assert served["run_id"] == job.run_id and served["describe"] == PipelineSpec.load(served["folder"]).describe()
+    expected = [h["doc_id"] for h in load_pipeline(served["folder"], small_store).search("gold hmo deductible", 5)]
+    data_page = AppTest.from_file(str(ROOT / "pages" / "data.py"), default_timeout=60)
+    data_page.run()
+    assert not data_page.exception, data_page.exception
+    data_page.selectbox(key="data_search_run").set_value(job.run_id).run()
+    data_page.text_input[0].input("gold hmo deductible").run()
+    data_page.number_input[0].set_value(5).run()
+    assert not data_page.exception, data_page.exception
+    shown = [e.label.split("`")[1] for e in data_page.expander]  # "**1. title** · `doc_id` · score …"
+    assert shown == expected and any("ships:" in c.value for c in data_page.caption)

@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import InputError
+from core.progress import Progress
 from core.search.fusion import CANDIDATE_DEPTH, DenseIndex, Ranking, bm25_hits, bm25_rankings, fused_rankings
 from core.search.models import Embedder
 from core.storage.store import Store
+from core.training.jobs import display_name, list_runs
 
 PIPELINE_FILE = "pipeline.json"
 
@@ -55,6 +57,10 @@ class PipelineSpec:
         except (ValueError, TypeError) as error:
             raise InputError(f"{path} is not a pipeline spec ({error}); it should be the file a run wrote") from None
 
+    def dense_path(self, folder: str | Path) -> str:
+        """The dense model to load: a path inside `folder` when the run saved it there, else as named ('' = bundled)."""
+        return _resolve(self.dense_model, Path(folder))
+
     def describe(self) -> str:
         parts = {"bm25": "BM25", "dense": "dense", "rerank": "re-ranker"}
         first = " + ".join(parts[s] for s in self.stages if s != "rerank")
@@ -71,10 +77,16 @@ class PipelineSpec:
 class Pipeline:
     """A loaded pipeline over a workspace: `search(query, k)` ranks its documents."""
 
-    def __init__(self, spec: PipelineSpec, folder: Path, store: Store):
+    def __init__(self, spec: PipelineSpec, folder: Path, store: Store, progress: Progress | None = None,
+                 embedder: Embedder | None = None):
+        """`progress` hears the corpus being embedded for the dense model (once per model and document);
+        `embedder`: that model already loaded (the app's, shared with its other pages)."""
         self.spec, self.store = spec, store
-        self.embedder = Embedder(_resolve(spec.dense_model, folder) or None) if "dense" in spec.stages else None
-        self.index = DenseIndex(store, self.embedder) if self.embedder else None
+        if "dense" not in spec.stages:
+            self.embedder = None
+        else:
+            self.embedder = embedder or Embedder(spec.dense_path(folder) or None)
+        self.index = DenseIndex(store, self.embedder, progress) if self.embedder else None
         self.reranker, self.ltr, self.cross_encoder = None, None, None
         if "rerank" in spec.stages and spec.ltr and self.index is not None:
             from core.training.ltr import LtrStage
@@ -125,7 +137,8 @@ def _resolve(path: str, folder: Path) -> str:
     return str(inside) if inside.exists() else path
 
 
-def load_pipeline(path: str | Path, store: Store | None = None) -> Pipeline:
+def load_pipeline(path: str | Path, store: Store | None = None, progress: Progress | None = None,
+                  embedder: Embedder | None = None) -> Pipeline:
     """The pipeline a run saved (its folder or pipeline.json), over `store` or the workspace it was trained on."""
     spec = PipelineSpec.load(path)
     folder = Path(path) if Path(path).is_dir() else Path(path).parent
@@ -133,4 +146,20 @@ def load_pipeline(path: str | Path, store: Store | None = None) -> Pipeline:
         if not spec.workspace:
             raise InputError("this pipeline names no workspace; pass the store to search")
         store = Store(spec.workspace)
-    return Pipeline(spec, folder, store)
+    return Pipeline(spec, folder, store, progress, embedder)
+
+
+def served_runs(store: Store) -> list[dict[str, Any]]:
+    """The succeeded runs, newest first, whose folder holds a pipeline to search with: run_id, name (as
+    people read it), folder, and what the pipeline is in words."""
+    out = []
+    for run in list_runs(store):
+        folder = Path(run["model_path"]).parent if run["model_path"] else None
+        if run["status"] != "succeeded" or folder is None or not (folder / PIPELINE_FILE).exists():
+            continue
+        try:
+            spec = PipelineSpec.load(folder)
+        except InputError:
+            continue  # an unreadable file is the CLI's to explain; the page offers the runs it can serve
+        out.append({"run_id": run["run_id"], "name": display_name(run), "folder": str(folder), "describe": spec.describe()})
+    return out
