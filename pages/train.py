@@ -102,13 +102,18 @@ guess = estimate.estimate_s(store, kind, shown["train_pairs"], float(epochs), in
 st.caption(f"Estimated duration: about {_eta(guess[0])}, from {guess[1]} earlier {kind} run{'s' if guess[1] > 1 else ''} on this "
            "machine scaled to this data (rough: the machine may be busier now)." if guess else
            f"Estimated duration: none yet. The first {kind} run here measures this machine's speed; later runs get an estimate.")
-default_name = f"{kind} with {shown['train_pairs']:,} pairs, {pd.Timestamp.now():%b %d %H:%M}"  # not the run id (issue 24)
-run_name = st.text_input("Run name (optional)", key="train_run_name", placeholder=f"default: {default_name}",
+def default_name(counts: dict) -> str:
+    return f"{kind} with {counts['train_pairs']:,} pairs, {pd.Timestamp.now():%b %d %H:%M}"  # not the run id (issue 24)
+
+
+run_name = st.text_input("Run name (optional)", key="train_run_name", placeholder=f"default: {default_name(shown)}",
                          help="Shown on Results and in reports instead of the run id; editable later.")
 if st.button("Train", type="primary", icon=":material/rocket_launch:", disabled=bool(active) or not (data.pairs or counts["none"]), help="One run at a time; it keeps going if you leave the page."):
     try:
         job = training.launch(store, settings, config, actor=actor)
-        jobs.rename_run(store, job.run_id, run_name.strip() or default_name, "", actor)
+        if counts["none"]:  # launch drew the split: the pairs shown above were counted before it
+            shown = training.preview(store, settings, config).counts()
+        jobs.rename_run(store, job.run_id, run_name.strip() or default_name(shown), "", actor)
         st.session_state[RUN_KEY] = job.run_id
         st.rerun()
     except FlywheelError as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -122,7 +123,6 @@ def test_assign_split_button(store):
 def test_a_cross_encoder_run_says_why_its_results_equal_the_retriever(small_store):
     """Fusion weight 0 makes 'after' identical to 'before': the page explains it instead of leaving a puzzle.
     A run launched elsewhere (the CLI) is shown too: the newest by default, any earlier one on choice."""
-    import json
     from datetime import timedelta
 
     from core.storage.schemas import Run
@@ -161,3 +161,5 @@ def test_a_test_only_import_with_no_split_trains_from_the_page(small_store, tiny
     run = jobs.read_run(small_store, at.session_state["train_run_id"])
     assert run["status"] == "succeeded", run["error"]
     assert small_store.count("queries", "split = 'none'") == 0
+    pairs = run["snapshot"]["train_pairs"]
+    assert pairs > 0 and run["name"].startswith(f"adapter with {pairs} pairs")  # counted after the split, not "0 pairs"
