@@ -24,7 +24,8 @@ name = require_reviewer()
 db = store()
 key_help("Grade", ui.KEYS)
 mine_so_far = grading.my_progress(db, name)
-st.caption(f"**My progress**: {mine_so_far['today']} grades on {mine_so_far['queries_today']} queries today · "
+today, queries_today = mine_so_far["today"], mine_so_far["queries_today"]
+st.caption(f"**My progress**: {today} grade{'s' * (today != 1)} on {queries_today} quer{'ies' if queries_today != 1 else 'y'} today · "
            f"{mine_so_far['week']} this week · {hint([('0–5', 'grade'), ('H', 'hard negative'), ('Q', 'next query')])}")
 
 try:

@@ -148,7 +148,7 @@ def test_guidelines_beside_the_document_are_editable_and_progress_counts(small_s
     at = page()
     assert any(m.value.startswith(escape(guidelines.DEFAULT, None)[:80]) for m in at.markdown)  # as text
     at.button(key="grade_3").click().run()
-    assert any("**My progress**: 1 grades on 1 queries today · 1 this week" in c.value for c in at.caption)
+    assert any("**My progress**: 1 grade on 1 query today · 1 this week" in c.value for c in at.caption)
     edited = "**3 · relevant**: answers it.\n![x](http://127.0.0.1:9/x.png) see http://evil.example"
     at.text_area[0].set_value(edited)
     at.button(key="FormSubmitter:g_guidelines_form-Save").click().run()
