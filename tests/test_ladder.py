@@ -113,7 +113,7 @@ def test_a_bm25_only_pipeline_serves_without_a_model(small_store):
         pipeline.search("  ")
 
 
-def test_a_run_ships_its_ladder_to_the_results_page_and_the_report(small_store, workspace, tmp_path):
+def test_a_run_ships_its_ladder_to_the_results_page_and_the_report(small_store, workspace, tmp_path, monkeypatch):
     """A tiny adapter run: every rung is stored, the page and the report lead with the shipped
     pipeline against the best one that needs no labels."""
     from streamlit.testing.v1 import AppTest
@@ -126,6 +126,7 @@ def test_a_run_ships_its_ladder_to_the_results_page_and_the_report(small_store, 
     from ui import results_view
 
     tiny = build_tiny_model(tmp_path / "tiny")
+    monkeypatch.setattr(ladder, "trained_wins", lambda trained, untrained: True)  # 2 steps of a tiny model: a near tie, either way
     job = training.launch(small_store, workspace, TrainConfig(kind="adapter", base_model=tiny, max_steps=2), background=False)
     data = results.load_run(small_store, job.run_id)
     assert {"before", "after", "bm25", "hybrid", "tuned-dense", "tuned-hybrid"} <= set(data.stages)
@@ -159,3 +160,27 @@ def test_a_run_ships_its_ladder_to_the_results_page_and_the_report(small_store, 
     assert not data_page.exception, data_page.exception
     shown = [e.label.split("`")[1] for e in data_page.expander]  # "**1. title** · `doc_id` · score …"
     assert shown == expected and any("ships:" in c.value for c in data_page.caption)
+
+
+def test_the_fine_tuned_model_ships_only_when_it_beats_the_base_model_on_validation():
+    base = {"weight": 0.5, "grid": {"0.5": 0.40, "1.0": 0.30}}
+    assert ladder.trained_wins({"weight": 0.7, "grid": {"0.7": 0.41}}, base)
+    assert not ladder.trained_wins({"weight": 0.7, "grid": {"0.7": 0.40}}, base)  # a tie buys nothing
+    assert ladder.trained_wins({"weight": 0.5, "grid": {}}, {"weight": 0.5, "grid": {}})  # no validation query: as before
+
+
+def test_a_run_whose_labels_bought_nothing_on_validation_ships_the_base_hybrid(small_store, workspace, tmp_path, monkeypatch):
+    from core.evaluation import results
+    from core.training import run as training
+    from core.training.config import TrainConfig
+    from tests.tiny_model import build_tiny_model
+
+    monkeypatch.setattr(ladder, "trained_wins", lambda trained, untrained: False)
+    tiny = build_tiny_model(tmp_path / "tiny")
+    job = training.launch(small_store, workspace, TrainConfig(kind="adapter", base_model=tiny, max_steps=2), background=False)
+    assert job.result["pipeline"]["shipped_rung"] == "hybrid", job.result
+    spec = PipelineSpec.load(Path(job.result["model_path"]).parent)
+    assert spec.dense_model == tiny  # the base model, not the run's
+    data = results.load_run(small_store, job.run_id)
+    assert results.metric_value(data, "ndcg@10", "after") == results.metric_value(data, "ndcg@10", "hybrid")
+    assert "needs no labels" in job.result["pipeline"]["headline"]

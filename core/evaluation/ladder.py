@@ -54,6 +54,14 @@ def choose_weight(candidates: Mapping[str, Candidates], qrels: Qrels, relevant_g
             "why": f"best validation {metric} over {len(judged)} queries"}
 
 
+def trained_wins(trained: Mapping[str, Any], untrained: Mapping[str, Any]) -> bool:
+    """Whether the fine-tuned model's fusion beat the base model's on the validation queries (two
+    `choose_weight` results). With no validation query to tell, the trained one ships, as it always did."""
+    if not trained.get("grid") or not untrained.get("grid"):
+        return True
+    return trained["grid"][str(trained["weight"])] > untrained["grid"][str(untrained["weight"])]
+
+
 @dataclass(frozen=True)
 class Rung:
     """One pipeline's scores on the eval queries."""

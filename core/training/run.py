@@ -141,6 +141,12 @@ def _execute(store: Store, settings: Settings, run_id: str, raw: dict[str, Any],
         weight = choices.get("tuned-hybrid", {}).get("weight", 1.0)
         spec = PipelineSpec(["bm25", "dense"] if weight < 1.0 else ["dense"], dense_model="model", fusion_weight=weight)
         shipped = ladder.TUNED_HYBRID
+        if reporter.primary and not ladder.trained_wins(choices["tuned-hybrid"], choices["hybrid"]):
+            # The labels bought nothing on the validation queries (which even picked the checkpoint):
+            # ship the base model's hybrid, which needs none. The fine-tuned model stays in the run's folder.
+            weight = choices["hybrid"]["weight"]
+            spec = PipelineSpec(["bm25", "dense"] if weight < 1.0 else ["dense"], dense_model=config.base_model, fusion_weight=weight)
+            shipped = ladder.HYBRID
     reporter.state["training"] = info
     reporter.raise_if_cancelled()
     if reporter.primary:  # rank 0's folder; the trainers let every rank load the best checkpoint before they return
@@ -171,7 +177,8 @@ def _execute(store: Store, settings: Settings, run_id: str, raw: dict[str, Any],
     return {"model_path": str(model_dir), "before": before, "after": after, "training": info, "baselines": baselines, "pipeline": pipeline}
 
 
-SHIPPING_RULE = ("first stage: BM25 and the dense model fused, the dense weight chosen on validation queries (1 = dense alone); "
+SHIPPING_RULE = ("first stage: BM25 and the dense model fused, the dense weight chosen on validation queries (1 = dense alone), "
+                 "the fine-tuned model only when its best fusion beats the base model's there; "
                  "a re-ranking stage on top (LightGBM lambdarank from the fused score, with and without the cross-encoder's logit "
                  "as a feature) is kept only when it beats its first stage there (one-sided paired test)")
 
