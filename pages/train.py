@@ -72,11 +72,14 @@ with st.container(border=True):
         warm_start = st.checkbox("Warm start the re-ranker", value=TrainConfig.warm_start, disabled=kind != RunKind.cross_encoder.value,
                                  help="Cross-encoder: before the labels, learn the retriever's scores over one synthetic query per "
                                       "document (up to 256), so the re-ranker starts where the retriever is.")
+        pretrain = st.checkbox("Pre-train the re-ranker on synthetic queries", value=TrainConfig.pretrain, disabled=kind != RunKind.cross_encoder.value,
+                               help="Cross-encoder: before the labels, one epoch on the workspace's synthetic queries (and offline ones "
+                                    "for more documents), each with its source document as the positive. Off by default: not yet measured to help.")
 
 config = TrainConfig(
     kind=kind, base_model=base_model.strip(), retriever=retriever.strip(), epochs=float(epochs), batch_size=int(batch_size),
     learning_rate=float(learning_rate), max_steps=int(max_steps), time_budget_s=budget_min * 60, negatives_per_query=int(negatives),
-    positive_grade=positive_grade, warm_start=warm_start,
+    positive_grade=positive_grade, warm_start=warm_start, pretrain=pretrain,
 )
 try:
     data = training.preview(store, settings, config)

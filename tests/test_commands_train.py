@@ -62,6 +62,8 @@ def test_warm_start_flags_leave_the_default_alone_unless_given():
     assert parse(["train", "--kind", "cross-encoder"]).warm_start is None  # TrainConfig's default applies
     assert parse(["train", "--kind", "cross-encoder", "--warm-start"]).warm_start is True
     assert parse(["train", "--kind", "cross-encoder", "--no-warm-start"]).warm_start is False
+    assert parse(["train", "--kind", "cross-encoder"]).pretrain is None
+    assert parse(["train", "--kind", "cross-encoder", "--pretrain"]).pretrain is True
     assert parse(["train", "--kind", "cross-encoder"]).cross_encoder_loss is None
     assert parse(["train", "--kind", "cross-encoder", "--cross-encoder-loss", "lambda"]).cross_encoder_loss == "lambda"
 

@@ -45,8 +45,9 @@ def _train(settings: Settings, args) -> int:
     store = open_store(settings)
     mark_interrupted(store, settings.models_dir)
     values = {"kind": args.kind, "mine": not args.no_mining}
-    if args.warm_start is not None:  # neither flag: TrainConfig's default
-        values["warm_start"] = args.warm_start
+    for switch in ("warm_start", "pretrain"):  # neither flag: TrainConfig's default
+        if getattr(args, switch) is not None:
+            values[switch] = getattr(args, switch)
     for flag, (name, _, _) in train_options().items():
         value = getattr(args, flag.lstrip("-").replace("-", "_"))
         if value is not None:
@@ -145,6 +146,8 @@ def register(subparsers) -> None:
     train.add_argument("--no-mining", action="store_true", help="use only flagged and low-graded negatives")
     train.add_argument("--warm-start", action=argparse.BooleanOptionalAction, default=None,
                        help="cross-encoder: first distil the retriever over synthetic queries for the corpus (--no-warm-start: from the fresh head)")
+    train.add_argument("--pretrain", action=argparse.BooleanOptionalAction, default=None,
+                       help="cross-encoder: first train on synthetic queries, each with its source document as the positive (off by default)")
     train.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
                        help="bi-encoder: train data-parallel with Ray Train on the cluster at ADDRESS (a local one when omitted)")
     train.add_argument("--workers", type=int, default=None, help="--ray: training workers (default 2)")
