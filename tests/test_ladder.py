@@ -150,6 +150,7 @@ def test_a_run_ships_its_ladder_to_the_results_page_and_the_report(small_store, 
 
     [served] = served_runs(small_store)
     assert served["run_id"] == job.run_id and served["describe"] == PipelineSpec.load(served["folder"]).describe()
+    assert "dense (fine-tuned)" in served["describe"]
     expected = [h["doc_id"] for h in load_pipeline(served["folder"], small_store).search("gold hmo deductible", 5)]
     data_page = AppTest.from_file(str(ROOT / "pages" / "data.py"), default_timeout=60)
     data_page.run()
@@ -180,7 +181,7 @@ def test_a_run_whose_labels_bought_nothing_on_validation_ships_the_base_hybrid(s
     job = training.launch(small_store, workspace, TrainConfig(kind="adapter", base_model=tiny, max_steps=2), background=False)
     assert job.result["pipeline"]["shipped_rung"] == "hybrid", job.result
     spec = PipelineSpec.load(Path(job.result["model_path"]).parent)
-    assert spec.dense_model == tiny  # the base model, not the run's
+    assert spec.dense_model == tiny and "dense (base model)" in spec.describe()  # the base model, not the run's
     data = results.load_run(small_store, job.run_id)
     assert results.metric_value(data, "ndcg@10", "after") == results.metric_value(data, "ndcg@10", "hybrid")
     assert "needs no labels" in job.result["pipeline"]["headline"]

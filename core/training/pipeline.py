@@ -62,7 +62,8 @@ class PipelineSpec:
         return _resolve(self.dense_model, Path(folder))
 
     def describe(self) -> str:
-        parts = {"bm25": "BM25", "dense": "dense", "rerank": "re-ranker"}
+        """The pipeline in words; the dense model is the run's fine-tuned one when saved in its folder ("model")."""
+        parts = {"bm25": "BM25", "dense": "dense (fine-tuned)" if self.dense_model == "model" else "dense (base model)", "rerank": "re-ranker"}
         first = " + ".join(parts[s] for s in self.stages if s != "rerank")
         text = first + (f" fused (dense weight {self.fusion_weight:g})" if {"bm25", "dense"} <= set(self.stages) else "")
         if "rerank" in self.stages and self.ltr:
