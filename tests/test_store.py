@@ -74,3 +74,28 @@ def test_an_older_workspace_gains_the_run_name_and_tags_columns(workspace):
     assert (row["name"], row["tags"]) == ("baseline adapter", "demo, first")
     assert jobs.display_name(row) == "baseline adapter"
     assert store.count("events", "action = 'rename'") == 1
+
+
+def test_a_table_another_process_made_meanwhile_is_taken_as_it_is(workspace, monkeypatch):
+    """Two Ray ranks embedding one model: the other rank made the embeddings table and declared its
+    primary key between this one's look and its create; create_table(exist_ok) called that a schema
+    mismatch and failed the run (seen in CI)."""
+    first, second = Store(workspace.db_uri), Store(workspace.db_uri)
+    first.ensure_embeddings("m", 4)  # made, primary key declared
+
+    def looked_too_early(store: Store) -> None:
+        """The store's next look at its tables sees none; later looks see them all."""
+        looks = []
+
+        def table_names() -> list[str]:
+            looks.append(1)
+            return [] if len(looks) == 1 else Store.table_names(store)
+
+        monkeypatch.setattr(store, "table_names", table_names)
+
+    looked_too_early(second)
+    second.ensure_embeddings("m", 4)
+    assert second.count(second.embeddings_name("m")) == 0
+    looked_too_early(second)  # the same race on a fresh workspace's own tables
+    second.ensure_tables()
+    assert set(TABLES) <= set(Store.table_names(second))

@@ -147,12 +147,22 @@ class Store:
         existing = set(self.table_names())
         for name, model in TABLES.items():
             if name not in existing:
-                self.db.create_table(name, schema=model, exist_ok=True)
+                self._create_table(name, model)
             else:
                 self._add_missing_columns(name, model)
             self._declare_primary_key(name, KEYS.get(name, []))
         for name in SCALAR_INDEXES:
             self.ensure_scalar_indexes(name)
+
+    def _create_table(self, name: str, schema: Any) -> None:
+        """Create `name`. Another process may create it between our look and our create (two Ray ranks
+        embedding one model, the app and the CLI opening a fresh workspace) and declare its primary
+        key, which `exist_ok` then takes for a schema mismatch: the table is there, as wanted."""
+        try:
+            self.db.create_table(name, schema=schema, exist_ok=True)
+        except ValueError:
+            if name not in self.table_names():
+                raise
 
     def _add_missing_columns(self, name: str, model: type[LanceModel]) -> None:
         """A workspace made by an older version gets the text columns added since (e.g. a run's name), as ''."""
@@ -401,7 +411,7 @@ class Store:
                     pa.field("vector", pa.list_(pa.float32(), dim), nullable=False),
                 ]
             )
-            self.db.create_table(name, schema=schema, exist_ok=True)
+            self._create_table(name, schema)
         self._declare_primary_key(name, ["doc_id"])
 
     def write_embeddings(self, model_key: str, rows: list[dict] | pa.Table) -> None:
