@@ -43,14 +43,18 @@ with search_tab:
     k = right.number_input("Top k", 1, 100, 10)
     # One slot for progress and results: its first write (the bar) replaces the previous results at once.
     with st.empty().container():
-        if text.strip():
-            if run is not None:
+        hits = None
+        if text.strip() and run is not None:
+            try:
                 hits = run_search.hits(db, run, text, int(k))
-            else:
-                model = embedder()
-                if mode != SearchMode.fts.value:
-                    embed_corpus(db, model)
-                hits = search(db, model, text, int(k), mode or SearchMode.hybrid.value)
+            except FlywheelError as error:  # a run folder moved or a model gone: say so, the other tabs still work
+                show_error(error)
+        elif text.strip():
+            model = embedder()
+            if mode != SearchMode.fts.value:
+                embed_corpus(db, model)
+            hits = search(db, model, text, int(k), mode or SearchMode.hybrid.value)
+        if hits is not None:
             if hits.empty:
                 st.info("No documents match. Try another mode or other words.")
             for row in hits.itertuples():
@@ -58,7 +62,7 @@ with search_tab:
                     if see_all(row.title, row.doc_id):
                         st.text(f"{row.title}\n{row.doc_id}")  # the label cut them: here in full
                     show_text(row.text)
-        else:
+        elif not text.strip():
             docs = db.read("documents", columns=["doc_id", "title", "text", "source"])
             st.caption(f"{len(docs):,} documents")
             st.dataframe(docs, hide_index=True, width="stretch", height=420)

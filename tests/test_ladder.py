@@ -162,6 +162,13 @@ def test_a_run_ships_its_ladder_to_the_results_page_and_the_report(small_store, 
     shown = [e.label.split("`")[1] for e in data_page.expander]  # "**1. title** · `doc_id` · score …"
     assert shown == expected and any("ships:" in c.value for c in data_page.caption)
 
+    import shutil
+
+    shutil.rmtree(Path(served["folder"]) / "model")  # the run's model gone from disk: the page says so and keeps its tabs
+    data_page.text_input[0].input("deductible").run()
+    assert not data_page.exception, data_page.exception
+    assert data_page.error and not data_page.expander
+
 
 def test_the_fine_tuned_model_ships_only_when_it_beats_the_base_model_on_validation():
     base = {"weight": 0.5, "grid": {"0.5": 0.40, "1.0": 0.30}}

@@ -14,6 +14,7 @@ from core.storage.store import Store
 from core.training.pipeline import Pipeline, PipelineSpec, load_pipeline, served_runs
 from ui.common import embedder
 from ui.progress import embed_corpus
+from ui.safe_text import escape
 
 BASE = ""  # the choice "no run": the bundled model, with the page's mode
 
@@ -29,7 +30,7 @@ def run_choice(store: Store) -> dict | None:
                           help="A run's shipped pipeline ranks exactly as the run measured it (its model, fusion weight and re-ranking stage).")
     if chosen == BASE:
         return None
-    st.caption(f"Run {by_id[chosen]['name']} ships: {by_id[chosen]['describe']}.")
+    st.caption(f"Run {escape(by_id[chosen]['name'])} ships: {by_id[chosen]['describe']}.")  # a name is typed text: never markup
     return by_id[chosen]
 
 
