@@ -16,6 +16,23 @@ sys.path.insert(0, str(ROOT))
 DATASETS = Path(os.environ.get("FLYWHEEL_DATASETS", ROOT.parent / "shared" / "datasets"))  # a worktree sets it: /work/shared/datasets
 
 
+def dataset_workspace(dataset: str, prefix: str = "flywheel-bench"):
+    """A fresh workspace holding `dataset`: the demo, or a BEIR folder of DATASETS imported as it is."""
+    import tempfile
+
+    from core.settings import Settings
+    from core.storage.demo import load_demo
+    from core.storage.imports import import_path
+    from core.storage.store import Store
+
+    store = Store(Settings(workspace=tempfile.mkdtemp(prefix=f"{prefix}-{dataset}-")).db_uri)
+    if dataset == "demo":
+        load_demo(store)
+    else:
+        import_path(store, DATASETS / dataset, name=dataset)
+    return store
+
+
 def run_kinds(store, settings, kinds: list[str], extra: dict | None = None) -> list[dict]:
     from core.evaluation import metrics
     from core.training.config import TrainConfig

@@ -27,27 +27,19 @@ import time
 from pathlib import Path
 
 import numpy as np
-from common import DATASETS
+from common import dataset_workspace
 
 from core.evaluation import metrics
 from core.labeling import labels
 from core.search import onnx
 from core.search.models import Embedder, document_text
-from core.settings import Settings
-from core.storage.demo import load_demo
-from core.storage.imports import import_path
 from core.storage.store import Store
 
 VARIANTS = ("bf16", "onnx", "onnx-int8")
 
 
 def workspace(dataset: str) -> Store:
-    store = Store(Settings(workspace=tempfile.mkdtemp(prefix=f"flywheel-inference-{dataset}-")).db_uri)
-    if dataset == "demo":
-        load_demo(store)
-    else:
-        import_path(store, DATASETS / dataset, name=dataset)
-    return store
+    return dataset_workspace(dataset, "flywheel-inference")
 
 
 def embedders(model: str | None, variants: list[str], folder: Path) -> dict[str, Embedder]:

@@ -16,28 +16,19 @@ import argparse
 import copy
 import json
 import sys
-import tempfile
 import time
 
 import numpy as np
-from common import DATASETS
+from common import dataset_workspace
 
 from core.evaluation import metrics
 from core.labeling import labels
 from core.search.models import Embedder, document_text
-from core.settings import Settings
-from core.storage.demo import load_demo
-from core.storage.imports import import_path
 from core.storage.store import Store
 
 
 def workspace(dataset: str) -> Store:
-    store = Store(Settings(workspace=tempfile.mkdtemp(prefix=f"flywheel-quant-{dataset}-")).db_uri)
-    if dataset == "demo":
-        load_demo(store)
-    else:
-        import_path(store, DATASETS / dataset, name=dataset)
-    return store
+    return dataset_workspace(dataset, "flywheel-quant")
 
 
 def int8(model):
